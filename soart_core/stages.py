@@ -1,0 +1,161 @@
+"""The arithmetic of the six stages (SPEC.md), as pure functions on numpy arrays.
+
+Nothing here reads files or knows about Snakemake; `soart_core.tables` does the I/O.
+"""
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+BASELINES = ("group_mean", "mean", "median")
+
+
+# 1. normalise ---------------------------------------------------------------------------
+def value_range(learn):
+    """lo and hi over every cell of a learning table (one pair per metric, not per column)."""
+    return float(np.min(learn)), float(np.max(learn))
+
+
+def normalise(table, lo, hi, scale):
+    """(table - lo) / (hi - lo) * scale, in the seed's order of operations."""
+    if not hi > lo:
+        raise ValueError(f"normalise needs hi > lo, got lo={lo!r}, hi={hi!r}")
+    return (np.asarray(table, dtype=np.float64) - lo) / (hi - lo) * scale
+
+
+# 2. threshold ---------------------------------------------------------------------------
+def threshold(table, cutoff, power):
+    """x < cutoff -> 0, otherwise x ** power (NaN stays NaN: callers check)."""
+    table = np.asarray(table, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.where(table < cutoff, 0.0, np.power(table, power))
+
+
+# 3. weight-build ------------------------------------------------------------------------
+def weight_matrix(learn_thresholded):
+    """W = (thresholded learning table)^T: d features x J judges."""
+    return np.ascontiguousarray(np.asarray(learn_thresholded, dtype=np.float64).T)
+
+
+# 4. attention ---------------------------------------------------------------------------
+def auto_chunk_rows(n_items, n_judges, itemsize=8, budget_bytes=8 << 20):
+    """Rows per chunk so that one chunk's score block (rows x N) stays near `budget_bytes`.
+
+    Large enough for the matrix products to run at full speed, small enough that the
+    softmax passes over the block stay in the last-level cache.
+    """
+    del n_judges  # the score block's width is N; J only sets the product's inner size
+    rows = budget_bytes // max(1, n_items * itemsize)
+    return int(min(max(rows, 16), max(n_items, 1)))
+
+
+def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float64,
+              workers=None):
+    """softmax(Q K^T / sqrt(J)) V with Q = X W_Q, K = X W_K, V = X W_V (SPEC.md stage 4).
+
+    Computed in row chunks, the softmax done per chunk, so that memory grows like N x J
+    plus one chunk and never N x N. Chunks run on `workers` threads (default: all
+    cores), each with a single-threaded BLAS, so that the softmax's element-wise work
+    runs on every core too.
+    """
+    x = np.asarray(words, dtype=dtype)
+    q = x @ np.asarray(w_query, dtype=dtype)
+    k = x @ np.asarray(w_key, dtype=dtype)
+    v = x @ np.asarray(w_value, dtype=dtype)
+    n_items = x.shape[0]
+    out = np.empty((n_items, v.shape[1]), dtype=dtype)
+    if n_items == 0:
+        return out
+    key_t = np.ascontiguousarray(k.T)
+    root_j = dtype(k.shape[1] ** 0.5)
+    rows = chunk_rows or auto_chunk_rows(n_items, k.shape[1], np.dtype(dtype).itemsize)
+
+    def run(start):
+        stop = min(start + rows, n_items)
+        scores = q[start:stop] @ key_t
+        scores /= root_j  # as the seed: divide the scores, not scale Q
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        np.matmul(scores, v, out=out[start:stop])
+
+    starts = range(0, n_items, rows)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(starts) == 1:
+        for start in starts:
+            run(start)
+        return out
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(run, starts):
+            pass
+    return out
+
+
+def round_half_even(table, decimals):
+    """The seed's rounding: `round(np.float64, 5)`, which is numpy's rounding."""
+    if decimals is None:
+        return table
+    return np.round(table, decimals)
+
+
+# 5. baseline-difference -----------------------------------------------------------------
+def baseline_row(out, item_groups, method, group=None):
+    """Per-judge baseline b (length J): mean of `group`'s rows, or mean/median of all rows."""
+    out = np.asarray(out, dtype=np.float64)
+    if method == "group_mean":
+        mask = np.asarray(item_groups) == group
+        if not mask.any():
+            raise ValueError(f"baseline group '{group}' has no items")
+        return out[mask].mean(axis=0)
+    if method == "mean":
+        return out.mean(axis=0)
+    if method == "median":
+        return np.median(out, axis=0)
+    raise ValueError(f"unknown baseline method '{method}', expected one of {BASELINES}")
+
+
+def difference(out, baseline):
+    """D = out - b, b broadcast over the rows."""
+    return np.asarray(out, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)[None, :]
+
+
+# 6. block-scoring -----------------------------------------------------------------------
+BLOCK_COLUMNS = ("item_group", "judge_group", "n", "n_pos", "n_neg", "n_zero",
+                 "sign_score", "agreement")
+
+
+def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
+    """Sign counts per (item group, judge group) block of D, groups in `order`.
+
+    Returns a dict of equal-length columns (BLOCK_COLUMNS); groups with no rows or no
+    columns give no block.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    diff = np.asarray(diff, dtype=np.float64)
+    item_groups = np.asarray(item_groups)
+    judge_groups = np.asarray(judge_groups)
+    items = [g for g in order if (item_groups == g).any()]
+    judges = [g for g in order if (judge_groups == g).any()]
+    # one-hot membership matrices turn every block's count into one matrix product
+    rows = (item_groups[None, :] == np.array(items, dtype=object)[:, None]).astype(np.float64)
+    cols = (judge_groups[:, None] == np.array(judges, dtype=object)[None, :]).astype(np.float64)
+    n_pos = rows @ (diff > tolerance).astype(np.float64) @ cols
+    n_neg = rows @ (diff < -tolerance).astype(np.float64) @ cols
+    n = np.outer(rows.sum(axis=1), cols.sum(axis=0))
+    n_pos, n_neg, n = (np.rint(a).astype(np.int64).ravel() for a in (n_pos, n_neg, n))
+    return {
+        "item_group": np.repeat(items, len(judges)).tolist(),
+        "judge_group": np.tile(np.array(judges, dtype=object), len(items)).tolist(),
+        "n": n,
+        "n_pos": n_pos,
+        "n_neg": n_neg,
+        "n_zero": n - n_pos - n_neg,
+        "sign_score": (n_pos - n_neg) / n,
+        "agreement": np.maximum(n_pos, n_neg) / n,
+    }
