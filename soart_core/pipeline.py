@@ -55,7 +55,7 @@ def threshold_table(table, cutoff, power, setting):
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(table.path, f"{setting} (cutoff {cutoff}, power {power}) turns "
-                                     f"{table.values[row, col]!r} into {values[row, col]}; "
+                                     f"{float(table.values[row, col])!r} into {values[row, col]}; "
                                      f"choose a cutoff that keeps such values out, or an "
                                      f"integer power", line=line_of(row),
                          column=table.columns[col])

@@ -1,0 +1,69 @@
+"""Shared fixtures: the repository root, and a runner for Snakemake in a scratch copy."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow"]
+
+
+def copy_workflow(dest):
+    """A scratch copy of the workflow (not of results/), so tests never touch the repo's."""
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    shutil.copytree(ROOT / "resources" / "example", dest / "resources" / "example")
+    return dest
+
+
+def snakemake(workdir, *args, check=True, timeout=600):
+    """Run Snakemake in `workdir`; returns the CompletedProcess (stdout+stderr merged)."""
+    proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}")
+    return proc
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    return copy_workflow(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """One full run of the example in a scratch copy, shared by the read-only tests."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("example"))
+    snakemake(workdir)
+    return workdir
+
+
+def planned_jobs(workdir, *args):
+    """{rule: count} of the jobs a dry run would execute (empty when nothing is to do)."""
+    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    jobs = {}
+    if "Job stats:" in out:
+        table = out.split("Job stats:", 1)[1].splitlines()[3:]
+        for line in table:
+            parts = line.split()
+            if len(parts) != 2 or parts[0] == "total":
+                break
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def write_yaml(path, data):
+    import yaml
+
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

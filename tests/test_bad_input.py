@@ -1,0 +1,147 @@
+"""Every kind of bad input stops the run with one clear message and leaves no partial CSV."""
+
+import re
+
+import pytest
+
+from conftest import snakemake, write_yaml
+
+EXAMPLE = "resources/example"
+LEARN_Y1 = f"{EXAMPLE}/learn_btY1_gs_class.csv"
+LEARN_Y2 = f"{EXAMPLE}/learn_snY2_gs_class.csv"
+VALID_Y2 = f"{EXAMPLE}/valid_snY2_gs.csv"
+
+
+def edit_lines(path, edit):
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+
+
+def set_cell(line, column, value):
+    cells = line.split(",")
+    cells[column] = value
+    return ",".join(cells)
+
+
+def replace_line(number, make):
+    """An edit that replaces line `number` (1-based, header = 1) by make(old line)."""
+    def edit(lines):
+        lines[number - 1] = make(lines[number - 1])
+        return lines
+    return edit
+
+
+def drop_column(name):
+    def edit(lines):
+        index = lines[0].split(",").index(name)
+        return [",".join(c for i, c in enumerate(line.split(",")) if i != index)
+                for line in lines]
+    return edit
+
+
+def swap_lines(a, b):
+    def edit(lines):
+        lines[a - 1], lines[b - 1] = lines[b - 1], lines[a - 1]
+        return lines
+    return edit
+
+
+def constant(lines):
+    return [lines[0]] + [",".join(["1.5"] * 4 + [line.split(",")[-1]]) for line in lines[1:]]
+
+
+# (id, file to edit, edit, expected message pieces)
+CASES = [
+    ("missing-feature", LEARN_Y1, drop_column("X3"),
+     [LEARN_Y1, "missing feature column 'X3'"]),
+    ("non-numeric", VALID_Y2, replace_line(5, lambda l: set_cell(l, 1, "abc")),
+     [VALID_Y2, "line 5", "column 'X1'", "value 'abc' is not a number"]),
+    ("empty-cell", LEARN_Y2, replace_line(3, lambda l: set_cell(l, 2, "")),
+     [LEARN_Y2, "line 3", "column 'X2'", "empty cell"]),
+    ("nan-cell", VALID_Y2, replace_line(8, lambda l: set_cell(l, 0, "NaN")),
+     [VALID_Y2, "line 8", "column 'X0'", "'NaN' is not a finite number"]),
+    ("infinite-cell", LEARN_Y1, replace_line(10, lambda l: set_cell(l, 3, "-inf")),
+     [LEARN_Y1, "line 10", "column 'X3'", "'-inf' is not a finite number"]),
+    ("header-only", VALID_Y2, lambda lines: lines[:1],
+     [VALID_Y2, "header but no data rows"]),
+    ("empty-file", LEARN_Y2, lambda lines: [],
+     [LEARN_Y2, "the file is empty"]),
+    ("judge-count", LEARN_Y2, lambda lines: lines[:-1],
+     [LEARN_Y2, "has 8 judges", "has 9"]),
+    ("judge-order", LEARN_Y2, swap_lines(4, 7),
+     [LEARN_Y2, "line 4", "judge group 'ERROR_A' differs from 'NORMAL'"]),
+    ("judge-group", LEARN_Y2, replace_line(10, lambda l: set_cell(l, 4, "ERROR_A")),
+     [LEARN_Y2, "line 10", "judge group 'ERROR_A' differs from 'ERROR_B'"]),
+    ("unknown-group", LEARN_Y1, replace_line(2, lambda l: set_cell(l, 4, "GOOD")),
+     [LEARN_Y1, "line 2", "column 'class'", "group 'GOOD' is not one of"]),
+    ("item-count", f"{EXAMPLE}/valid_btY1_gs.csv", lambda lines: lines[:-1],
+     [f"{EXAMPLE}/valid_btY1_gs.csv", "has 29 data rows", "add up to 30"]),
+    ("constant-table", LEARN_Y2, constant,
+     [LEARN_Y2, "every cell of the learning table is 1.5", "hi - lo = 0"]),
+    ("ragged-row", VALID_Y2, replace_line(6, lambda l: l + ",7,8"),
+     [VALID_Y2, "not a well-formed CSV", "line 6"]),
+]
+
+
+def leftovers(workdir):
+    """Every file a failed run left under results/ apart from logs and benchmarks."""
+    results = workdir / "results"
+    if not results.exists():
+        return []
+    return sorted(str(p.relative_to(results)) for p in results.rglob("*")
+                  if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks"))
+
+
+def assert_fails_cleanly(workdir, pieces, *args, keep=()):
+    proc = snakemake(workdir, *args, check=False)
+    assert proc.returncode != 0, proc.stdout
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert len(errors) == 1, proc.stdout
+    for piece in pieces:
+        assert piece in errors[0], errors[0]
+    assert [p for p in leftovers(workdir) if not p.startswith(keep)] == []
+    assert not list((workdir / "results").rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("name,target,edit,pieces", CASES, ids=[c[0] for c in CASES])
+def test_bad_table(workflow_copy, name, target, edit, pieces):
+    edit_lines(workflow_copy / target, edit)
+    assert_fails_cleanly(workflow_copy, pieces)
+
+
+def test_missing_file(workflow_copy):
+    (workflow_copy / VALID_Y2).unlink()
+    proc = snakemake(workflow_copy, check=False)
+    assert proc.returncode != 0
+    assert "Missing input files" in proc.stdout and VALID_Y2 in proc.stdout
+    assert leftovers(workflow_copy) == []
+
+
+def test_cutoff_power_that_yields_nan(workflow_copy):
+    # an item far below the judges' range normalises to a negative value
+    valid_y1 = workflow_copy / EXAMPLE / "valid_btY1_gs.csv"
+    edit_lines(valid_y1, replace_line(2, lambda l: set_cell(l, 2, "0.5")))
+    override = write_yaml(workflow_copy / "bad.yaml", {
+        "threshold": {"learn": {"cutoff": 0.5, "power": 2.0},
+                      "valid": {"cutoff": -100.0, "power": 0.5}}})
+    assert_fails_cleanly(workflow_copy, ["results/normalise/Y1_valid.csv", "line 2",
+                                         "column 'X2'", "threshold.valid (cutoff -100.0, "
+                                         "power 0.5)", "into nan"],
+                         "--configfile", str(override), keep="normalise/")
+    assert not (workflow_copy / "results" / "threshold").exists()
+
+
+def test_unreadable_encoding_names_the_setting(workflow_copy):
+    path = workflow_copy / LEARN_Y1
+    lines = path.read_text().splitlines()
+    lines = [lines[0] + ",備考"] + [l + ",正常品" for l in lines[1:]]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
+    assert_fails_cleanly(workflow_copy, [LEARN_Y1, "cannot be decoded as 'utf-8-sig'",
+                                         "cp932"])
+
+
+def test_message_is_also_in_the_log(workflow_copy):
+    edit_lines(workflow_copy / VALID_Y2, replace_line(5, lambda l: set_cell(l, 1, "x")))
+    snakemake(workflow_copy, check=False)
+    log = (workflow_copy / "results" / "logs" / "normalise.log").read_text()
+    assert re.search(r"line 5, column 'X1': value 'x' is not a number", log)
