@@ -15,6 +15,7 @@ WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow"]
 
 def copy_workflow(dest):
     """A scratch copy of the workflow (not of results/), so tests never touch the repo's."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         src = ROOT / name
         if src.is_dir():

@@ -1,0 +1,73 @@
+"""The config schema and checks reject bad settings before any job runs, naming the key;
+tunables reach jobs through params, so a change reruns exactly what it affects."""
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, copy_workflow, planned_jobs, snakemake, write_yaml
+
+DEFAULTS = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize("override,pieces", [
+    ({"threshhold": {"learn": {"cutoff": 0.5, "power": 2.0}}},
+     ["threshhold", "Additional properties are not allowed"]),
+    ({"normalise": {"scale": "two"}}, ["'two' is not of type 'number'", "scale"]),
+    ({"blocks": {"tolerance": -0.1}}, ["-0.1 is less than the minimum of 0", "tolerance"]),
+    ({"attention": {"decimals": 5, "chunk_rows": None, "dtype": "float16"}},
+     ["'float16' is not one of", "dtype"]),
+    ({"roles": {"query": "Y9", "key": "Y1", "value": "Y2"}},
+     ["config key 'roles.query': 'Y9' is not a metric (metrics: Y1, Y2, Y3)"]),
+    ({"words": ["Y1", "Y4"]}, ["config key 'words': 'Y4' is not a metric"]),
+    ({"baseline": {"method": "group_mean", "group": "GOOD"}},
+     ["config key 'baseline.group': 'GOOD' is not in groups.order"]),
+    ({"groups": {"column": "class", "order": ["NORMAL", "ERROR_A"],
+                 "valid_counts": [10, 10, 10]}},
+     ["config key 'groups.valid_counts': has 3 entries"]),
+])
+def test_bad_config_is_rejected_before_any_job(tmp_path, override, pieces):
+    workdir = copy_workflow(tmp_path)
+    path = write_yaml(tmp_path / "override.yaml", override)
+    proc = snakemake(workdir, "-n", "--configfile", str(path), check=False)
+    assert proc.returncode != 0
+    for piece in pieces:
+        assert piece in proc.stdout, proc.stdout
+    assert not (workdir / "results").exists()
+
+
+def test_data_dir_from_the_command_line(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(ROOT / "resources" / "example", elsewhere)
+    shutil.rmtree(workdir / "resources")
+    snakemake(workdir, "--config", f"data_dir={elsewhere}")
+    assert len(pd.read_csv(workdir / "results" / "attention" / "Y2.csv")) == 30
+
+
+def test_only_affected_stages_rerun(example_run):
+    assert planned_jobs(example_run) == {}, "a second plain run must do nothing"
+
+    def plan(section, value):
+        path = write_yaml(example_run / f"{section}.yaml", {section: value})
+        return planned_jobs(example_run, "--configfile", str(path))
+
+    cutoff = {**DEFAULTS["threshold"], "learn": {"cutoff": 0.4, "power": 2.0}}
+    assert plan("threshold", cutoff) == {
+        "threshold": 1, "weights": 1, "attention": 3, "difference": 3, "blocks": 3, "all": 1}
+    assert plan("baseline", {"method": "median", "group": "NORMAL"}) == {
+        "difference": 3, "blocks": 3, "all": 1}
+    assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 3, "all": 1}
+    assert plan("roles", {"query": "Y1", "key": "Y2", "value": "Y3"}) == {
+        "weights": 1, "attention": 3, "difference": 3, "blocks": 3, "all": 1}
+    assert plan("normalise", {"scale": 3.0})["normalise"] == 1
+    assert plan("words", ["Y2"]) == {}  # a subset of what is already built
+
+
+def test_words_subset_builds_only_those(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    path = write_yaml(tmp_path / "words.yaml", {"words": ["Y3"]})
+    jobs = planned_jobs(workdir, "--configfile", str(path))
+    assert jobs["attention"] == 1 and jobs["blocks"] == 1
