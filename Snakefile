@@ -1,6 +1,12 @@
 # soart: the seed's attention analysis of SOART metrics as a Snakemake workflow.
 # Stages (SPEC.md): normalise -> threshold -> weights -> attention -> difference -> blocks.
+import sys
+
 from snakemake.utils import min_version, validate
+
+# soart_core lives beside this file: importable here and, as Snakemake hands its own
+# sys.path to every script, in every job too, with or without `pip install -e .`
+sys.path.insert(0, workflow.basedir)
 
 from soart_core.settings import check_config
 

@@ -20,6 +20,8 @@ rule normalise:
         scale=config["normalise"]["scale"],
     log:
         "results/logs/normalise.log",
+    conda:
+        "../envs/soart.yaml"
     script:
         "../scripts/normalise.py"
 
@@ -36,6 +38,8 @@ rule threshold:
         valid=config["threshold"]["valid"],
     log:
         "results/logs/threshold.log",
+    conda:
+        "../envs/soart.yaml"
     script:
         "../scripts/threshold.py"
 
@@ -50,6 +54,8 @@ rule weights:
         roles=config["roles"],
     log:
         "results/logs/weights.log",
+    conda:
+        "../envs/soart.yaml"
     script:
         "../scripts/weights.py"
 
@@ -68,6 +74,8 @@ rule attention:
         "results/logs/attention/{metric}.log",
     benchmark:
         "results/benchmarks/attention/{metric}.tsv"
+    conda:
+        "../envs/soart.yaml"
     script:
         "../scripts/attention.py"
 
@@ -83,6 +91,8 @@ rule difference:
         group=config["baseline"]["group"],
     log:
         "results/logs/difference/{metric}.log",
+    conda:
+        "../envs/soart.yaml"
     script:
         "../scripts/difference.py"
 
@@ -98,5 +108,7 @@ rule blocks:
         tolerance=config["blocks"]["tolerance"],
     log:
         "results/logs/blocks/{metric}.log",
+    conda:
+        "../envs/soart.yaml"
     script:
         "../scripts/blocks.py"
