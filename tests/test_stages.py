@@ -51,11 +51,13 @@ def test_weight_matrix_is_the_transposed_table():
     (1, 4, 2, None),  # one item
     (257, 32, 8, None),  # automatic chunk
     (64, 16, 4, 1),  # one row per chunk
+    (40, 3, 8, 7),  # d >= J: the plain order of products
+    (40, 8, 8, 9),  # d == J
 ])
 def test_chunked_attention_equals_the_full_matrix(n, j, d, chunk):
     rng = np.random.default_rng(n * 1000 + j)
-    x = rng.uniform(0, 2, (n, d))
-    wq, wk, wv = (rng.uniform(0, 4, (d, j)) for _ in range(3))
+    x = rng.uniform(-1, 2, (n, d))  # negative cells too, as normalised items can be
+    wq, wk, wv = (rng.uniform(-1, 4, (d, j)) for _ in range(3))
     expected = full_attention(x, wq, wk, wv)
     for workers in (1, 2):
         got = stages.attention(x, wq, wk, wv, chunk_rows=chunk, workers=workers)
@@ -81,9 +83,10 @@ def test_float32_attention_is_close():
 
 
 def test_auto_chunk_rows_bounds():
-    assert stages.auto_chunk_rows(20_000, 256) * 20_000 * 8 <= 8 << 20
-    assert stages.auto_chunk_rows(10, 9) == 10
-    assert stages.auto_chunk_rows(10_000_000, 256) == 16
+    assert stages.auto_chunk_rows(20_000) * 20_000 * 8 <= 48 << 20
+    assert stages.auto_chunk_rows(10) == 10
+    assert stages.auto_chunk_rows(10_000_000) == 16
+    assert stages.auto_chunk_rows(100) == 100
 
 
 def test_rounding_is_the_seeds():
