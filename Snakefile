@@ -20,12 +20,20 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 check_config(config)
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
 rule all:
     input:
         expand("results/blocks/{metric}.csv", metric=WORDS),
+        "results/evaluation/summary.csv",
+        expand("results/figures/{metric}_{kind}.png", metric=WORDS,
+               kind=["attention", "difference", "blocks"]),
 
 
 include: "workflow/rules/stages.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/sweeps.smk"

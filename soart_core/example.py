@@ -12,9 +12,8 @@ import argparse
 import os
 
 import numpy as np
-import pandas as pd
 
-from .tables import write_csv
+from .tables import write_columns
 
 GROUPS = ("NORMAL", "ERROR_A", "ERROR_B")
 # metric id -> (file tag, NORMAL level, noise sd, ERROR_A shift, ERROR_B shift)
@@ -39,7 +38,7 @@ def _group_shift(n_features):
 
 
 def make_tables(judges_per_group=3, items_per_group=10, n_features=4, seed=0):
-    """{metric: (learn DataFrame with `class`, valid DataFrame)} in the seed's layout."""
+    """{metric: (learn columns with `class`, valid columns)} in the seed's layout."""
     rng = np.random.default_rng(seed)
     columns = [f"X{i}" for i in range(n_features)]
     mask = _group_shift(n_features)
@@ -50,7 +49,7 @@ def make_tables(judges_per_group=3, items_per_group=10, n_features=4, seed=0):
         def draw(per_group):
             rows = np.repeat(np.arange(len(GROUPS)), per_group)
             values = level + shifts[rows] + rng.normal(0.0, sd, (len(rows), n_features))
-            return pd.DataFrame(np.round(values, 6), columns=columns), rows
+            return dict(zip(columns, np.round(values, 6).T)), rows
 
         learn, rows = draw(judges_per_group)
         learn["class"] = np.array(GROUPS)[rows]
@@ -65,8 +64,8 @@ def write_example(folder, **kwargs):
     for metric, (learn, valid) in make_tables(**kwargs).items():
         learn_name, valid_name = file_names(metric)
         paths[metric] = (os.path.join(folder, learn_name), os.path.join(folder, valid_name))
-        write_csv(learn, paths[metric][0])
-        write_csv(valid, paths[metric][1])
+        write_columns(paths[metric][0], learn)
+        write_columns(paths[metric][1], valid)
     return paths
 
 

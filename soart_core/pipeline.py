@@ -7,35 +7,12 @@ input or a bad setting into an `InputError` that names the file, line and column
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
 from . import stages
 from .errors import InputError
-from .tables import Table, check_same_rows, line_of, read_metric_table
+from .tables import Table, line_of
 
 ROLES = ("query", "key", "value")
-
-
-def load_inputs(metrics, features, *, group_column, order, valid_counts, id_column=None,
-                encoding="utf-8-sig"):
-    """Read and check every metric's learning and validation table.
-
-    `metrics` maps a metric id to {"learn": path, "valid": path}. Returns
-    {metric: (learn Table, valid Table)}; all learning tables must list the same judges,
-    all validation tables the same items (SPEC.md, Shapes).
-    """
-    read = dict(features=features, group_column=group_column, order=order,
-                id_column=id_column, encoding=encoding)
-    learn = {m: read_metric_table(p["learn"], **read) for m, p in metrics.items()}
-    valid = {m: read_metric_table(p["valid"], counts=valid_counts, **read)
-             for m, p in metrics.items()}
-    check_same_rows(list(learn.values()), "judges")
-    check_same_rows(list(valid.values()), "items")
-    first_learn, first_valid = next(iter(learn.values())), next(iter(valid.values()))
-    if first_valid.columns != first_learn.columns:
-        raise InputError(first_valid.path, f"features {first_valid.columns} differ from "
-                                           f"{first_learn.columns} in {first_learn.path}")
-    return {m: (learn[m], valid[m]) for m in metrics}
 
 
 def normalise_pair(learn, valid, scale):
@@ -92,7 +69,6 @@ def baseline_difference(attention, method, group=None):
 
 
 def score_blocks(difference, judge_groups, order, tolerance):
-    """Stage 6: sign counts per (item group, judge group) block, as a DataFrame."""
-    return pd.DataFrame(stages.block_scores(difference.values, difference.groups,
-                                            judge_groups, order, tolerance),
-                        columns=list(stages.BLOCK_COLUMNS))
+    """Stage 6: sign counts per (item group, judge group) block, as named columns."""
+    return stages.block_scores(difference.values, difference.groups, judge_groups, order,
+                               tolerance)

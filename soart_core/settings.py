@@ -43,3 +43,48 @@ def input_paths(config):
     return {metric: {kind: os.path.join(config["data_dir"], name)
                      for kind, name in files.items()}
             for metric, files in config["metrics"].items()}
+
+
+def job_params(config, job):
+    """The tunables job `job` reads: what its rule passes as `params:` (so Snakemake
+    reruns a job exactly when one of them changes). One mapping for the plain rules
+    and the sweep levels."""
+    metrics = list(config["metrics"])
+    return {
+        "normalise": lambda: dict(metrics=metrics, features=config["features"],
+                                  groups=config["groups"], id_column=config["id_column"],
+                                  encoding=config["encoding"],
+                                  scale=config["normalise"]["scale"]),
+        "threshold": lambda: dict(learn=config["threshold"]["learn"],
+                                  valid=config["threshold"]["valid"]),
+        "weights": lambda: dict(metrics=metrics, roles=config["roles"]),
+        "attention": lambda: dict(decimals=config["attention"]["decimals"],
+                                  chunk_rows=config["attention"]["chunk_rows"],
+                                  dtype=config["attention"]["dtype"]),
+        "difference": lambda: dict(method=config["baseline"]["method"],
+                                   group=config["baseline"]["group"]),
+        "blocks": lambda: dict(order=config["groups"]["order"],
+                               tolerance=config["blocks"]["tolerance"]),
+        "evaluate": lambda: dict(words=words(config), order=config["groups"]["order"],
+                                 reference=config["baseline"]["group"],
+                                 max_loo_items=config["evaluate"]["max_loo_items"]),
+        "figures": lambda: dict(words=words(config), order=config["groups"]["order"]),
+    }[job]()
+
+
+# the jobs whose tunables each sweep level's job reads
+LEVEL_JOBS = {
+    "normalise": ("normalise",),
+    "threshold": ("normalise", "threshold"),
+    "classic": ("normalise", "threshold", "evaluate"),
+    "attention": ("normalise", "weights", "attention", "evaluate"),
+    "instance": ("normalise", "difference", "blocks", "evaluate"),
+}
+
+
+def level_params(config, level):
+    """All tunables of a sweep level's job, as one dict."""
+    merged = {}
+    for job in LEVEL_JOBS[level]:
+        merged.update(job_params(config, job))
+    return merged

@@ -1,19 +1,17 @@
-"""Reading and writing the workflow's CSV tables.
+"""The workflow's own CSV tables, read and written with numpy (no pandas import, which
+would cost a job more than its work).
 
-Input metric tables are checked cell by cell (with numpy, not loops) and every fault
-becomes an `InputError` naming the file, the line (as an editor or Excel counts it: the
-header is line 1) and the column. Every table is written to a temporary file beside
-its target and renamed, so that no stage ever leaves a half-written CSV.
+Floats are written in shortest round-trip form (or fixed decimals), so a chain of
+stages through CSV files is exact. Every file is written to a temporary file beside
+its target and renamed, so that no stage ever leaves a half-written file.
 """
 
+import csv
 import os
 import tempfile
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-
-from .errors import InputError
 
 HEADER_LINES = 1  # data row r (0-based) sits on line r + 2
 
@@ -33,201 +31,131 @@ class Table:
     values: np.ndarray
 
 
-# ---- input metric tables ------------------------------------------------------------
-def resolve_features(header, features, path):
-    """The feature columns: a list of names, or the seed's slice 'first:last' (inclusive)."""
-    if isinstance(features, str):
-        first, _, last = features.partition(":")
-        for name in (first, last):
-            if name not in header:
-                raise InputError(path, f"missing feature column '{name}' (features: "
-                                       f"'{features}'; columns: {', '.join(header)})",
-                                 column=name)
-        i, j = header.index(first), header.index(last)
-        if j < i:
-            raise InputError(path, f"feature slice '{features}' is empty: '{last}' comes "
-                                   f"before '{first}'")
-        return header[i:j + 1]
-    for name in features:
-        if name not in header:
-            raise InputError(path, f"missing feature column '{name}' "
-                                   f"(columns: {', '.join(header)})", column=name)
-    return list(features)
-
-
-def _read_frame(path, encoding, as_text=False):
-    if not os.path.isfile(path):
-        raise InputError(path, "file not found")
-    try:
-        frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True,
-                            dtype=str if as_text else None,
-                            keep_default_na=not as_text)
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "the file is empty (no header, no rows)") from None
-    except pd.errors.ParserError as err:
-        raise InputError(path, f"not a well-formed CSV: {err}") from None
-    except UnicodeDecodeError as err:
-        raise InputError(path, f"cannot be decoded as '{encoding}' ({err.reason} at byte "
-                               f"{err.start}); set `encoding` in config.yaml "
-                               f"(cp932 for Japanese Excel)") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns):
-        dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-        raise InputError(path, f"duplicate column name(s): {', '.join(dup)}")
-    return frame
-
-
-def _numeric_block(frame, features, path, encoding):
-    """The feature cells as float64, or an InputError naming the first bad cell."""
-    block = frame[features]
-    if all(block[c].dtype.kind in "fiu" for c in features):
-        values = block.to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(values)
-        if not bad.any():
-            return values
-    else:
-        values = None
-    # a fault: read the raw text back to say exactly which cell holds what
-    text = _read_frame(path, encoding, as_text=True)[features]
-    parsed = text.apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
-    bad = ~np.isfinite(parsed.to_numpy(dtype=np.float64))
-    row, col = np.argwhere(bad)[0]  # row-major: the first bad cell as a reader meets it
-    raw = text.iat[row, col]
-    if raw is None or pd.isna(raw) or str(raw).strip() == "":
-        fault = "empty cell"
-    elif np.isnan(parsed.iat[row, col]) and str(raw).strip().lower() not in (
-            "nan", "-nan", "+nan", "na", "n/a", "null", "none", "#n/a"):
-        fault = f"value '{raw}' is not a number"
-    else:
-        fault = f"value '{raw}' is not a finite number"
-    raise InputError(path, fault, line=line_of(row), column=features[col])
-
-
-def _row_names(frame, id_column, groups, path):
-    if id_column and id_column in frame.columns:
-        names = frame[id_column].astype(str).str.strip().tolist()
-    else:  # readable and stable: NORMAL_1, NORMAL_2, ..., ERROR_A_1, ...
-        seen = {}
-        names = []
-        for g in groups:
-            seen[g] = seen.get(g, 0) + 1
-            names.append(f"{g}_{seen[g]}")
-    counts = pd.Series(names).duplicated()
-    if counts.any():
-        row = int(np.argmax(counts.to_numpy()))
-        raise InputError(path, f"duplicate row id '{names[row]}'", line=line_of(row),
-                         column=id_column)
-    return names
-
-
-def _groups_from_column(frame, group_column, order, path):
-    groups = frame[group_column].astype(str).str.strip()
-    unknown = ~groups.isin(order)
-    if unknown.any():
-        row = int(np.argmax(unknown.to_numpy()))
-        raise InputError(path, f"group '{groups.iat[row]}' is not one of the configured "
-                               f"groups.order ({', '.join(order)})",
-                         line=line_of(row), column=group_column)
-    return groups.tolist()
-
-
-def _groups_from_counts(n_rows, order, counts, path):
-    if len(counts) != len(order):
-        raise InputError(path, f"groups.valid_counts has {len(counts)} entries but "
-                               f"groups.order has {len(order)}")
-    if sum(counts) != n_rows:
-        spelled = ", ".join(f"{g} {c}" for g, c in zip(order, counts))
-        raise InputError(path, f"has {n_rows} data rows, but groups.valid_counts "
-                               f"({spelled}) add up to {sum(counts)}; the table has no "
-                               f"group column to say otherwise")
-    return [g for g, c in zip(order, counts) for _ in range(c)]
-
-
-def read_metric_table(path, features, *, group_column, order, counts=None,
-                      id_column=None, encoding="utf-8-sig"):
-    """Read one input metric table (learning or validation) and check every cell.
-
-    Groups come from `group_column` when the table has it; otherwise from `counts`
-    (one per group in `order`, in row order); a table with neither is an error.
-    """
-    path = str(path)
-    frame = _read_frame(path, encoding)
-    if len(frame) == 0:
-        raise InputError(path, "the table has a header but no data rows")
-    header = list(frame.columns)
-    columns = resolve_features(header, features, path)
-    values = _numeric_block(frame, columns, path, encoding)
-    if group_column in header:
-        groups = _groups_from_column(frame, group_column, order, path)
-    elif counts is not None:
-        groups = _groups_from_counts(len(frame), order, counts, path)
-    else:
-        raise InputError(path, f"missing group column '{group_column}' (columns: "
-                               f"{', '.join(header)})", column=group_column)
-    names = _row_names(frame, id_column, groups, path)
-    return Table(path, names, groups, columns, values)
-
-
-def check_same_rows(tables, what):
-    """All tables must have the same rows: count, order, ids and groups (SPEC.md shapes)."""
-    first = tables[0]
-    for other in tables[1:]:
-        if len(other.names) != len(first.names):
-            raise InputError(other.path, f"has {len(other.names)} {what} but "
-                                         f"{first.path} has {len(first.names)}; all "
-                                         f"tables must have the same {what}")
-        for label, mine, theirs in (("group", other.groups, first.groups),
-                                    ("id", other.names, first.names)):
-            differs = np.asarray(mine, dtype=object) != np.asarray(theirs, dtype=object)
-            if differs.any():
-                row = int(np.argmax(differs))
-                raise InputError(other.path, f"{what[:-1]} {label} '{mine[row]}' differs "
-                                             f"from '{theirs[row]}' in {first.path}; all "
-                                             f"tables must list the same {what} in the "
-                                             f"same order", line=line_of(row))
-        if other.columns != first.columns:
-            raise InputError(other.path, f"features {other.columns} differ from "
-                                         f"{first.columns} in {first.path}")
-
-
 # ---- the workflow's own tables ------------------------------------------------------
-def write_csv(frame, path, float_format=None):
-    """Write a DataFrame to `path` atomically: a temporary file beside it, then rename."""
+def write_atomic(path, write, binary=False):
+    """Call write(stream) on a temporary file beside `path`, then rename it to `path`:
+    readers never see a half-written file, and a failure leaves none behind."""
     path = str(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
                                    suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            frame.to_csv(stream, index=False, lineterminator="\n",
-                         float_format=float_format)
+        with (os.fdopen(handle, "wb") if binary else
+              os.fdopen(handle, "w", encoding="utf-8", newline="")) as stream:
+            write(stream)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
 
 
-def table_frame(table, key):
-    """A Table as a DataFrame: `key` (item/judge/feature), `group` (unless the table has
-    none, as a weight matrix), then its columns."""
-    frame = pd.DataFrame(table.values, columns=list(table.columns))
-    if table.groups is not None:
-        frame.insert(0, "group", table.groups)
-    frame.insert(0, key, table.names)
-    return frame
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _text(values, decimals=None):
+    """A column as CSV text, vectorised: floats in shortest round-trip form (numpy's
+    repr) or with fixed `decimals`; text quoted where it holds a comma or quote."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        if decimals is None:
+            return values.astype(str)
+        return np.char.mod(f"%.{decimals}f", values)
+    if values.dtype.kind in "iub":
+        return values.astype(np.int64).astype(str) if values.dtype.kind != "b" \
+            else np.where(values, "true", "false")
+    text = values.astype(str)
+    special = np.char.find(text, ",") >= 0
+    special |= np.char.find(text, '"') >= 0
+    if special.any():
+        quoted = np.char.add(np.char.add('"', np.char.replace(text, '"', '""')), '"')
+        text = np.where(special, quoted, text)
+    return text
+
+
+def write_columns(path, columns, decimals=None, chunk_rows=20_000):
+    """Write named columns (equal-length sequences) as a CSV, atomically, in row chunks
+    so that memory stays bounded; `decimals` applies to float columns."""
+    names = list(columns)
+    arrays = [np.asarray(columns[n]) for n in names]
+    n_rows = len(arrays[0]) if arrays else 0
+
+    def write(stream):
+        stream.write(",".join(names) + "\n")
+        for start in range(0, n_rows, chunk_rows):
+            parts = [_text(a[start:start + chunk_rows], decimals) for a in arrays]
+            stream.write("".join(",".join(row) + "\n" for row in zip(*parts)))
+
+    write_atomic(path, write)
+
+
+def write_matrix(path, leading, columns, values, decimals=None, chunk_rows=20_000):
+    """Leading named text columns, then a float matrix with named columns."""
+    names = list(leading) + list(columns)
+    lead = [_text(v) for v in leading.values()]
+    values = np.asarray(values)
+
+    def write(stream):
+        stream.write(",".join(_text(names)) + "\n")
+        for start in range(0, len(values), chunk_rows):
+            cells = _text(values[start:start + chunk_rows], decimals)
+            rows = [",".join(r) for r in cells.tolist()] if cells.shape[1] else \
+                [""] * len(cells)
+            keys = zip(*(l[start:start + chunk_rows] for l in lead))
+            stream.write("".join(",".join(k) + ("," if r else "") + r + "\n"
+                                 for k, r in zip(keys, rows)))
+
+    write_atomic(path, write)
+
+
+def read_columns(path, text=(), integers=()):
+    """A CSV written here as {name: array}: the `text` columns as str, `integers` as
+    int64, the rest float."""
+    with open(path, encoding="utf-8", newline="") as stream:
+        header = next(csv.reader(stream))
+    columns = {}
+    text_idx = [i for i, n in enumerate(header) if n in text]
+    num_idx = [i for i, n in enumerate(header) if n not in text]
+    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8")
+    if text_idx:
+        strings = np.loadtxt(path, dtype=str, usecols=text_idx, **load)
+        for k, i in enumerate(text_idx):
+            columns[header[i]] = strings[:, k] if strings.size else np.array([], dtype=str)
+    if num_idx:
+        numbers = np.loadtxt(path, dtype=np.float64, usecols=num_idx, **load)
+        numbers = numbers.reshape(-1, len(num_idx))
+        for k, i in enumerate(num_idx):
+            column = numbers[:, k]
+            columns[header[i]] = column.astype(np.int64) if header[i] in integers else column
+    return {n: columns[n] for n in header}
+
+
+def write_text(path, text):
+    write_atomic(path, lambda stream: stream.write(text))
 
 
 def write_table(table, key, path, decimals=None):
-    """Write a Table; floats at shortest round-trip precision, or fixed `decimals`."""
-    write_csv(table_frame(table, key), path,
-              float_format=None if decimals is None else f"%.{decimals}f")
+    """A Table as CSV: `key` (item/judge/feature), `group` (unless the table has none,
+    as a weight matrix), then its columns; floats in shortest round-trip form, or with
+    fixed `decimals`."""
+    leading = {key: table.names}
+    if table.groups is not None:
+        leading["group"] = table.groups
+    write_matrix(path, leading, table.columns, table.values, decimals)
 
 
 def read_table(path, key):
     """Read a table written by `write_table` (the workflow's own files: trusted)."""
-    frame = pd.read_csv(path, dtype={key: str, "group": str}, keep_default_na=False)
-    columns = [c for c in frame.columns if c not in (key, "group")]
-    groups = frame["group"].tolist() if "group" in frame.columns else None
-    return Table(str(path), frame[key].tolist(), groups, columns,
-                 frame[columns].to_numpy(dtype=np.float64))
+    with open(path, encoding="utf-8", newline="") as stream:
+        header = next(csv.reader(stream))
+    lead = [key] + (["group"] if len(header) > 1 and header[1] == "group" else [])
+    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8")
+    strings = np.loadtxt(path, dtype=str, usecols=range(len(lead)), **load)
+    columns = header[len(lead):]
+    values = (np.loadtxt(path, dtype=np.float64, usecols=range(len(lead), len(header)),
+                         **load) if columns else np.empty((len(strings), 0)))
+    values = values.reshape(len(strings), len(columns))
+    groups = strings[:, 1].tolist() if len(lead) == 2 else None
+    return Table(str(path), strings[:, 0].tolist(), groups, columns, values)

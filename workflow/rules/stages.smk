@@ -1,4 +1,6 @@
-# The six stages of SPEC.md; each script calls one soart_core.pipeline function.
+# The six stages of SPEC.md. Every rule runs soart_core.jobs.<rule name> through
+# workflow/scripts/stage.py; a stage that runs per words metric handles them all in one
+# job (one interpreter start instead of one per metric).
 
 
 rule normalise:
@@ -12,18 +14,13 @@ rule normalise:
         judge_groups="results/normalise/judges.csv",
         item_groups="results/normalise/items.csv",
     params:
-        metrics=METRICS,
-        features=config["features"],
-        groups=config["groups"],
-        id_column=config["id_column"],
-        encoding=config["encoding"],
-        scale=config["normalise"]["scale"],
+        **job_params(config, "normalise"),
     log:
         "results/logs/normalise.log",
     conda:
         "../envs/soart.yaml"
     script:
-        "../scripts/normalise.py"
+        "../scripts/stage.py"
 
 
 rule threshold:
@@ -34,14 +31,13 @@ rule threshold:
         learn=expand("results/threshold/{metric}_learn.csv", metric=METRICS),
         valid=expand("results/threshold/{metric}_valid.csv", metric=METRICS),
     params:
-        learn=config["threshold"]["learn"],
-        valid=config["threshold"]["valid"],
+        **job_params(config, "threshold"),
     log:
         "results/logs/threshold.log",
     conda:
         "../envs/soart.yaml"
     script:
-        "../scripts/threshold.py"
+        "../scripts/stage.py"
 
 
 rule weights:
@@ -50,65 +46,60 @@ rule weights:
     output:
         weights=expand("results/weights/{role}.csv", role=ROLES),
     params:
-        metrics=METRICS,
-        roles=config["roles"],
+        **job_params(config, "weights"),
     log:
         "results/logs/weights.log",
     conda:
         "../envs/soart.yaml"
     script:
-        "../scripts/weights.py"
+        "../scripts/stage.py"
 
 
 rule attention:
     input:
-        words="results/threshold/{metric}_valid.csv",
+        words=expand("results/threshold/{metric}_valid.csv", metric=WORDS),
         weights=rules.weights.output.weights,
     output:
-        attention="results/attention/{metric}.csv",
+        attention=expand("results/attention/{metric}.csv", metric=WORDS),
     params:
-        decimals=config["attention"]["decimals"],
-        chunk_rows=config["attention"]["chunk_rows"],
-        dtype=config["attention"]["dtype"],
+        **job_params(config, "attention"),
     log:
-        "results/logs/attention/{metric}.log",
+        "results/logs/attention.log",
     benchmark:
-        "results/benchmarks/attention/{metric}.tsv"
+        "results/benchmarks/attention.tsv"
     conda:
         "../envs/soart.yaml"
     script:
-        "../scripts/attention.py"
+        "../scripts/stage.py"
 
 
 rule difference:
     input:
         attention=rules.attention.output.attention,
     output:
-        difference="results/difference/{metric}.csv",
-        baseline="results/difference/{metric}_baseline.csv",
+        difference=expand("results/difference/{metric}.csv", metric=WORDS),
+        baseline=expand("results/difference/{metric}_baseline.csv", metric=WORDS),
     params:
-        method=config["baseline"]["method"],
-        group=config["baseline"]["group"],
+        **job_params(config, "difference"),
     log:
-        "results/logs/difference/{metric}.log",
+        "results/logs/difference.log",
     conda:
         "../envs/soart.yaml"
     script:
-        "../scripts/difference.py"
+        "../scripts/stage.py"
 
 
 rule blocks:
     input:
         difference=rules.difference.output.difference,
-        judges=rules.normalise.output.judge_groups,
+        judge_groups=rules.normalise.output.judge_groups,
     output:
-        blocks="results/blocks/{metric}.csv",
+        blocks=expand("results/blocks/{metric}.csv", metric=WORDS),
     params:
-        order=config["groups"]["order"],
-        tolerance=config["blocks"]["tolerance"],
+        **job_params(config, "blocks"),
     log:
-        "results/logs/blocks/{metric}.log",
+        "results/logs/blocks.log",
     conda:
         "../envs/soart.yaml"
     script:
-        "../scripts/blocks.py"
+        "../scripts/stage.py"

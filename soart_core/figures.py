@@ -1,0 +1,116 @@
+"""Pictures of the tables as engineers read them: coloured grids ruled by group."""
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: files only
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _blocks(groups, order):
+    """Display order (stable by group) and, per present group, its (start, stop)."""
+    groups = np.asarray(groups, dtype=object)
+    rank = {g: i for i, g in enumerate(order)}
+    index = np.argsort([rank[g] for g in groups], kind="stable")
+    spans, start = [], 0
+    for g in order:
+        count = int((groups == g).sum())
+        if count:
+            spans.append((g, start, start + count))
+            start += count
+    return index, spans
+
+
+def _save(fig, path):
+    from .tables import write_atomic
+
+    write_atomic(path, lambda stream: fig.savefig(stream, format="png", dpi=110),
+                 binary=True)
+
+
+def heatmap(table, judge_groups, order, path, diverging):
+    """Items as rows, judges as columns, ruled between groups; `diverging` centres a
+    red-blue map on zero (for the baseline difference)."""
+    plt = _pyplot()
+    rows, row_spans = _blocks(table.groups, order)
+    cols, col_spans = _blocks(judge_groups, order)
+    values = table.values[rows][:, cols]
+    height = min(14.0, 2.5 + 0.12 * len(rows))
+    width = min(16.0, 3.5 + 0.35 * len(cols))
+    fig, ax = plt.subplots(figsize=(width, height))
+    if diverging:
+        limit = float(np.nanmax(np.abs(values))) or 1.0
+        image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+    else:
+        image = ax.imshow(values, aspect="auto", cmap="viridis", interpolation="nearest")
+    for _, start, _ in row_spans[1:]:
+        ax.axhline(start - 0.5, color="black", lw=1.2)
+    for _, start, _ in col_spans[1:]:
+        ax.axvline(start - 0.5, color="black", lw=1.2)
+    ax.set_yticks([(a + b - 1) / 2 for _, a, b in row_spans], [g for g, _, _ in row_spans])
+    ax.set_xticks([(a + b - 1) / 2 for _, a, b in col_spans], [g for g, _, _ in col_spans])
+    ax.set_xlabel("judges (by group)")
+    ax.set_ylabel("items (by group)")
+    ax.set_title(f"{'baseline difference' if diverging else 'attention'}: "
+                 f"{len(rows)} items x {len(cols)} judges")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def block_grid(blocks, order, path):
+    """The block sign scores as a small grid with their values printed."""
+    plt = _pyplot()
+    item_groups = np.asarray(blocks["item_group"], dtype=object)
+    judge_groups = np.asarray(blocks["judge_group"], dtype=object)
+    items = [g for g in order if (item_groups == g).any()]
+    judges = [g for g in order if (judge_groups == g).any()]
+    grid = np.full((len(items), len(judges)), np.nan)
+    agreement = np.full_like(grid, np.nan)
+    rows = [items.index(g) for g in item_groups]
+    cols = [judges.index(g) for g in judge_groups]
+    grid[rows, cols] = blocks["sign_score"]
+    agreement[rows, cols] = blocks["agreement"]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(judges), 1.2 + 0.9 * len(items)))
+    image = ax.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1)
+    for (i, j), value in np.ndenumerate(grid):
+        ax.text(j, i, f"{value:+.2f}\n({agreement[i, j]:.2f})", ha="center", va="center",
+                fontsize=9, color="white" if abs(value) > 0.6 else "black")
+    ax.set_xticks(range(len(judges)), judges)
+    ax.set_yticks(range(len(items)), items)
+    ax.set_xlabel("judge group")
+    ax.set_ylabel("item group")
+    ax.set_title("sign score (agreement)")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def sweep_plot(summary, parameters, path, figures=None):
+    """Each ranking figure against each swept parameter: mean over the other
+    parameters' values, with their min-max range shaded."""
+    plt = _pyplot()
+    figures = figures or [c for c in summary.columns if c.startswith("mean_")]
+    fig, axes = plt.subplots(1, len(parameters), figsize=(4.2 * len(parameters), 3.4),
+                             squeeze=False)
+    for ax, parameter in zip(axes[0], parameters):
+        for figure in figures:
+            stats = summary.groupby(parameter, sort=True)[figure].agg(["mean", "min", "max"])
+            x = [str(v) for v in stats.index]
+            ax.plot(x, stats["mean"], marker="o", label=figure)
+            ax.fill_between(x, stats["min"], stats["max"], alpha=0.15)
+        ax.set_xlabel(parameter)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("figure (mean, range over the rest)")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,240 @@
+"""One function per workflow job: read the job's input files, run a stage, write its outputs.
+
+Every function takes `(inputs, outputs, params)`: objects with named attributes, as
+Snakemake's `snakemake.input`, `.output` and `.params` (or `types.SimpleNamespace` in
+tests and sweeps). `workflow/scripts/stage.py` calls the function named as its rule.
+Stages that run once per words metric take lists in `params.words` order. Only the
+jobs that need pandas, scikit-learn or matplotlib import them: a job's imports cost
+more than the work of most stages.
+"""
+
+import os
+from types import SimpleNamespace
+
+from . import pipeline
+from .layout import pick, stage_files
+from .tables import read_columns, read_table, write_columns, write_table, write_text
+
+BLOCK_TEXT = ("item_group", "judge_group")
+
+
+def normalise(inputs, outputs, params):
+    """Read and check every input table; scale each metric by its learning lo and hi."""
+    from .inputs import load_inputs
+
+    files = {m: {"learn": learn, "valid": valid}
+             for m, learn, valid in zip(params.metrics, inputs.learn, inputs.valid)}
+    groups = params.groups
+    tables = load_inputs(files, params.features, group_column=groups["column"],
+                         order=groups["order"], valid_counts=groups["valid_counts"],
+                         id_column=params.id_column, encoding=params.encoding)
+    done = {m: pipeline.normalise_pair(learn, valid, params.scale)
+            for m, (learn, valid) in tables.items()}  # every table checked before a write
+    for m, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
+        write_table(done[m][0], "judge", learn_path)
+        write_table(done[m][1], "item", valid_path)
+    write_columns(outputs.range, {"metric": list(done),
+                                  "lo": [d[2] for d in done.values()],
+                                  "hi": [d[3] for d in done.values()],
+                                  "scale": [float(params.scale)] * len(done)})
+    learn, valid, _, _ = done[params.metrics[0]]
+    write_columns(outputs.judge_groups, {"judge": learn.names, "group": learn.groups})
+    write_columns(outputs.item_groups, {"item": valid.names, "group": valid.groups})
+
+
+def threshold(inputs, outputs, params):
+    """x < cutoff -> 0, else x ** power; learning and validation tables apart."""
+    todo = [(src, dst, "judge", params.learn, "threshold.learn")
+            for src, dst in zip(inputs.learn, outputs.learn)]
+    todo += [(src, dst, "item", params.valid, "threshold.valid")
+             for src, dst in zip(inputs.valid, outputs.valid)]
+    done = [(pipeline.threshold_table(read_table(src, key), s["cutoff"], s["power"], name),
+             key, dst) for src, dst, key, s, name in todo]  # every table checked first
+    for table, key, dst in done:
+        write_table(table, key, dst)
+
+
+def weights(inputs, outputs, params):
+    """W_Q, W_K, W_V (features x judges) from the role metrics' learning tables."""
+    learn = {m: read_table(path, "judge") for m, path in zip(params.metrics, inputs.learn)}
+    built = pipeline.build_weights(learn, params.roles)
+    for role, path in zip(pipeline.ROLES, outputs.weights):
+        write_table(built[role], "feature", path)
+
+
+def attention(inputs, outputs, params):
+    """The attention of each words metric's items over the judges."""
+    w = {role: read_table(path, "feature") for role, path in zip(pipeline.ROLES, inputs.weights)}
+    for words_path, out_path in zip(inputs.words, outputs.attention):
+        out = pipeline.attend(read_table(words_path, "item"), w, decimals=params.decimals,
+                              chunk_rows=params.chunk_rows, dtype=params.dtype)
+        write_table(out, "item", out_path, decimals=params.decimals)
+
+
+def difference(inputs, outputs, params):
+    """Subtract the per-judge baseline row from each attention table."""
+    for src, diff_path, base_path in zip(inputs.attention, outputs.difference,
+                                         outputs.baseline):
+        diff, base = pipeline.baseline_difference(read_table(src, "item"), params.method,
+                                                  params.group)
+        write_table(diff, "item", diff_path)
+        write_columns(base_path, {"judge": diff.columns, "baseline": base})
+
+
+def blocks(inputs, outputs, params):
+    """Sign agreement per (item group, judge group) block of each difference table."""
+    judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
+    for src, dst in zip(inputs.difference, outputs.blocks):
+        write_columns(dst, pipeline.score_blocks(read_table(src, "item"), judge_groups,
+                                                 params.order, params.tolerance))
+
+
+def evaluate(inputs, outputs, params):
+    """Leave-one-out classification figures and block contrast, per words metric.
+
+    The classic baselines come from `inputs.classic_evaluation`/`classic_confusion`
+    when a sweep has computed them once for many instances; otherwise here.
+    """
+    from .evaluation import classic, columns_to_rows, evaluate_metric, rows_to_columns
+
+    shared = hasattr(inputs, "classic_evaluation")
+    summary = []
+    for i, metric in enumerate(params.words):
+        if shared:
+            classic_rows = columns_to_rows(read_columns(
+                inputs.classic_evaluation[i], text=("metric", "method"), integers=("n",)))
+            classic_confusion = columns_to_rows(read_columns(
+                inputs.classic_confusion[i], text=("method", "true_group"),
+                integers=[f"predicted_{g}" for g in params.order]))
+        else:
+            classic_rows, classic_confusion = classic(
+                metric, read_table(inputs.words[i], "item"), order=params.order,
+                max_loo_items=params.max_loo_items)
+        rows, confusion = evaluate_metric(
+            metric, read_table(inputs.attention[i], "item"),
+            read_table(inputs.difference[i], "item"),
+            read_columns(inputs.blocks[i], text=BLOCK_TEXT),
+            classic_rows, classic_confusion, order=params.order, reference=params.reference)
+        write_columns(outputs.evaluation[i], rows_to_columns(rows))
+        write_columns(outputs.confusion[i], rows_to_columns(confusion))
+        summary += rows
+    write_columns(outputs.summary, rows_to_columns(summary))
+
+
+def figures(inputs, outputs, params):
+    """Heatmaps of attention and difference, and the grid of block sign scores."""
+    from . import figures as draw
+
+    judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
+    for i, _ in enumerate(params.words):
+        draw.heatmap(read_table(inputs.attention[i], "item"), judge_groups, params.order,
+                     outputs.attention[i], diverging=False)
+        draw.heatmap(read_table(inputs.difference[i], "item"), judge_groups, params.order,
+                     outputs.difference[i], diverging=True)
+        draw.block_grid(read_columns(inputs.blocks[i], text=BLOCK_TEXT), params.order,
+                        outputs.blocks[i])
+
+
+# ---- sweeps: each job runs a level of stages into its folder (see soart_core.sweep) ----
+def _ns(**kwargs):
+    return SimpleNamespace(**kwargs)
+
+
+def sweep_normalise(inputs, outputs, params):
+    """Level 1 of a sweep instance: the normalise stage into `outputs.folder`."""
+    params = _ns(**params.settings)
+    metrics = params.metrics
+    normalise(inputs, stage_files(outputs.folder, "normalise", metrics, metrics), params)
+
+
+def sweep_threshold(inputs, outputs, params):
+    """Level 2: threshold."""
+    params = _ns(**params.settings)
+    metrics = params.metrics
+    src = stage_files(inputs.normalise, "normalise", metrics, metrics)
+    threshold(_ns(learn=src.learn, valid=src.valid),
+              stage_files(outputs.folder, "threshold", metrics, metrics), params)
+
+
+def sweep_classic(inputs, outputs, params):
+    """The classic baselines on the thresholded validation metrics: apart from the
+    threshold level, as they do not read the learning threshold (and import
+    scikit-learn, which costs more than the threshold itself)."""
+    from .evaluation import classic, rows_to_columns
+
+    params = _ns(**params.settings)
+    metrics = params.metrics
+    src = stage_files(inputs.normalise, "normalise", metrics, metrics)
+    out = stage_files(outputs.folder, "classic", metrics, metrics)
+    s = params.valid
+    for i, metric in enumerate(metrics):
+        words = pipeline.threshold_table(read_table(src.valid[i], "item"), s["cutoff"],
+                                         s["power"], "threshold.valid")
+        rows, confusion = classic(metric, words, order=params.order,
+                                  max_loo_items=params.max_loo_items)
+        write_columns(out.evaluation[i], rows_to_columns(rows))
+        write_columns(out.confusion[i], rows_to_columns(confusion))
+
+
+def sweep_attention(inputs, outputs, params):
+    """Level 3: weights and attention."""
+    params = _ns(**params.settings)
+    metrics, words = params.metrics, params.words
+    src = stage_files(inputs.threshold, "threshold", metrics, metrics)
+    built = stage_files(outputs.folder, "weights", metrics, words)
+    weights(_ns(learn=src.learn), built, params)
+    attention(_ns(words=pick(src.valid, metrics, words), weights=built.weights),
+              stage_files(outputs.folder, "attention", metrics, words), params)
+
+
+def sweep_instance(inputs, outputs, params):
+    """One instance: difference, blocks and evaluation into its folder, params.yaml
+    beside them, and links to the shared levels it read, so that the folder has the
+    same layout as a plain run's results/."""
+    import yaml
+
+    params = _ns(**params.settings)
+    metrics, words, root = params.metrics, params.words, outputs.folder
+    shared_normalise = stage_files(inputs.normalise, "normalise", metrics, metrics)
+    shared_classic = stage_files(inputs.classic, "classic", metrics, metrics)
+    shared_attention = stage_files(inputs.attention, "attention", metrics, words)
+    diff = stage_files(root, "difference", metrics, words)
+    difference(shared_attention, diff, params)
+    block = stage_files(root, "blocks", metrics, words)
+    blocks(_ns(difference=diff.difference, judge_groups=shared_normalise.judge_groups),
+           block, params)
+    evaluate(_ns(attention=shared_attention.attention, difference=diff.difference,
+                 blocks=block.blocks,
+                 classic_evaluation=pick(shared_classic.evaluation, metrics, words),
+                 classic_confusion=pick(shared_classic.confusion, metrics, words)),
+             stage_files(root, "evaluate", metrics, words), params)
+    for name, level in (("normalise", inputs.normalise), ("threshold", inputs.threshold),
+                        ("weights", inputs.attention), ("attention", inputs.attention)):
+        os.symlink(os.path.relpath(os.path.join(level, name), root),
+                   os.path.join(root, name))
+    write_text(os.path.join(root, "params.yaml"),
+               yaml.safe_dump({"sweep": params.sweep, "instance": params.instance,
+                               "swept": params.values, "config": params.config},
+                              sort_keys=False))
+
+
+def sweep_summary(inputs, outputs, params):
+    """The instances ranked by their evaluation figures, and a plot per parameter."""
+    import pandas as pd
+
+    from . import figures as draw
+    from .sweep import rank_instances
+
+    params = _ns(**params.settings)
+    summaries = [pd.read_csv(os.path.join(folder, "evaluation", "summary.csv"))
+                 for folder in inputs.instances]
+    ranked = rank_instances(params.instances, params.values, summaries, params.rank_by,
+                            params.rank_method)
+    write_columns(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns})
+    draw.sweep_plot(ranked, list(params.parameters), outputs.plot)
+
+
+JOBS = {job.__name__: job for job in (
+    normalise, threshold, weights, attention, difference, blocks, evaluate, figures,
+    sweep_normalise, sweep_threshold, sweep_classic, sweep_attention, sweep_instance,
+    sweep_summary)}

@@ -1,0 +1,41 @@
+"""Where every stage writes, under a results folder: one layout for a plain run
+(`results/`) and for each instance of a sweep (`results/sweeps/{sweep}/{instance}/`)."""
+
+import os
+from types import SimpleNamespace
+
+ROLES = ("query", "key", "value")
+FIGURES = ("attention", "difference", "blocks")
+
+
+def stage_files(root, stage, metrics, words):
+    """The files stage `stage` writes under `root`, by output name (lists per metric)."""
+    def each(pattern, over):
+        return [os.path.join(root, pattern.format(m)) for m in over]
+
+    files = {
+        "normalise": dict(learn=each("normalise/{}_learn.csv", metrics),
+                          valid=each("normalise/{}_valid.csv", metrics),
+                          range=os.path.join(root, "normalise/range.csv"),
+                          judge_groups=os.path.join(root, "normalise/judges.csv"),
+                          item_groups=os.path.join(root, "normalise/items.csv")),
+        "threshold": dict(learn=each("threshold/{}_learn.csv", metrics),
+                          valid=each("threshold/{}_valid.csv", metrics)),
+        "classic": dict(evaluation=each("classic/{}.csv", metrics),
+                        confusion=each("classic/{}_confusion.csv", metrics)),
+        "weights": dict(weights=each("weights/{}.csv", ROLES)),
+        "attention": dict(attention=each("attention/{}.csv", words)),
+        "difference": dict(difference=each("difference/{}.csv", words),
+                           baseline=each("difference/{}_baseline.csv", words)),
+        "blocks": dict(blocks=each("blocks/{}.csv", words)),
+        "evaluate": dict(evaluation=each("evaluation/{}.csv", words),
+                         confusion=each("evaluation/{}_confusion.csv", words),
+                         summary=os.path.join(root, "evaluation/summary.csv")),
+        "figures": {kind: each("figures/{}_" + kind + ".png", words) for kind in FIGURES},
+    }[stage]
+    return SimpleNamespace(**files)
+
+
+def pick(files, metrics, words):
+    """The entries of per-metric lists `files` that belong to `words`, in words order."""
+    return [files[metrics.index(w)] for w in words]

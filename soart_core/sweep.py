@@ -1,0 +1,181 @@
+"""Parameter sweeps: a grid over config values, run as instances that share stages.
+
+A sweep maps config key paths (`threshold.learn.cutoff`, `roles.query`, ...) to lists
+of values; every combination is an instance with a readable, stable name built from
+its values (`cutoff~0.3_query~Y1`). The stages form shared levels, each keyed by the
+swept values it depends on, so instances that agree on a level's settings share its
+outputs: `normalise` (the inputs and their reading), `threshold`, `classic` (the
+classic baselines, which read only the thresholded validation metrics), `attention`
+(weights and attention); only difference, blocks and the evaluation run per instance.
+"""
+
+import copy
+import itertools
+import re
+from dataclasses import dataclass, field
+
+# the config key paths each shared level reads (its own and those of the levels above)
+NORMALISE = ("data_dir", "encoding", "metrics", "features", "groups", "id_column",
+             "normalise")
+LEVEL_PREFIXES = {
+    "normalise": NORMALISE,
+    "threshold": NORMALISE + ("threshold",),
+    "classic": NORMALISE + ("threshold.valid", "evaluate.max_loo_items"),
+    "attention": NORMALISE + ("threshold", "roles", "words", "attention"),
+}
+LEVELS = tuple(LEVEL_PREFIXES)
+DEFAULT_KEY = "default"
+
+
+class SweepError(ValueError):
+    def __init__(self, sweep, fault):
+        super().__init__(f"config key 'sweeps.{sweep}': {fault}")
+
+
+def format_value(value):
+    """A value as it appears in a name: no float noise (0.30000000000000004 -> 0.3)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".12g")
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "-".join(format_value(v) for v in value)
+    return str(value)
+
+
+def _safe(text):
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "x"
+
+
+def short_names(paths):
+    """Each key path's shortest dotted suffix that no other path ends with."""
+    names = {}
+    for path in paths:
+        parts = path.split(".")
+        for n in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-n:])
+            if not any(other != path and (other == suffix or other.endswith("." + suffix))
+                       for other in paths):
+                names[path] = suffix
+                break
+    return names
+
+
+def get_path(config, path):
+    node = config
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def set_path(config, path, value):
+    *parents, last = path.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    node[last] = value
+
+
+def reads(level, path):
+    """Does shared `level` read the config value at key path `path`?"""
+    return any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
+               for p in LEVEL_PREFIXES[level])
+
+
+@dataclass
+class Instance:
+    sweep: str
+    name: str
+    values: dict  # key path -> value
+    config: dict  # the full config of this instance
+    keys: dict = field(default_factory=dict)  # level -> shared key
+
+
+def _name(values, short):
+    if not values:
+        return DEFAULT_KEY
+    return "_".join(f"{_safe(short[p])}~{_safe(format_value(v))}" for p, v in values.items())
+
+
+def plan(config, validate):
+    """{sweep: {instance name: Instance}} for every sweep in config["sweeps"].
+
+    `validate(config)` checks one instance's config (schema and cross-key checks) and
+    raises on a bad value; its message is prefixed with the sweep and instance.
+    """
+    base = {k: v for k, v in config.items() if k != "sweeps"}
+    plans = {}
+    for sweep, grid in (config.get("sweeps") or {}).items():
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", sweep) or sweep.startswith("_"):
+            raise SweepError(sweep, "a sweep's name may hold letters, digits, '_', '.', "
+                                    "'-' and must not start with '_'")
+        for path in grid:
+            try:
+                get_path(base, path)
+            except (KeyError, TypeError):
+                raise SweepError(sweep, f"'{path}' is not a config key path") from None
+        short = short_names(list(grid))
+        instances = {}
+        for combo in itertools.product(*grid.values()):
+            values = dict(zip(grid, combo))
+            instance_config = copy.deepcopy(base)
+            for path, value in values.items():
+                set_path(instance_config, path, value)
+            name = _name(values, short)
+            if name in instances:
+                raise SweepError(sweep, f"two instances are both named '{name}'; make "
+                                        f"the values differ in their text")
+            try:
+                validate(instance_config)
+            except Exception as err:  # the schema's or check_config's own message
+                raise SweepError(sweep, f"instance '{name}': {err}") from None
+            instance = Instance(sweep, name, values, instance_config)
+            for level in LEVELS:
+                own = {p: v for p, v in values.items() if reads(level, p)}
+                instance.keys[level] = _name(own, short)
+            instances[name] = instance
+        plans[sweep] = instances
+    return plans
+
+
+def level_config(plans, sweep, level, key):
+    """The config of any instance on shared `key` of `level` (they agree on it)."""
+    for instance in plans[sweep].values():
+        if instance.keys[level] == key:
+            return instance.config
+    raise KeyError(f"sweep {sweep}: no {level} key {key}")
+
+
+def level_keys(plans, sweep, level):
+    return sorted({i.keys[level] for i in plans[sweep].values()})
+
+
+def rank_instances(names, values, summaries, rank_by, method):
+    """One row per instance: its swept values, then per words metric the figures of
+    `method`, their means, and the classic LDA's for comparison; best first by
+    mean `rank_by`, then mean block contrast, then name (stable)."""
+    import pandas as pd
+
+    rows = []
+    for name, swept, summary in zip(names, values, summaries):
+        row = {"instance": name, **swept}
+        chosen = summary[summary["method"] == method]
+        for r in chosen.itertuples():
+            row[f"{r.metric}_accuracy"] = r.accuracy
+            row[f"{r.metric}_balanced_accuracy"] = r.balanced_accuracy
+            row[f"{r.metric}_block_contrast"] = r.block_contrast
+        row[f"mean_{rank_by}"] = chosen[rank_by].mean()
+        if rank_by != "block_contrast":
+            row["mean_block_contrast"] = chosen["block_contrast"].mean()
+        lda = summary[summary["method"] == "metrics_lda"]
+        row["mean_lda_balanced_accuracy"] = lda["balanced_accuracy"].mean()
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    keys = [f"mean_{rank_by}", "mean_block_contrast", "instance"]
+    keys = list(dict.fromkeys(k for k in keys if k in frame.columns))
+    frame = frame.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True],
+                              kind="stable", ignore_index=True)
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame

@@ -1,0 +1,59 @@
+# Does it discriminate? Evaluation figures and pictures of every words metric.
+
+
+def reported(pattern, caption, category, subcategory, **labels):
+    """One report() entry per words metric, grouped in the HTML report by stage/metric."""
+    # (a line may not start with `report(`: Snakemake reads that as its keyword)
+    entries = [
+        (pattern.format(metric=m), {"metric": m, **labels}) for m in WORDS
+    ]
+    caption = f"../report/{caption}.rst"
+    return [report(path, caption, category, subcategory, labels=labels)  # fmt: skip
+            for path, labels in entries]
+
+
+rule evaluate:
+    input:
+        attention=rules.attention.output.attention,
+        difference=rules.difference.output.difference,
+        blocks=rules.blocks.output.blocks,
+        words=expand("results/threshold/{metric}_valid.csv", metric=WORDS),
+    output:
+        evaluation=reported("results/evaluation/{metric}.csv", "evaluation",
+                            "Evaluation", "by metric", table="figures"),
+        confusion=reported("results/evaluation/{metric}_confusion.csv", "confusion",
+                           "Evaluation", "by metric", table="confusion"),
+        summary=report("results/evaluation/summary.csv", caption="../report/summary.rst",
+                       category="Evaluation", subcategory="summary",
+                       labels={"table": "summary"}),
+    params:
+        **job_params(config, "evaluate"),
+    log:
+        "results/logs/evaluate.log",
+    conda:
+        "../envs/soart.yaml"
+    script:
+        "../scripts/stage.py"
+
+
+rule figures:
+    input:
+        attention=rules.attention.output.attention,
+        difference=rules.difference.output.difference,
+        blocks=rules.blocks.output.blocks,
+        judge_groups=rules.normalise.output.judge_groups,
+    output:
+        attention=reported("results/figures/{metric}_attention.png", "attention",
+                           "Attention", "heatmaps", figure="attention"),
+        difference=reported("results/figures/{metric}_difference.png", "difference",
+                            "Baseline difference", "heatmaps", figure="difference"),
+        blocks=reported("results/figures/{metric}_blocks.png", "blocks",
+                        "Blocks", "sign scores", figure="blocks"),
+    params:
+        **job_params(config, "figures"),
+    log:
+        "results/logs/figures.log",
+    conda:
+        "../envs/soart.yaml"
+    script:
+        "../scripts/stage.py"
