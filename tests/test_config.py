@@ -54,20 +54,24 @@ def test_only_affected_stages_rerun(example_run):
         path = write_yaml(example_run / f"{section}.yaml", {section: value})
         return planned_jobs(example_run, "--configfile", str(path))
 
+    after_difference = {"difference": 1, "blocks": 1, "evaluate": 1, "figures": 1, "all": 1}
     cutoff = {**DEFAULTS["threshold"], "learn": {"cutoff": 0.4, "power": 2.0}}
-    assert plan("threshold", cutoff) == {
-        "threshold": 1, "weights": 1, "attention": 3, "difference": 3, "blocks": 3, "all": 1}
-    assert plan("baseline", {"method": "median", "group": "NORMAL"}) == {
-        "difference": 3, "blocks": 3, "all": 1}
-    assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 3, "all": 1}
+    assert plan("threshold", cutoff) == {"threshold": 1, "weights": 1, "attention": 1,
+                                         **after_difference}
+    assert plan("baseline", {"method": "median", "group": "NORMAL"}) == after_difference
+    assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 1, "evaluate": 1,
+                                                   "figures": 1, "all": 1}
     assert plan("roles", {"query": "Y1", "key": "Y2", "value": "Y3"}) == {
-        "weights": 1, "attention": 3, "difference": 3, "blocks": 3, "all": 1}
+        "weights": 1, "attention": 1, **after_difference}
     assert plan("normalise", {"scale": 3.0})["normalise"] == 1
-    assert plan("words", ["Y2"]) == {}  # a subset of what is already built
+    assert plan("evaluate", {**DEFAULTS["evaluate"], "max_loo_items": 5}) == {
+        "evaluate": 1, "all": 1}
 
 
 def test_words_subset_builds_only_those(tmp_path):
     workdir = copy_workflow(tmp_path)
     path = write_yaml(tmp_path / "words.yaml", {"words": ["Y3"]})
-    jobs = planned_jobs(workdir, "--configfile", str(path))
-    assert jobs["attention"] == 1 and jobs["blocks"] == 1
+    snakemake(workdir, "--configfile", str(path))
+    assert sorted(p.name for p in (workdir / "results" / "attention").iterdir()) == ["Y3.csv"]
+    assert sorted(p.name for p in (workdir / "results" / "figures").iterdir()) == [
+        "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png"]

@@ -1,0 +1,106 @@
+"""Wall time of a 100-instance sweep against one plain run of the example, in one session.
+
+    python benchmarks/sweep.py              # both grids below; prints a table
+    python benchmarks/sweep.py --grid wide
+
+Each measurement runs `snakemake --cores 2` in a fresh scratch copy of the workflow (no
+results, no .snakemake): the plain run (`all`), then each 100-instance sweep, then a
+no-op rerun of the sweep. Writes benchmarks/results/sweep.csv.
+
+Grids: `downstream` sweeps the learning cutoff (5 values, a threshold and an attention
+each), the baseline (2) and the block tolerance (10): 100 instances over 5 shared
+attention runs. `wide` sweeps both cutoffs (10 x 10): every instance needs its own
+threshold and attention, the worst case for sharing.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+GRIDS = {
+    "downstream": {
+        "threshold.learn.cutoff": [0.3, 0.35, 0.4, 0.45, 0.5],
+        "baseline.method": ["group_mean", "median"],
+        "blocks.tolerance": [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+    },
+    "wide": {
+        "threshold.learn.cutoff": [round(0.2 + 0.05 * i, 2) for i in range(10)],
+        "threshold.valid.cutoff": [round(0.1 + 0.05 * i, 2) for i in range(10)],
+    },
+}
+
+
+def scratch():
+    folder = tempfile.mkdtemp(prefix="soart-bench-")
+    for name in ("Snakefile", "config.yaml", "workflow", "soart_core"):
+        src = os.path.join(ROOT, name)
+        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(
+            src, os.path.join(folder, name), **({"ignore": shutil.ignore_patterns(
+                "__pycache__")} if os.path.isdir(src) else {}))
+    shutil.copytree(os.path.join(ROOT, "resources"), os.path.join(folder, "resources"))
+    return folder
+
+
+def timed(folder, *args):
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet",
+                           *args], cwd=folder, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return seconds
+
+
+def count_jobs(folder, *args):
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args],
+                         cwd=folder, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("total"):
+            return int(line.split()[1])
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grid", choices=sorted(GRIDS), nargs="+", default=list(GRIDS))
+    args = parser.parse_args()
+    rows = []
+    folder = scratch()
+    jobs = count_jobs(folder, "all")
+    plain = timed(folder, "all")
+    rows.append(("plain run (example)", jobs, plain, 1.0))
+    rows.append(("plain no-op rerun", 0, timed(folder, "all"), None))
+    shutil.rmtree(folder)
+    for grid in args.grid:
+        folder = scratch()
+        config = yaml.safe_load(open(os.path.join(folder, "config.yaml")))
+        config["sweeps"] = {grid: GRIDS[grid]}
+        path = os.path.join(folder, "bench.yaml")
+        yaml.safe_dump(config, open(path, "w"))
+        jobs = count_jobs(folder, "--configfile", path, "sweep")
+        seconds = timed(folder, "--configfile", path, "sweep")
+        rows.append((f"sweep '{grid}' (100 instances)", jobs, seconds, seconds / plain))
+        rows.append((f"sweep '{grid}' no-op rerun", 0,
+                     timed(folder, "--configfile", path, "sweep"), None))
+        shutil.rmtree(folder)
+    print(f"{'what':<36} {'jobs':>5} {'wall s':>8} {'x plain':>8}")
+    for what, jobs, seconds, ratio in rows:
+        print(f"{what:<36} {jobs:>5} {seconds:8.1f} "
+              f"{'' if ratio is None else format(ratio, '8.2f')}")
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "sweep.csv"), "w") as out:
+        out.write("what,jobs,wall_seconds,times_plain\n")
+        for what, jobs, seconds, ratio in rows:
+            out.write(f"{what},{jobs},{seconds:.2f},{'' if ratio is None else f'{ratio:.2f}'}\n")
+
+
+if __name__ == "__main__":
+    main()
