@@ -1,5 +1,6 @@
 # soart: the seed's attention analysis of SOART metrics as a Snakemake workflow.
 # Stages (SPEC.md): normalise -> threshold -> weights -> attention -> difference -> blocks.
+import os
 import sys
 
 from snakemake.utils import min_version, validate
@@ -34,6 +35,7 @@ rule all:
                kind=["attention", "difference", "blocks"]),
 
 
+include: "workflow/rules/metrics.smk"
 include: "workflow/rules/stages.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/sweeps.smk"

@@ -1,11 +1,13 @@
-"""A seeded generator of metric tables in the seed's layout: the embedded example and test data.
+"""Seeded generators: the embedded example's images, and metric tables for tests.
 
-Each metric's features are noisy around a NORMAL level; ERROR_A items and judges shift
-features X1 and X2 strongly (a clear defect), ERROR_B shifts X3 slightly (a faint one),
-so that the example shows the method both working and struggling.
+The example starts where users start, from inspection images: `write_example_images`
+draws connector faces (NORMAL; ERROR_A a missing or bent pin; ERROR_B a scratch or a
+stain). `make_tables` draws metric tables directly in the seed's layout, of any size,
+for tests: each metric's features are noisy around a NORMAL level; ERROR_A shifts
+features X1 and X2 strongly, ERROR_B the last feature slightly.
 
-    python -m soart_core.example resources/example            # the committed example
-    python -m soart_core.example OUT --judges 5 --items 40 --features 6 --seed 7
+    python -m soart_core.example images resources/example/images   # the example's PNGs
+    python -m soart_core.example tables OUT --judges 5 --items 40 --features 6 --seed 7
 """
 
 import argparse
@@ -69,16 +71,87 @@ def write_example(folder, **kwargs):
     return paths
 
 
+
+
+# ---- the embedded example's images -------------------------------------------------
+IMAGE_SIZE = 96
+PIN_ROWS, PIN_COLS = 3, 4
+
+
+def _pin_centres(shift):
+    ys = np.linspace(30, 66, PIN_ROWS) + shift[0]
+    xs = np.linspace(24, 72, PIN_COLS) + shift[1]
+    return [(y, x) for y in ys for x in xs]
+
+
+def draw_connector(rng, group):
+    """One grayscale connector face (uint8, 96 x 96): a body with a 3 x 4 grid of
+    pins, with nuisance variation (gain, offset, a pixel or two of shift, sensor
+    noise); ERROR_A misses or bends one of the two top-left pins, ERROR_B carries a
+    scratch or a stain anywhere on the face."""
+    yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float64)
+    shift = rng.uniform(-1.0, 1.0, 2)
+
+    def soft(distance):  # 1 inside, 0 outside, a one-pixel anti-aliased edge
+        return np.clip(0.5 - distance, 0.0, 1.0)
+
+    body = soft(np.maximum(np.abs(yy - 48 - shift[0]) - 30, np.abs(xx - 48 - shift[1]) - 38))
+    image = 40.0 + 80.0 * body
+    centres = _pin_centres(shift)
+    if group == "ERROR_A":  # the exposed top-left pins fail: the defect has a place
+        k = rng.integers(2)
+        if rng.random() < 0.5:
+            centres.pop(k)  # a missing pin
+        else:
+            y, x = centres[k]  # a bent pin, pushed sideways
+            centres[k] = (y + rng.uniform(-1, 1), x + rng.choice([-1, 1]) * rng.uniform(3, 5))
+    for y, x in centres:
+        image += 110.0 * soft(np.hypot(yy - y, xx - x) - 4.5)
+    if group == "ERROR_B":
+        if rng.random() < 0.5:  # a thin scratch across the face
+            angle = rng.uniform(0, np.pi)
+            y0, x0 = rng.uniform(25, 71, 2)
+            distance = np.abs((yy - y0) * np.cos(angle) - (xx - x0) * np.sin(angle))
+            along = np.abs((yy - y0) * np.sin(angle) + (xx - x0) * np.cos(angle))
+            image += 70.0 * soft(distance - 0.6) * (along < rng.uniform(12, 25))
+        else:  # a dark, soft-edged stain
+            y0, x0 = rng.uniform(25, 71, 2)
+            radius = rng.uniform(5, 9)
+            image *= 1.0 - 0.45 * np.clip((radius - np.hypot(yy - y0, xx - x0)) / 3, 0, 1)
+    image = image * rng.normal(1.0, 0.03) + rng.normal(0.0, 3.0)  # gain and offset
+    image += rng.normal(0.0, 3.0, image.shape)  # sensor noise
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def write_example_images(folder, judges_per_group=3, items_per_group=10, seed=0):
+    """The example's PNGs: folder/{learn,valid}/{GROUP}/{set}_{GROUP}_{nn}.png."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for set_name, count in (("learn", judges_per_group), ("valid", items_per_group)):
+        for group in GROUPS:
+            target = os.path.join(folder, set_name, group)
+            os.makedirs(target, exist_ok=True)
+            for k in range(1, count + 1):
+                Image.fromarray(draw_connector(rng, group)).save(
+                    os.path.join(target, f"{set_name}_{group}_{k:02d}.png"), optimize=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["images", "tables"])
     parser.add_argument("folder")
     parser.add_argument("--judges", type=int, default=3, help="judges per group")
     parser.add_argument("--items", type=int, default=10, help="items per group")
-    parser.add_argument("--features", type=int, default=4)
+    parser.add_argument("--features", type=int, default=4, help="tables only")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    write_example(args.folder, judges_per_group=args.judges, items_per_group=args.items,
-                  n_features=args.features, seed=args.seed)
+    if args.kind == "images":
+        write_example_images(args.folder, judges_per_group=args.judges,
+                             items_per_group=args.items, seed=args.seed)
+    else:
+        write_example(args.folder, judges_per_group=args.judges, items_per_group=args.items,
+                      n_features=args.features, seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ jobs that need pandas, scikit-learn or matplotlib import them: a job's imports c
 more than the work of most stages.
 """
 
+import logging
 import os
 from types import SimpleNamespace
 
@@ -16,6 +17,31 @@ from .layout import pick, stage_files
 from .tables import read_columns, read_table, write_columns, write_table, write_text
 
 BLOCK_TEXT = ("item_group", "judge_group")
+LOG = logging.getLogger("soart")
+KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
+
+
+def metrics(inputs, outputs, params):
+    """Stage 0 (optional): the metric tables, in the seed's layout, from images."""
+    import numpy as np
+
+    from .images import find_images, image_metrics
+
+    images = find_images(params.images_dir, params.order)
+    rows, features = image_metrics(
+        images, grayscale=params.grayscale, crop=params.crop, grid=params.grid,
+        sn_ratio=params.sn_ratio, sn_max_db=params.sn_max_db,
+        reference_group=params.reference_group, log=LOG.info)
+    root = params.images_dir if os.path.isdir(params.images_dir) else \
+        os.path.dirname(params.images_dir)
+    for metric, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
+        kind = 3 + KINDS.index(params.kinds[metric])
+        for set_name, path in (("learn", learn_path), ("valid", valid_path)):
+            chosen = [row for row in rows if row[1] == set_name]
+            values = np.array([row[kind] for row in chosen])
+            write_columns(path, {"image": [os.path.relpath(row[0], root) for row in chosen],
+                                 **dict(zip(features, values.T)),
+                                 params.group_column: [row[2] for row in chosen]})
 
 
 def normalise(inputs, outputs, params):
@@ -235,6 +261,6 @@ def sweep_summary(inputs, outputs, params):
 
 
 JOBS = {job.__name__: job for job in (
-    normalise, threshold, weights, attention, difference, blocks, evaluate, figures,
+    metrics, normalise, threshold, weights, attention, difference, blocks, evaluate, figures,
     sweep_normalise, sweep_threshold, sweep_classic, sweep_attention, sweep_instance,
     sweep_summary)}

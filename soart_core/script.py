@@ -1,5 +1,6 @@
 """What every workflow script shares: its log, and one clear line for bad input."""
 
+import logging
 import sys
 import time
 
@@ -16,18 +17,19 @@ def run_stage(snakemake, job=None):
         from . import jobs
 
         job = jobs.JOBS[snakemake.rule]
-    log_path = snakemake.log[0] if len(snakemake.log) else None
+    log = logging.getLogger("soart")  # jobs log their progress here
+    log.setLevel(logging.INFO)
+    if len(snakemake.log):
+        handler = logging.FileHandler(snakemake.log[0], mode="w", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
     started = time.perf_counter()
     try:
         job(snakemake.input, snakemake.output, snakemake.params)
     except InputError as err:
         message = f"soart: error in rule {snakemake.rule}: {err}"
         print(message, file=sys.stderr)
-        if log_path:
-            with open(log_path, "w", encoding="utf-8") as log:
-                log.write(message + "\n")
+        log.error(message)
         sys.exit(1)
-    if log_path:
-        with open(log_path, "w", encoding="utf-8") as log:
-            log.write(f"rule {snakemake.rule}: wrote {len(snakemake.output)} file(s) in "
-                      f"{time.perf_counter() - started:.3f} s\n")
+    log.info(f"rule {snakemake.rule}: wrote {len(snakemake.output)} output(s) in "
+             f"{time.perf_counter() - started:.3f} s")

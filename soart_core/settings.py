@@ -26,6 +26,12 @@ def check_config(config):
     if len(counts) != len(order):
         raise ConfigError("groups.valid_counts", f"has {len(counts)} entries, one per "
                                                  f"group in groups.order ({len(order)})")
+    if config.get("images_dir"):
+        kinds = config["images"]["kinds"]
+        for metric in metrics:
+            if metric not in kinds:
+                raise ConfigError("images.kinds", f"metric '{metric}' has no kind (beta, "
+                                                  f"eta or gamma) to compute from images")
     baseline = config["baseline"]
     if baseline["method"] == "group_mean" and baseline["group"] not in order:
         raise ConfigError("baseline.group", f"'{baseline['group']}' is not in "
@@ -38,10 +44,14 @@ def words(config):
     return list(config.get("words") or config["metrics"])
 
 
+METRICS_DIR = "results/metrics"
+
+
 def input_paths(config):
-    """{metric: {"learn": path, "valid": path}} inside data_dir."""
-    return {metric: {kind: os.path.join(config["data_dir"], name)
-                     for kind, name in files.items()}
+    """{metric: {"learn": path, "valid": path}}: in results/metrics/ when the tables come
+    from images (the metrics stage writes them there), else in data_dir."""
+    folder = METRICS_DIR if config.get("images_dir") else config["data_dir"]
+    return {metric: {kind: os.path.join(folder, name) for kind, name in files.items()}
             for metric, files in config["metrics"].items()}
 
 
@@ -51,6 +61,15 @@ def job_params(config, job):
     and the sweep levels."""
     metrics = list(config["metrics"])
     return {
+        "metrics": lambda: dict(metrics=metrics, images_dir=config["images_dir"],
+                                order=config["groups"]["order"],
+                                group_column=config["groups"]["column"],
+                                kinds=config["images"]["kinds"],
+                                grayscale=config["images"]["grayscale"],
+                                grid=config["images"]["grid"], crop=config["images"]["crop"],
+                                sn_ratio=config["images"]["sn_ratio"],
+                                sn_max_db=config["images"]["sn_max_db"],
+                                reference_group=config["images"]["reference_group"]),
         "normalise": lambda: dict(metrics=metrics, features=config["features"],
                                   groups=config["groups"], id_column=config["id_column"],
                                   encoding=config["encoding"],

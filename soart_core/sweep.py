@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 # the config key paths each shared level reads (its own and those of the levels above)
 NORMALISE = ("data_dir", "encoding", "metrics", "features", "groups", "id_column",
              "normalise")
+UNSWEPT = ("images_dir", "images", "sweeps")  # the metrics stage is shared by all sweeps
 LEVEL_PREFIXES = {
     "normalise": NORMALISE,
     "threshold": NORMALISE + ("threshold",),
@@ -112,6 +113,9 @@ def plan(config, validate):
             raise SweepError(sweep, "a sweep's name may hold letters, digits, '_', '.', "
                                     "'-' and must not start with '_'")
         for path in grid:
+            if path.split(".", 1)[0] in UNSWEPT:
+                raise SweepError(sweep, f"'{path}' cannot be swept: the metrics stage "
+                                        f"runs once for the plain run and every sweep")
             try:
                 get_path(base, path)
             except (KeyError, TypeError):
