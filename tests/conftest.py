@@ -13,8 +13,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow"]
 
 
-def copy_workflow(dest):
-    """A scratch copy of the workflow (not of results/), so tests never touch the repo's."""
+def copy_workflow(dest, tables=True):
+    """A scratch copy of the workflow (not of results/), so tests never touch the repo's.
+
+    With `tables`, its config reads the example's metric tables from data_dir (as most
+    tests edit them); otherwise it starts from the example's images, as shipped.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         src = ROOT / name
@@ -23,6 +27,12 @@ def copy_workflow(dest):
         else:
             shutil.copy2(src, dest / name)
     shutil.copytree(ROOT / "resources" / "example", dest / "resources" / "example")
+    if tables:
+        config = dest / "config.yaml"
+        text = config.read_text()
+        assert "\nimages_dir: resources/example/images\n" in text
+        config.write_text(text.replace("\nimages_dir: resources/example/images\n",
+                                       "\nimages_dir: null\n"))
     return dest
 
 
@@ -43,15 +53,23 @@ def workflow_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory):
-    """One full run of the example in a scratch copy, shared by the read-only tests."""
+    """One full run of the example's tables in a scratch copy, for read-only tests."""
     workdir = copy_workflow(tmp_path_factory.mktemp("example"))
+    snakemake(workdir)
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def images_run(tmp_path_factory):
+    """One full run of the shipped config (from the example's images), read-only."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("images"), tables=False)
     snakemake(workdir)
     return workdir
 
 
 def planned_jobs(workdir, *args):
     """{rule: count} of the jobs a dry run would execute (empty when nothing is to do)."""
-    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    out = snakemake(workdir, *args, "-n", "--quiet", "rules").stdout
     jobs = {}
     if "Job stats:" in out:
         table = out.split("Job stats:", 1)[1].splitlines()[3:]
