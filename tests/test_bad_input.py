@@ -17,10 +17,15 @@ def edit_lines(path, edit):
     path.write_text("\n".join(edit(lines)) + "\n")
 
 
-def set_cell(line, column, value):
-    cells = line.split(",")
-    cells[column] = value
-    return ",".join(cells)
+def set_cell(number, column, value):
+    """An edit that sets the cell at line `number` (header = 1) in `column` (a name)."""
+    def edit(lines):
+        index = lines[0].split(",").index(column)
+        cells = lines[number - 1].split(",")
+        cells[index] = value
+        lines[number - 1] = ",".join(cells)
+        return lines
+    return edit
 
 
 def replace_line(number, make):
@@ -47,20 +52,23 @@ def swap_lines(a, b):
 
 
 def constant(lines):
-    return [lines[0]] + [",".join(["1.5"] * 4 + [line.split(",")[-1]]) for line in lines[1:]]
+    features = [i for i, name in enumerate(lines[0].split(",")) if name.startswith("X")]
+    return [lines[0]] + [",".join("1.5" if i in features else cell
+                                  for i, cell in enumerate(line.split(",")))
+                         for line in lines[1:]]
 
 
 # (id, file to edit, edit, expected message pieces)
 CASES = [
     ("missing-feature", LEARN_Y1, drop_column("X3"),
      [LEARN_Y1, "missing feature column 'X3'"]),
-    ("non-numeric", VALID_Y2, replace_line(5, lambda l: set_cell(l, 1, "abc")),
+    ("non-numeric", VALID_Y2, set_cell(5, "X1", "abc"),
      [VALID_Y2, "line 5", "column 'X1'", "value 'abc' is not a number"]),
-    ("empty-cell", LEARN_Y2, replace_line(3, lambda l: set_cell(l, 2, "")),
+    ("empty-cell", LEARN_Y2, set_cell(3, "X2", ""),
      [LEARN_Y2, "line 3", "column 'X2'", "empty cell"]),
-    ("nan-cell", VALID_Y2, replace_line(8, lambda l: set_cell(l, 0, "NaN")),
+    ("nan-cell", VALID_Y2, set_cell(8, "X0", "NaN"),
      [VALID_Y2, "line 8", "column 'X0'", "'NaN' is not a finite number"]),
-    ("infinite-cell", LEARN_Y1, replace_line(10, lambda l: set_cell(l, 3, "-inf")),
+    ("infinite-cell", LEARN_Y1, set_cell(10, "X3", "-inf"),
      [LEARN_Y1, "line 10", "column 'X3'", "'-inf' is not a finite number"]),
     ("header-only", VALID_Y2, lambda lines: lines[:1],
      [VALID_Y2, "header but no data rows"]),
@@ -70,11 +78,12 @@ CASES = [
      [LEARN_Y2, "has 8 judges", "has 9"]),
     ("judge-order", LEARN_Y2, swap_lines(4, 7),
      [LEARN_Y2, "line 4", "judge group 'ERROR_A' differs from 'NORMAL'"]),
-    ("judge-group", LEARN_Y2, replace_line(10, lambda l: set_cell(l, 4, "ERROR_A")),
+    ("judge-group", LEARN_Y2, set_cell(10, "class", "ERROR_A"),
      [LEARN_Y2, "line 10", "judge group 'ERROR_A' differs from 'ERROR_B'"]),
-    ("unknown-group", LEARN_Y1, replace_line(2, lambda l: set_cell(l, 4, "GOOD")),
+    ("unknown-group", LEARN_Y1, set_cell(2, "class", "GOOD"),
      [LEARN_Y1, "line 2", "column 'class'", "group 'GOOD' is not one of"]),
-    ("item-count", f"{EXAMPLE}/valid_btY1_gs.csv", lambda lines: lines[:-1],
+    ("item-count", f"{EXAMPLE}/valid_btY1_gs.csv",
+     lambda lines: drop_column("class")(lines)[:-1],  # no class: groups.valid_counts
      [f"{EXAMPLE}/valid_btY1_gs.csv", "has 29 data rows", "add up to 30"]),
     ("constant-table", LEARN_Y2, constant,
      [LEARN_Y2, "every cell of the learning table is 1.5", "hi - lo = 0"]),
@@ -120,7 +129,7 @@ def test_missing_file(workflow_copy):
 def test_cutoff_power_that_yields_nan(workflow_copy):
     # an item far below the judges' range normalises to a negative value
     valid_y1 = workflow_copy / EXAMPLE / "valid_btY1_gs.csv"
-    edit_lines(valid_y1, replace_line(2, lambda l: set_cell(l, 2, "0.5")))
+    edit_lines(valid_y1, set_cell(2, "X2", "0.5"))
     override = write_yaml(workflow_copy / "bad.yaml", {
         "threshold": {"learn": {"cutoff": 0.5, "power": 2.0},
                       "valid": {"cutoff": -100.0, "power": 0.5}}})
@@ -141,7 +150,7 @@ def test_unreadable_encoding_names_the_setting(workflow_copy):
 
 
 def test_message_is_also_in_the_log(workflow_copy):
-    edit_lines(workflow_copy / VALID_Y2, replace_line(5, lambda l: set_cell(l, 1, "x")))
+    edit_lines(workflow_copy / VALID_Y2, set_cell(5, "X1", "x"))
     snakemake(workflow_copy, check=False)
     log = (workflow_copy / "results" / "logs" / "normalise.log").read_text()
     assert re.search(r"line 5, column 'X1': value 'x' is not a number", log)
