@@ -1,6 +1,6 @@
 """CSVs as Excel writes them: UTF-8 with BOM and CRLF, or cp932 (Japanese Excel)."""
 
-from conftest import ROOT, copy_workflow, snakemake, write_yaml
+from conftest import copy_workflow, snakemake, write_yaml
 
 EXAMPLE = "resources/example"
 

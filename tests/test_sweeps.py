@@ -1,6 +1,8 @@
 """Sweeps: instances share stages, rank in a summary, rerun only what is new; the report
 and the figures."""
 
+import os
+
 import pandas as pd
 import pytest
 import yaml
@@ -93,3 +95,15 @@ def test_report_builds_with_every_figure(sweep_run):
     assert "<html" in html.lower()
     for name in ("Y1_difference.png", "Y3_blocks.png", "summary.csv"):
         assert name in html
+
+
+def test_the_plain_rules_write_the_layout_sweeps_use(example_run):
+    from soart_core.layout import stage_files
+
+    metrics = words = ["Y1", "Y2", "Y3"]
+    for stage in ("normalise", "threshold", "weights", "attention", "difference", "blocks",
+                  "evaluate", "figures"):
+        files = stage_files(str(example_run / "results"), stage, metrics, words)
+        for entry in vars(files).values():
+            for path in entry if isinstance(entry, list) else [entry]:
+                assert os.path.isfile(path), path
