@@ -27,6 +27,10 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     input:
         expand("results/blocks/{metric}.csv", metric=WORDS),

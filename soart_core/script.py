@@ -1,6 +1,7 @@
 """What every workflow script shares: its log, and one clear line for bad input."""
 
 import logging
+import os
 import sys
 import time
 
@@ -31,5 +32,6 @@ def run_stage(snakemake, job=None):
         print(message, file=sys.stderr)
         log.error(message)
         sys.exit(1)
+    where = f" as slurm job {os.environ['SLURM_JOB_ID']}" if "SLURM_JOB_ID" in os.environ else ""
     log.info(f"rule {snakemake.rule}: wrote {len(snakemake.output)} output(s) in "
-             f"{time.perf_counter() - started:.3f} s")
+             f"{time.perf_counter() - started:.3f} s{where}")

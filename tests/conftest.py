@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "profiles"]
 
 
 def copy_workflow(dest, tables=True):
