@@ -45,17 +45,20 @@ def run_one(folder, out):
     from types import SimpleNamespace
 
     from soart_core import jobs
+    from soart_core.images import find_images
 
+    order = ["NORMAL", "ERROR_A", "ERROR_B"]
+    images = find_images(folder, order)
     names = {m: (f"learn_{m}.csv", f"valid_{m}.csv") for m in ("Y1", "Y2", "Y3")}
     params = SimpleNamespace(
-        metrics=list(names), images_dir=folder, order=["NORMAL", "ERROR_A", "ERROR_B"],
+        metrics=list(names), labels=[[s, g] for _, s, g in images],
         group_column="class", kinds={"Y1": "beta", "Y2": "eta", "Y3": "gamma"},
         grayscale="luma", grid=[2, 2], crop=None, sn_ratio="db", sn_max_db=100.0,
         reference_group="NORMAL")
     outputs = SimpleNamespace(learn=[os.path.join(out, n[0]) for n in names.values()],
                               valid=[os.path.join(out, n[1]) for n in names.values()])
     start = time.perf_counter()
-    jobs.metrics(SimpleNamespace(), outputs, params)
+    jobs.metrics(SimpleNamespace(images=[p for p, _, _ in images]), outputs, params)
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds,
                       "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))

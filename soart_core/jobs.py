@@ -22,18 +22,20 @@ KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics
 
 
 def metrics(inputs, outputs, params):
-    """Stage 0 (optional): the metric tables, in the seed's layout, from images."""
+    """Stage 0 (optional): the metric tables, in the seed's layout, from images:
+    `inputs.images` with their [set, group] in `params.labels` (soart_core.images.
+    find_images lists both)."""
     import numpy as np
 
-    from .images import find_images, image_metrics
+    from .images import image_metrics
 
-    images = find_images(params.images_dir, params.order)
+    images = [(path, set_name, group)
+              for path, (set_name, group) in zip(inputs.images, params.labels)]
     rows, features = image_metrics(
         images, grayscale=params.grayscale, crop=params.crop, grid=params.grid,
         sn_ratio=params.sn_ratio, sn_max_db=params.sn_max_db,
         reference_group=params.reference_group, log=LOG.info)
-    root = params.images_dir if os.path.isdir(params.images_dir) else \
-        os.path.dirname(params.images_dir)
+    root = os.path.commonpath([os.path.dirname(path) for path, _, _ in images])
     for metric, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
         kind = 3 + KINDS.index(params.kinds[metric])
         for set_name, path in (("learn", learn_path), ("valid", valid_path)):

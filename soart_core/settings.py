@@ -61,8 +61,7 @@ def job_params(config, job):
     and the sweep levels."""
     metrics = list(config["metrics"])
     return {
-        "metrics": lambda: dict(metrics=metrics, images_dir=config["images_dir"],
-                                order=config["groups"]["order"],
+        "metrics": lambda: dict(metrics=metrics,
                                 group_column=config["groups"]["column"],
                                 kinds=config["images"]["kinds"],
                                 grayscale=config["images"]["grayscale"],

@@ -1,17 +1,6 @@
 # Does it discriminate? Evaluation figures and pictures of every words metric.
 
 
-def reported(pattern, caption, category, subcategory, **labels):
-    """One report() entry per words metric, grouped in the HTML report by stage/metric."""
-    # (a line may not start with `report(`: Snakemake reads that as its keyword)
-    entries = [
-        (pattern.format(metric=m), {"metric": m, **labels}) for m in WORDS
-    ]
-    caption = f"../report/{caption}.rst"
-    return [report(path, caption, category, subcategory, labels=labels)  # fmt: skip
-            for path, labels in entries]
-
-
 rule evaluate:
     input:
         attention=rules.attention.output.attention,

@@ -2,17 +2,17 @@
 from soart_core.images import find_images
 
 if config["images_dir"]:
-    # listed here so that a new or changed image reruns the stage
-    IMAGES = [path for path, _, _ in find_images(config["images_dir"], config["groups"]["order"])]
+    # listed here, so that a new or changed image, or a changed group, reruns the stage
+    IMAGES = find_images(config["images_dir"], config["groups"]["order"])
 
     rule metrics:
         input:
-            images=IMAGES,
-            manifest=[config["images_dir"]] if os.path.isfile(config["images_dir"]) else [],
+            images=[path for path, _, _ in IMAGES],
         output:
             learn=[INPUTS[m]["learn"] for m in METRICS],
             valid=[INPUTS[m]["valid"] for m in METRICS],
         params:
+            labels=[[set_name, group] for _, set_name, group in IMAGES],
             **job_params(config, "metrics"),
         log:
             "results/logs/metrics.log",

@@ -2,40 +2,6 @@
 # results/sweeps/{sweep}/{instance}/ in the plain layout; the stages it shares with
 # other instances (normalise; threshold; the classic baselines; weights with attention)
 # run once per distinct setting under results/sweeps/{sweep}/_shared/.
-import re
-
-from soart_core.settings import level_params
-from soart_core.sweep import level_config, level_keys, plan
-
-
-def check_instance(instance_config):
-    validate(instance_config, "../schemas/config.schema.yaml")
-    check_config(instance_config)
-
-
-SWEEPS = plan(config, check_instance)
-SHARED = "results/sweeps/{sweep}/_shared"
-
-
-def shared_folder(level, sweep, key):
-    return f"results/sweeps/{sweep}/_shared/{level}/{key}"
-
-
-def instance_of(w):
-    return SWEEPS[w.sweep][w.instance]
-
-
-def upstream(level, above):
-    """Input function: the shared folder of level `above` that `level`'s key reads."""
-
-    def folder(w):
-        instances = SWEEPS[w.sweep].values()
-        key = next(i.keys[above] for i in instances if i.keys[level] == w.key)
-        return shared_folder(above, w.sweep, key)
-
-    return folder
-
-
 wildcard_constraints:
     sweep="|".join(re.escape(s) for s in SWEEPS) or "(?!)",
     key="[^/]+",
@@ -61,11 +27,11 @@ rule sweep_normalise:
             p["valid"] for p in input_paths(level_config(SWEEPS, w.sweep, "normalise", w.key)).values()
         ],
     output:
-        folder=directory(SHARED + "/normalise/{key}"),
+        folder=directory("results/sweeps/{sweep}/_shared/normalise/{key}"),
     params:
         settings=lambda w: level_params(level_config(SWEEPS, w.sweep, "normalise", w.key), "normalise"),
     log:
-        SHARED + "/logs/normalise/{key}.log",
+        "results/sweeps/{sweep}/_shared/logs/normalise/{key}.log",
     conda:
         "../envs/soart.yaml"
     script:
@@ -76,11 +42,11 @@ rule sweep_threshold:
     input:
         normalise=upstream("threshold", "normalise"),
     output:
-        folder=directory(SHARED + "/threshold/{key}"),
+        folder=directory("results/sweeps/{sweep}/_shared/threshold/{key}"),
     params:
         settings=lambda w: level_params(level_config(SWEEPS, w.sweep, "threshold", w.key), "threshold"),
     log:
-        SHARED + "/logs/threshold/{key}.log",
+        "results/sweeps/{sweep}/_shared/logs/threshold/{key}.log",
     conda:
         "../envs/soart.yaml"
     script:
@@ -91,11 +57,11 @@ rule sweep_classic:
     input:
         normalise=upstream("classic", "normalise"),
     output:
-        folder=directory(SHARED + "/classic/{key}"),
+        folder=directory("results/sweeps/{sweep}/_shared/classic/{key}"),
     params:
         settings=lambda w: level_params(level_config(SWEEPS, w.sweep, "classic", w.key), "classic"),
     log:
-        SHARED + "/logs/classic/{key}.log",
+        "results/sweeps/{sweep}/_shared/logs/classic/{key}.log",
     conda:
         "../envs/soart.yaml"
     script:
@@ -106,11 +72,11 @@ rule sweep_attention:
     input:
         threshold=upstream("attention", "threshold"),
     output:
-        folder=directory(SHARED + "/attention/{key}"),
+        folder=directory("results/sweeps/{sweep}/_shared/attention/{key}"),
     params:
         settings=lambda w: level_params(level_config(SWEEPS, w.sweep, "attention", w.key), "attention"),
     log:
-        SHARED + "/logs/attention/{key}.log",
+        "results/sweeps/{sweep}/_shared/logs/attention/{key}.log",
     conda:
         "../envs/soart.yaml"
     script:
@@ -134,7 +100,7 @@ rule sweep_instance:
             "config": instance_of(w).config,
         },
     log:
-        SHARED + "/logs/instances/{instance}.log",
+        "results/sweeps/{sweep}/_shared/logs/instances/{instance}.log",
     conda:
         "../envs/soart.yaml"
     script:
