@@ -21,9 +21,10 @@ def loo_nearest_centroid(features, groups, order):
     member = groups[:, None] == np.array(present, dtype=object)[None, :]  # N x G
     counts = member.sum(axis=0).astype(np.float64)
     sums = member.T.astype(np.float64) @ x  # G x d
-    # squared distance of every row to every full centroid ...
+    # squared distance of every row to every full centroid (a group at a time: memory
+    # N x d, not N x G x d) ...
     centroids = sums / counts[:, None]
-    dist = ((x[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    dist = np.column_stack([((x - c) ** 2).sum(axis=1) for c in centroids])
     # ... and to its own group's centroid without itself
     own = member.argmax(axis=1)
     own_n = counts[own] - 1

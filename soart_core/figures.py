@@ -33,13 +33,29 @@ def _save(fig, path):
                  binary=True)
 
 
+def _bin_rows(values, spans, max_rows=1200):
+    """At most about `max_rows` display rows: within each group, means of consecutive
+    items (a picture cannot show more rows; memory stays bounded for large N)."""
+    size = int(np.ceil(len(values) / max_rows))
+    if size <= 1:
+        return values, spans, 1
+    parts, new_spans, start = [], [], 0
+    for group, a, b in spans:
+        edges = np.arange(a, b, size)
+        parts.append(np.add.reduceat(values[a:b], edges - a, axis=0)
+                     / np.diff(np.append(edges, b))[:, None])
+        new_spans.append((group, start, start + len(edges)))
+        start += len(edges)
+    return np.vstack(parts), new_spans, size
+
+
 def heatmap(table, judge_groups, order, path, diverging):
     """Items as rows, judges as columns, ruled between groups; `diverging` centres a
     red-blue map on zero (for the baseline difference)."""
     plt = _pyplot()
     rows, row_spans = _blocks(table.groups, order)
     cols, col_spans = _blocks(judge_groups, order)
-    values = table.values[rows][:, cols]
+    values, row_spans, binned = _bin_rows(table.values[rows][:, cols], row_spans)
     height = min(14.0, 2.5 + 0.12 * len(rows))
     width = min(16.0, 3.5 + 0.35 * len(cols))
     fig, ax = plt.subplots(figsize=(width, height))
@@ -58,7 +74,8 @@ def heatmap(table, judge_groups, order, path, diverging):
     ax.set_xlabel("judges (by group)")
     ax.set_ylabel("items (by group)")
     ax.set_title(f"{'baseline difference' if diverging else 'attention'}: "
-                 f"{len(rows)} items x {len(cols)} judges")
+                 f"{len(rows)} items x {len(cols)} judges"
+                 + (f" (rows: means of up to {binned} items)" if binned > 1 else ""))
     fig.colorbar(image, ax=ax, shrink=0.8)
     fig.tight_layout()
     _save(fig, path)

@@ -88,3 +88,15 @@ def test_block_contrast_by_hand():
     assert got["block_error_own"] == pytest.approx(0.8)
     assert got["block_normal"] == pytest.approx(0.2)
     assert got["block_contrast"] == pytest.approx(0.6)
+
+
+def test_large_heatmaps_show_group_means_of_rows():
+    from soart_core.figures import _bin_rows
+
+    values = np.arange(10.0)[:, None] * np.ones((1, 2))
+    spans = [("A", 0, 6), ("B", 6, 10)]
+    binned, new_spans, size = _bin_rows(values, spans, max_rows=4)
+    assert size == 3
+    np.testing.assert_array_equal(binned[:, 0], [1.0, 4.0, 7.0, 9.0])  # never across groups
+    assert new_spans == [("A", 0, 2), ("B", 2, 4)]
+    assert _bin_rows(values, spans, max_rows=100)[2] == 1
