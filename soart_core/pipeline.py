@@ -10,9 +10,9 @@ import numpy as np
 
 from . import stages
 from .errors import InputError
+from .layout import ROLES
 from .tables import Table, line_of
 
-ROLES = ("query", "key", "value")
 
 
 def normalise_pair(learn, valid, scale):

@@ -152,10 +152,6 @@ def level_config(plans, sweep, level, key):
     raise KeyError(f"sweep {sweep}: no {level} key {key}")
 
 
-def level_keys(plans, sweep, level):
-    return sorted({i.keys[level] for i in plans[sweep].values()})
-
-
 def rank_instances(names, values, summaries, rank_by, method):
     """One row per instance: its swept values, then per words metric the figures of
     `method`, their means, and the classic LDA's for comparison; best first by

@@ -2,11 +2,12 @@
 import re
 
 from soart_core.settings import check_config, input_paths, job_params, level_params, words
+from soart_core.layout import ROLES
 from soart_core.sweep import level_config, plan
 
 METRICS = list(config["metrics"])
 WORDS = words(config)
-ROLES = ["query", "key", "value"]
+
 INPUTS = input_paths(config)
 
 
