@@ -1,5 +1,5 @@
 # soart: the seed's attention analysis of SOART metrics as a Snakemake workflow.
-# Stages (SPEC.md): normalise -> threshold -> weights -> attention -> difference -> blocks.
+# Stages (docs/method.md): normalise -> threshold -> weights -> attention -> difference -> blocks.
 import os
 import sys
 
@@ -9,7 +9,8 @@ from snakemake.utils import min_version, validate
 # sys.path to every script, in every job too, with or without `pip install -e .`
 sys.path.insert(0, workflow.basedir)
 
-from soart_core.settings import check_config
+from soart_core.errors import one_line_errors
+from soart_core.settings import SCHEMA, prepare_config
 
 min_version("9.0")
 
@@ -17,8 +18,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
-check_config(config)
+with one_line_errors():
+    prepare_config(config, workflow.basedir, workflow.config_settings.config,
+                   workflow.config_settings.configfiles,
+                   set_defaults=lambda c: validate(c, SCHEMA, set_default=True))
 
 
 report: "workflow/report/workflow.rst"

@@ -1,4 +1,24 @@
-"""The one error type a user sees for bad input."""
+"""The errors a user sees: bad input (a file) and bad settings (a config key), each
+as one line."""
+
+import sys
+from contextlib import contextmanager
+
+
+def excerpt(value, limit=40):
+    """A value as quoted in a message: printable, at most `limit` characters, so that
+    no message echoes a long cell or a line of some file that is not a table."""
+    text = "".join(c if c.isprintable() else "?" for c in str(value)[:limit + 1])
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(str(value))} characters)"
+    return text
+
+
+def names(values, limit=8):
+    """A list of names (columns, groups) for a message: the first `limit`, excerpted."""
+    values = list(values)
+    shown = ", ".join(excerpt(v, 24) for v in values[:limit])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
 class InputError(Exception):
@@ -16,5 +36,23 @@ class InputError(Exception):
         if line is not None:
             where.append(f"line {line}")
         if column is not None:
-            where.append(f"column '{column}'")
+            where.append(f"column '{excerpt(column)}'")
         super().__init__(", ".join(where) + ": " + fault)
+
+
+class ConfigError(ValueError):
+    """A config value that is well-typed but inconsistent; names the key."""
+
+    def __init__(self, key, fault):
+        super().__init__(f"config key '{key}': {fault}")
+
+
+@contextmanager
+def one_line_errors():
+    """Where Snakemake reads the Snakefile: a user's error as one `soart: error` line and
+    exit status 1, instead of Snakemake's traceback of the Snakefile."""
+    try:
+        yield
+    except (InputError, ConfigError) as err:
+        print(f"soart: error: {err}", file=sys.stderr)
+        sys.exit(1)

@@ -4,18 +4,33 @@ Nearest centroid is computed in closed form for all items at once (leaving item 
 moves only its own group's centroid), so it scales to large N; linear discriminant
 analysis comes from scikit-learn, leave-one-out up to `max_loo_items` items and
 stratified k-fold above that.
+
+Degenerate input (a single item, a single group, a group without items, features that
+are the same for every item) never raises: a figure that cannot be computed is NaN (an
+empty cell in the tables for people) and a warning says why, in the log and in the
+`warnings` column of every summary row. Beside each accuracy stands its chance level.
 """
+
+import logging
+import warnings as py_warnings
 
 import numpy as np
 
+LOG = logging.getLogger("soart")
+SEP = "; "  # between the warnings of one summary row
+DECIMALS = 4  # the figures in the tables for people (summaries); stage tables stay exact
+
 
 def loo_nearest_centroid(features, groups, order):
-    """Leave-one-out nearest-centroid predictions (Euclidean), one group name per row.
+    """Leave-one-out nearest-centroid predictions (Euclidean), one group name per row;
+    None for fewer than 2 items (leaving one out leaves nothing to compare with).
 
     A group with a single member cannot be predicted for that member (no centroid
     without it); ties go to the group first in `order`.
     """
     x = np.asarray(features, dtype=np.float64)
+    if len(x) < 2:
+        return None
     groups = np.asarray(groups)
     present = [g for g in order if (groups == g).any()]
     member = groups[:, None] == np.array(present, dtype=object)[None, :]  # N x G
@@ -35,20 +50,46 @@ def loo_nearest_centroid(features, groups, order):
     return np.array(present, dtype=object)[dist.argmin(axis=1)]
 
 
+def constant_features(features):
+    """Is every feature the same for all (2 or more) items? Then nothing tells the items
+    apart: LDA cannot fit, nearest centroid sends every item to the first group."""
+    x = np.asarray(features)
+    return len(x) > 1 and bool((x == x[:1]).all())
+
+
 def cross_validated_lda(features, groups, max_loo_items=2000, folds=10, seed=0):
-    """Linear discriminant analysis (scikit-learn), leave-one-out or stratified k-fold."""
+    """Linear discriminant analysis (scikit-learn), leave-one-out or stratified k-fold:
+    (predictions, warning), predictions None (and the warning why) where LDA cannot run."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.model_selection import LeaveOneOut, StratifiedKFold, cross_val_predict
 
     x = np.asarray(features, dtype=np.float64)
     groups = np.asarray(groups, dtype=object)
-    _, counts = np.unique(groups.astype(str), return_counts=True)
+    if len(x) < 2:
+        return None, "leave-one-out needs 2 items"
+    if constant_features(x):
+        return None, "every feature is constant"
+    names, counts = np.unique(groups.astype(str), return_counts=True)
+    warning = ""
     if len(x) <= max_loo_items:
         split = LeaveOneOut()
     else:
-        split = StratifiedKFold(n_splits=min(folds, int(counts.min())), shuffle=True,
-                                random_state=seed)
-    return cross_val_predict(LinearDiscriminantAnalysis(), x, groups, cv=split)
+        # at least 2 folds; a group smaller than that many is then missing from some
+        # training folds (scikit-learn's own warning about it is ours below)
+        splits = max(2, min(folds, int(counts.min())))
+        if counts.min() < folds:
+            warning = (f"{splits}-fold, not {folds}: group {names[counts.argmin()]} has "
+                       f"{counts.min()} item{'s' * (counts.min() != 1)}")
+        split = StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)
+    try:
+        with py_warnings.catch_warnings():
+            py_warnings.filterwarnings("ignore", message="The least populated class")
+            return cross_val_predict(LinearDiscriminantAnalysis(), x, groups, cv=split), \
+                warning
+    except IndexError:  # scikit-learn's SVD solver finds a rank of 0
+        return None, "no within-group variance left in some training fold"
+    except (ValueError, np.linalg.LinAlgError) as err:
+        return None, f"scikit-learn failed: {err}"
 
 
 def confusion(true, predicted, order):
@@ -59,17 +100,50 @@ def confusion(true, predicted, order):
             @ (predicted[:, None] == labels[None, :]).astype(np.int64))
 
 
+def group_counts(groups, order):
+    groups = np.asarray(groups, dtype=object)
+    return (groups[:, None] == np.array(order, dtype=object)[None, :]).sum(axis=0)
+
+
 def scores(true, predicted, order):
-    """accuracy, balanced accuracy (mean recall over present groups) and recall per group."""
-    counts = confusion(true, predicted, order)
-    support = counts.sum(axis=1)
+    """accuracy, balanced accuracy (mean recall over present groups) and recall per group.
+
+    `predicted` None (the method could not run): every figure NaN and no counts. A group
+    without items has recall NaN, never 0.
+    """
+    support = group_counts(true, order)
+    ran = predicted is not None and support.sum() > 0
+    counts = (confusion(true, predicted, order) if ran
+              else np.zeros((len(order), len(order)), dtype=np.int64))
     with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(support > 0, np.diag(counts) / support, np.nan)
+        recall = np.where((support > 0) & ran, np.diag(counts) / support, np.nan)
     result = {"n": int(support.sum()),
-              "accuracy": float(np.trace(counts) / support.sum()),
-              "balanced_accuracy": float(np.nanmean(recall))}
+              "accuracy": float(np.trace(counts) / support.sum()) if ran else np.nan,
+              "balanced_accuracy": float(recall[support > 0].mean()) if ran else np.nan}
     result.update({f"recall_{g}": float(r) for g, r in zip(order, recall)})
     return result, counts
+
+
+def chance(groups, order):
+    """The figures of a guess that ignores the features: always the most frequent group
+    (accuracy: the no-information rate) and any fixed group (balanced accuracy)."""
+    counts = group_counts(groups, order)
+    n, present = counts.sum(), (counts > 0).sum()
+    return {"chance_accuracy": float(counts.max() / n) if n else np.nan,
+            "chance_balanced_accuracy": float(1 / present) if present else np.nan}
+
+
+def group_warnings(groups, order):
+    """Why leave-one-out can tell little or nothing about these items' groups."""
+    counts = group_counts(groups, order)
+    n, present = int(counts.sum()), [g for g, c in zip(order, counts) if c]
+    found = [f"no items of group {g}" for g, c in zip(order, counts) if c == 0]
+    if n < 2:
+        return [f"{n} item{'s' * (n != 1)}: leave-one-out needs 2 per group"] + found
+    if len(present) == 1:
+        found.append(f"only group {present[0]} has items: nothing to discriminate")
+    return found + [f"group {g} has 1 item: leave-one-out needs 2 per group, so it is "
+                    f"never predicted for it" for g, c in zip(order, counts) if c == 1]
 
 
 def block_contrast(item_groups, judge_groups, sign_scores, reference):
@@ -89,26 +163,49 @@ def block_contrast(item_groups, judge_groups, sign_scores, reference):
 ATTENTION_METHODS = ("difference_nearest_centroid", "attention_nearest_centroid")
 # the classic baselines read only the thresholded validation metrics
 CLASSIC_METHODS = ("metrics_nearest_centroid", "metrics_lda")
+# the likely cause of features that are the same for every item, by the table read
+CONSTANT_HINTS = {"metrics": " (all cells thresholded to 0?)",
+                  "attention": " (uniform attention?)",
+                  "difference": " (attention equal to its baseline?)"}
 
 
-def _method(metric, method, groups, predicted, order):
-    """One method's summary row (a dict) and confusion rows (a list of dicts)."""
+def _method(metric, method, groups, features, predicted, order, reason=""):
+    """One method's summary row (a dict; `warnings` its own) and confusion rows (a list
+    of dicts). `reason`: why `predicted` is None or less than it should be."""
     figures, counts = scores(groups, predicted, order)
+    own = ""
+    if len(groups) > 1:  # below that, the metric's warning says it all
+        own = (f"every feature is constant{CONSTANT_HINTS[method.split('_')[0]]}"
+               if constant_features(features) else reason)
     confusion = [{"method": method, "true_group": g,
                   **{f"predicted_{p}": int(c) for p, c in zip(order, row)}}
                  for g, row in zip(order, counts)]
-    return {"metric": metric, "method": method, **figures}, confusion
+    return ({"metric": metric, "method": method, **figures,
+             "warnings": f"{method}: {own}" if own else ""}, confusion)
 
 
 def classic(metric, words, *, order, max_loo_items=2000):
     """The classic baselines on one metric's thresholded validation table (a Table):
     (summary rows, confusion rows), lists of dicts."""
     groups = np.asarray(words.groups, dtype=object)
-    predictions = {"metrics_nearest_centroid": loo_nearest_centroid(words.values, groups,
-                                                                    order),
-                   "metrics_lda": cross_validated_lda(words.values, groups, max_loo_items)}
-    done = [_method(metric, m, groups, predictions[m], order) for m in CLASSIC_METHODS]
+    lda, reason = cross_validated_lda(words.values, groups, max_loo_items)
+    done = [_method(metric, "metrics_nearest_centroid", groups, words.values,
+                    loo_nearest_centroid(words.values, groups, order), order),
+            _method(metric, "metrics_lda", groups, words.values, lda, order, reason)]
     return [row for row, _ in done], [r for _, rows in done for r in rows]
+
+
+def _arrange(row, common, chance_levels, contrast):
+    """A summary row in its columns' order: each accuracy beside its chance level, the
+    block contrast, then the metric's warnings (`common`) and the method's own."""
+    own = str(row.get("warnings") or "")  # a classic table from before has none
+    return {"metric": row["metric"], "method": row["method"], "n": row["n"],
+            "accuracy": row["accuracy"],
+            "chance_accuracy": chance_levels["chance_accuracy"],
+            "balanced_accuracy": row["balanced_accuracy"],
+            "chance_balanced_accuracy": chance_levels["chance_balanced_accuracy"],
+            **{k: v for k, v in row.items() if k.startswith("recall_")}, **contrast,
+            "warnings": SEP.join(common + ([own] if own else []))}
 
 
 def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic_confusion,
@@ -116,16 +213,25 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     """Every method's figures for one words metric: (summary rows, confusion rows).
 
     Nearest centroid on the difference and the attention rows (Tables with the same
-    items), then the classic baselines' rows as `classic` made them; the block contrast
-    of `blocks` (the block table's columns) goes on every row.
+    items), then the classic baselines' rows as `classic` made them; the chance levels,
+    the block contrast of `blocks` (the block table's columns) and the warnings about
+    the items' groups go on every row. Each distinct warning is logged once.
     """
     groups = np.asarray(attention.groups, dtype=object)
-    done = [_method(metric, method, groups,
+    done = [_method(metric, method, groups, table.values,
                     loo_nearest_centroid(table.values, groups, order), order)
             for method, table in zip(ATTENTION_METHODS, (difference, attention))]
     contrast = block_contrast(blocks["item_group"], blocks["judge_group"],
                               blocks["sign_score"], reference)
-    rows = [{**row, **contrast} for row in [r for r, _ in done] + list(classic_rows)]
+    common = group_warnings(groups, order)
+    if np.isnan(contrast["block_contrast"]):
+        common.append(f"block contrast needs {reference} items and error items with "
+                      f"judges of their own group")
+    levels = chance(groups, order)
+    rows = [_arrange(row, common, levels, contrast)
+            for row in [r for r, _ in done] + list(classic_rows)]
+    for text in dict.fromkeys(w for row in rows for w in row["warnings"].split(SEP) if w):
+        LOG.warning(f"evaluation of {metric}: {text}")
     return rows, [r for _, rows_ in done for r in rows_] + list(classic_confusion)
 
 
@@ -137,3 +243,22 @@ def rows_to_columns(rows):
 def columns_to_rows(columns):
     names = list(columns)
     return [dict(zip(names, values)) for values in zip(*(columns[n] for n in names))]
+
+
+def write_rounded(path, columns, decimals=DECIMALS):
+    """A table for people, as `tables.write_columns` writes it but for its floats:
+    rounded to `decimals` (0.4, not 0.39999999999999997; None: as they are), and NaN (a
+    figure that could not be computed) as an empty cell, not the text 'nan'."""
+    from .tables import _text, write_atomic
+
+    def cells(values):
+        values = np.asarray(values)
+        if values.dtype.kind != "f":
+            return _text(values)
+        # + 0.0 turns the -0.0 of rounding a tiny negative into 0.0
+        shown = values if decimals is None else np.round(values, decimals) + 0.0
+        return np.where(np.isnan(values), "", _text(shown))
+
+    text = [cells(v) for v in columns.values()]
+    write_atomic(path, lambda stream: stream.write(
+        ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in zip(*text))))

@@ -49,9 +49,27 @@ def _bin_rows(values, spans, max_rows=1200):
     return np.vstack(parts), new_spans, size
 
 
-def heatmap(table, judge_groups, order, path, diverging):
+def labels(kind, metric=None, items=None, judges=None, binned=1):
+    """(title, colour bar label) of a figure of `kind` (attention, difference, blocks)
+    of words metric `metric`: a picture read alone says what it shows."""
+    if kind == "blocks":
+        return f"{metric + ': ' if metric else ''}block sign score (agreement)", "sign score"
+    title, bar = {"attention": (f"attention (words: {metric})" if metric else "attention",
+                                "attention value"),
+                  "difference": ("baseline difference (attention - baseline row)",
+                                 "difference from baseline")}[kind]
+    title = f"{metric} {title}" if metric else title
+    if items is not None:
+        title += f": {items} items x {judges} judges"
+    if binned > 1:
+        title += f" (rows: means of up to {binned} items)"
+    return title, bar
+
+
+def heatmap(table, judge_groups, order, path, diverging, metric=None):
     """Items as rows, judges as columns, ruled between groups; `diverging` centres a
-    red-blue map on zero (for the baseline difference)."""
+    red-blue map on zero (for the baseline difference). Returns the (title, colour bar
+    label) it drew."""
     plt = _pyplot()
     rows, row_spans = _blocks(table.groups, order)
     cols, col_spans = _blocks(judge_groups, order)
@@ -73,17 +91,19 @@ def heatmap(table, judge_groups, order, path, diverging):
     ax.set_xticks([(a + b - 1) / 2 for _, a, b in col_spans], [g for g, _, _ in col_spans])
     ax.set_xlabel("judges (by group)")
     ax.set_ylabel("items (by group)")
-    ax.set_title(f"{'baseline difference' if diverging else 'attention'}: "
-                 f"{len(rows)} items x {len(cols)} judges"
-                 + (f" (rows: means of up to {binned} items)" if binned > 1 else ""))
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    title, bar = labels("difference" if diverging else "attention", metric, len(rows),
+                        len(cols), binned)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=bar)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+    return title, bar
 
 
-def block_grid(blocks, order, path):
-    """The block sign scores as a small grid with their values printed."""
+def block_grid(blocks, order, path, metric=None):
+    """The block sign scores as a small grid with their values printed. Returns the
+    (title, colour bar label) it drew."""
     plt = _pyplot()
     item_groups = np.asarray(blocks["item_group"], dtype=object)
     judge_groups = np.asarray(blocks["judge_group"], dtype=object)
@@ -104,18 +124,27 @@ def block_grid(blocks, order, path):
     ax.set_yticks(range(len(items)), items)
     ax.set_xlabel("judge group")
     ax.set_ylabel("item group")
-    ax.set_title("sign score (agreement)")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    title, bar = labels("blocks", metric)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=bar)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+    return title, bar
 
 
 def sweep_plot(summary, parameters, path, figures=None):
     """Each ranking figure against each swept parameter: mean over the other
-    parameters' values, with their min-max range shaded."""
+    parameters' values, with their min-max range shaded; the chance level of the
+    accuracies drawn (`chance_accuracy`, `chance_balanced_accuracy`) as a dashed line.
+    Returns {label: line style} of the lines of the first parameter's plot."""
     plt = _pyplot()
     figures = figures or [c for c in summary.columns if c.startswith("mean_")]
+    # the chance level of each kind of accuracy drawn; just "chance" if only one kind
+    kinds = [k for k in ("balanced_accuracy", "accuracy") if f"chance_{k}" in summary
+             and any(f.endswith(k) and not f.endswith(f"balanced_{k}") for f in figures)]
+    chances = {f"chance_{k}": "chance" if len(kinds) == 1 else
+               f"chance ({k.replace('_', ' ')})" for k in kinds}
     fig, axes = plt.subplots(1, len(parameters), figsize=(4.2 * len(parameters), 3.4),
                              squeeze=False)
     for ax, parameter in zip(axes[0], parameters):
@@ -124,6 +153,10 @@ def sweep_plot(summary, parameters, path, figures=None):
             x = [str(v) for v in stats.index]
             ax.plot(x, stats["mean"], marker="o", label=figure)
             ax.fill_between(x, stats["min"], stats["max"], alpha=0.15)
+        for column, label in chances.items():
+            level = summary.groupby(parameter, sort=True)[column].mean()
+            ax.plot([str(v) for v in level.index], level, ls="--", color="grey",
+                    label=label)
         ax.set_xlabel(parameter)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("figure (mean, range over the rest)")
@@ -131,3 +164,4 @@ def sweep_plot(summary, parameters, path, figures=None):
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+    return {line.get_label(): line.get_linestyle() for line in axes[0][0].get_lines()}

@@ -21,6 +21,24 @@ Degenerate cases, returned explicitly rather than as NaN or infinity:
 - mean|beta x| = 0 (beta = 0): kappa = 0, so gamma = mean|y|.
 Images are read one at a time (memory independent of their count); all arithmetic of
 an image is vectorised over its pixels and regions.
+
+Every image is read as float64 grey on one scale, 0..255 as 8-bit grey, through what
+its pixel values mean (`read_gray`), so that one picture gives one set of metrics
+whatever format it was saved in:
+- 8-bit grey (mode L) as is; 1-bit (1) as 0 and 255; grey with alpha (LA) its grey;
+- 16-bit grey (I;16, I;16B, I;16L, and I from a 16-bit PNG, PGM or TIFF) times
+  255/65535 (that is, divided by 257: 257 v is read as v exactly);
+- colour (RGB, RGBA, RGBX) by `grayscale`: luma 0.299 R + 0.587 G + 0.114 B (ITU-R
+  BT.601) or the mean of R, G, B; other modes (CMYK, YCbCr, ...) through Pillow's
+  conversion to RGB first; alpha is ignored throughout;
+- palette (P, PA, as most GIFs) through the palette, each entry made grey as colour
+  is; an entry with R = G = B is its level exactly;
+- refused with an InputError naming the file: 32-bit float (F) and 32-bit integer (I)
+  pixels, which have no agreed grey scale; images of several frames (animated GIF,
+  APNG or WebP, multi-page TIFF; of a multi-picture JPEG, MPO, the primary picture is
+  read); images of more than `max_pixels` pixels (config key
+  images.max_pixels), checked from the header before decoding, against decompression
+  bombs; anything Pillow cannot read.
 """
 
 import csv
@@ -32,8 +50,9 @@ import numpy as np
 from .errors import InputError
 
 SETS = ("learn", "valid")
-SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601
+MAX_PIXELS = 100_000_000  # config images.max_pixels: larger images are refused unread
 
 
 def find_images(images_dir, order):
@@ -60,8 +79,8 @@ def find_images(images_dir, order):
             names = sorted(n for n in os.listdir(folder)
                            if n.lower().endswith(SUFFIXES)) if os.path.isdir(folder) else []
             if not names and (set_name == "learn" or os.path.isdir(folder)):
-                raise InputError(folder, "no images (.png, .jpg, .bmp, .tif) in this group "
-                                         "folder")
+                raise InputError(folder, f"no images ({', '.join(SUFFIXES)}) in this "
+                                         f"group folder")
             found += [(os.path.join(folder, n), set_name, group) for n in names]
     return found
 
@@ -90,22 +109,38 @@ def _manifest(path, order):
     return found
 
 
-def read_gray(path, grayscale="luma", crop=None):
-    """An image as a float64 2-D array (8 or 16 bit, grey or colour), cropped."""
-    from PIL import Image, UnidentifiedImageError
+def read_gray(path, grayscale="luma", crop=None, max_pixels=MAX_PIXELS):
+    """An image as a float64 2-D array of grey on the 8-bit scale (module docstring),
+    cropped to `crop` (top, left, height, width)."""
+    from PIL import Image
 
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # Pillow's bomb check fires in open, before ours
     try:
-        with Image.open(path) as image:
-            image.load()
-            pixels = np.asarray(image)
+        with Image.open(path) as image:  # reads the header only
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InputError(path, f"image is {width} x {height} = {width * height:,} "
+                                       f"pixels, more than the limit of {max_pixels:,} "
+                                       f"(a guard against decompression bombs); if the "
+                                       f"image is genuine, raise config key "
+                                       f"images.max_pixels")
+            # several frames: which is the image? (MPO: a JPEG's primary picture comes
+            # first, then previews or depth maps, as phones write them)
+            if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
+                raise InputError(path, f"image has {image.n_frames} frames (animated or "
+                                       f"multi-page {image.format}); save the one frame "
+                                       f"to measure as an image of its own")
+            pixels = _gray(image, path, grayscale)
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise InputError(path, f"cannot read the image: {err}") from None
-    pixels = pixels.astype(np.float64)
-    if pixels.ndim == 3:
-        colour = pixels[..., :3]
-        pixels = colour @ LUMA if grayscale == "luma" else colour.mean(axis=2)
+    except Exception as err:  # noqa: BLE001 - a damaged file fails anywhere in a decoder
+        raise InputError(path, f"cannot read the image: {type(err).__name__}: {err}") \
+            from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
     if crop is not None:
         top, left, height, width = crop
         if top + height > pixels.shape[0] or left + width > pixels.shape[1]:
@@ -113,6 +148,45 @@ def read_gray(path, grayscale="luma", crop=None):
                                    f"the image's {pixels.shape[0]} x {pixels.shape[1]} pixels")
         pixels = pixels[top:top + height, left:left + width]
     return pixels
+
+
+def _gray(image, path, grayscale):
+    """The decoded pixels of a Pillow image as grey, 0..255 float (module docstring)."""
+    mode = image.mode
+    if mode == "L":
+        return np.asarray(image, np.float64)
+    if mode.startswith("I;16") or mode == "I" and _is_16_bit(image):
+        return np.asarray(image, np.float64) / 257.0  # 65535 / 255: exact on 257 v
+    if mode in ("I", "F"):
+        raise InputError(path, f"{'integer' if mode == 'I' else 'floating-point'} pixels of "
+                               f"32 bits (Pillow mode {mode}) have no agreed grey scale; save "
+                               f"the image as 8- or 16-bit grey, or as colour")
+    if mode == "1":
+        return np.asarray(image.convert("L"), np.float64)  # 0 and 255
+    if mode == "LA":
+        return np.asarray(image, np.float64)[..., 0]
+    if mode in ("P", "PA"):  # a grey level per palette entry, then look the indices up
+        entries = np.zeros((256, 3))  # indices past the palette are black, as in Pillow
+        palette = np.asarray(image.getpalette("RGB"), np.float64).reshape(-1, 3)
+        entries[:len(palette)] = palette
+        grey = entries.min(axis=1) == entries.max(axis=1)  # exactly its level: luma's
+        lut = np.where(grey, entries[:, 0], _colour(entries, grayscale))  # sum rounds
+        indices = np.asarray(image)
+        return lut[indices[..., 0] if mode == "PA" else indices]
+    if mode not in ("RGB", "RGBA", "RGBX"):
+        image = image.convert("RGB")  # CMYK, YCbCr, ...: Pillow knows their meaning
+    return _colour(np.asarray(image, np.float64)[..., :3], grayscale)
+
+
+def _colour(rgb, grayscale):
+    return rgb @ LUMA if grayscale == "luma" else rgb.mean(axis=-1)
+
+
+def _is_16_bit(image):
+    """Is a mode-I image 16-bit unsigned grey? PNG and PGM hold no 32-bit integers."""
+    tags = getattr(image, "tag_v2", {})
+    return image.format in ("PNG", "PPM") or (
+        image.format == "TIFF" and tags.get(258) == (16,) and tags.get(339, 1) in (1, (1,)))
 
 
 def region_labels(shape, grid):
@@ -156,7 +230,8 @@ def soart_metrics(x, y, labels, n_regions, sn_ratio="db", sn_max_db=100.0):
 
 
 def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio="db",
-                  sn_max_db=100.0, reference_group="NORMAL", log=None):
+                  sn_max_db=100.0, reference_group="NORMAL", max_pixels=MAX_PIXELS,
+                  log=None):
     """Stream the images twice (reference, then metrics); returns (rows, features):
     rows are (path, set, group, beta, eta, gamma) with one value per region."""
     log = log or (lambda message: None)
@@ -166,9 +241,10 @@ def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio=
                                           "they make the reference x")
     first_path, shape, total = None, None, None
     for path in learn_normal:  # pass 1: the unit space (pixel-wise mean)
-        pixels = read_gray(path, grayscale, crop)
+        pixels = read_gray(path, grayscale, crop, max_pixels)
         if shape is None:
             first_path, shape, total = path, pixels.shape, np.zeros(pixels.shape)
+            _check_grid(path, shape, grid)
         _check_shape(path, pixels.shape, first_path, shape)
         total += pixels
     reference = (total / len(learn_normal)).ravel()
@@ -177,7 +253,7 @@ def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio=
     rows, started = [], time.perf_counter()
     step = max(1, len(images) // 10)
     for done, (path, set_name, group) in enumerate(images, start=1):  # pass 2
-        pixels = read_gray(path, grayscale, crop)
+        pixels = read_gray(path, grayscale, crop, max_pixels)
         _check_shape(path, pixels.shape, first_path, shape)
         metrics = soart_metrics(reference, pixels.ravel(), labels, n_regions, sn_ratio,
                                 sn_max_db)
@@ -193,3 +269,11 @@ def _check_shape(path, got, first_path, want):
         raise InputError(path, f"image is {got[1]} x {got[0]} pixels (width x height) "
                                f"after cropping, but {first_path} is {want[1]} x {want[0]}; "
                                f"all images must have one size")
+
+
+def _check_grid(path, shape, grid):
+    if shape[0] < grid[0] or shape[1] < grid[1]:  # region_labels would need empty cells
+        raise InputError(path, f"a {shape[1]} x {shape[0]} image (width x height, after "
+                               f"cropping) cannot be cut into a {grid[0]} x {grid[1]} grid "
+                               f"of regions (config key images.grid, rows x columns): "
+                               f"every region needs a pixel")

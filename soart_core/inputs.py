@@ -5,24 +5,38 @@ counts it: the header is line 1) and the column. pandas reads the files: it know
 encodings, BOMs and CRLF line ends, and finds bad cells without a loop over them.
 """
 
+import codecs
+import csv
 import os
+import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .tables import Table, line_of
+from .errors import InputError, excerpt, names
+from .tables import Table, line_of, unescape
+
+AUTO_FEATURE = re.compile(r"X\d+")  # features: auto takes X0, X1, ...
 
 
 def resolve_features(header, features, path):
-    """The feature columns: a list of names, or the seed's slice 'first:last' (inclusive)."""
+    """The feature columns: auto (every column named X<number>, in header order), a list
+    of names, or the seed's slice 'first:last' (inclusive)."""
+    if features == "auto":
+        found = [name for name in header if AUTO_FEATURE.fullmatch(name)]
+        if not found:
+            raise InputError(path, f"no feature columns: `features: auto` takes the columns "
+                                   f"named X0, X1, ... (columns: {names(header)}); set "
+                                   f"`features` to a list of column names or 'first:last'")
+        return found
     if isinstance(features, str):
         first, _, last = features.partition(":")
         for name in (first, last):
             if name not in header:
-                raise InputError(path, f"missing feature column '{name}' (features: "
-                                       f"'{features}'; columns: {', '.join(header)})",
-                                 column=name)
+                raise InputError(path, f"missing feature column '{excerpt(name)}' "
+                                       f"(features: '{excerpt(features)}'; columns: "
+                                       f"{names(header)})", column=name)
         i, j = header.index(first), header.index(last)
         if j < i:
             raise InputError(path, f"feature slice '{features}' is empty: '{last}' comes "
@@ -30,34 +44,112 @@ def resolve_features(header, features, path):
         return header[i:j + 1]
     for name in features:
         if name not in header:
-            raise InputError(path, f"missing feature column '{name}' "
-                                   f"(columns: {', '.join(header)})", column=name)
+            raise InputError(path, f"missing feature column '{excerpt(name)}' "
+                                   f"(columns: {names(header)})", column=name)
     return list(features)
 
 
-def _read_frame(path, encoding, as_text=False):
+@dataclass(frozen=True)
+class CsvFormat:
+    """How one input file is written: its encoding, column separator, decimal mark."""
+
+    encoding: str
+    sep: str
+    decimal: str
+
+    def describe(self):
+        sep = {",": "comma", ";": "semicolon", "\t": "tab"}[self.sep]
+        return f"{self.encoding}, {sep}-separated, decimal '{self.decimal}'"
+
+
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))
+SEPARATORS = {",": ",", ";": ";", "tab": "\t"}
+SNIFF_BYTES = 1 << 16
+DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
+DECIMAL_POINT = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?")
+
+
+def sniff_format(path, encoding="utf-8-sig", delimiter="auto", decimal="auto"):
+    """The file's CsvFormat and its header as written (names stripped). Excel writes
+    comma files (UTF-8, maybe a BOM), semicolon files with decimal commas (European
+    locales) and tab-separated UTF-16 with a BOM ("Unicode text"): a byte-order mark
+    decides the encoding, the header the separator, the first cells the decimal mark.
+    An undecidable file is an InputError naming the config key that settles it."""
     if not os.path.isfile(path):
         raise InputError(path, "file not found")
+    with open(path, "rb") as stream:
+        head = stream.read(SNIFF_BYTES)
+    encoding = next((name for bom, name in BOMS if head.startswith(bom)), encoding)
     try:
-        frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True,
-                            dtype=str if as_text else None,
+        text = head.decode(encoding)
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:  # not just a character cut at the sample's end
+            raise InputError(path, f"cannot be decoded as '{encoding}' ({err.reason} at "
+                                   f"byte {err.start}); set `encoding` in config.yaml "
+                                   f"(cp932 for Japanese Excel)") from None
+        text = head[:err.start].decode(encoding)
+    lines = text.splitlines()
+    header_line = lines[0] if lines else ""
+    if delimiter != "auto":
+        sep = SEPARATORS[delimiter]
+    else:
+        found = [c for c in (",", ";", "\t") if c in header_line]
+        if len(found) > 1:
+            shown = " and ".join(repr(c) for c in found)
+            raise InputError(path, f"the header holds both {shown}: cannot tell the column "
+                                   f"separator; set `delimiter` in config.yaml (',', ';' "
+                                   f"or tab)", line=1)
+        sep = found[0] if found else ","
+    if decimal != "auto":
+        mark = decimal
+    elif sep == ",":
+        mark = "."
+    else:
+        cells = [c.strip().strip('"') for line in lines[1:] for c in line.split(sep)]
+        comma = any(DECIMAL_COMMA.fullmatch(c) for c in cells)
+        point = any(DECIMAL_POINT.fullmatch(c) for c in cells)
+        if comma and point:
+            raise InputError(path, f"numbers with both decimal marks ('1,5' and '1.5') in "
+                                   f"this {'semicolon' if sep == ';' else 'tab'}-separated "
+                                   f"file; set `decimal` in config.yaml ('.' or ',')")
+        mark = "," if comma else "."
+    header = next(csv.reader([header_line], delimiter=sep), [])
+    return CsvFormat(encoding, sep, mark), [name.strip() for name in header]
+
+
+def _check_header(header, path):
+    """A duplicated column name, as written (pandas would rename the second one)."""
+    seen = {}
+    for index, name in enumerate(header, start=1):
+        if name in seen:
+            raise InputError(path, f"column name '{excerpt(name)}' appears twice in the "
+                                   f"header (columns {seen[name]} and {index})", line=1)
+        seen[name] = index
+
+
+def _read_frame(path, fmt, as_text=False):
+    try:
+        frame = pd.read_csv(path, encoding=fmt.encoding, sep=fmt.sep, decimal=fmt.decimal,
+                            skipinitialspace=True, dtype=str if as_text else None,
                             keep_default_na=not as_text)
     except pd.errors.EmptyDataError:
         raise InputError(path, "the file is empty (no header, no rows)") from None
     except pd.errors.ParserError as err:
-        raise InputError(path, f"not a well-formed CSV: {err}") from None
+        where = re.search(r"line (\d+)", str(err))
+        fault = f"not a well-formed CSV ({fmt.describe()})"
+        if "Expected" in str(err):
+            fault += ": a row has more cells than the header"
+        raise InputError(path, fault, line=int(where.group(1)) if where else None) from None
     except UnicodeDecodeError as err:
-        raise InputError(path, f"cannot be decoded as '{encoding}' ({err.reason} at byte "
-                               f"{err.start}); set `encoding` in config.yaml "
+        raise InputError(path, f"cannot be decoded as '{fmt.encoding}' ({err.reason} at "
+                               f"byte {err.start}); set `encoding` in config.yaml "
                                f"(cp932 for Japanese Excel)") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns):
-        dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-        raise InputError(path, f"duplicate column name(s): {', '.join(dup)}")
     return frame
 
 
-def _numeric_block(frame, features, path, encoding):
+def _numeric_block(frame, features, path, fmt):
     """The feature cells as float64, or an InputError naming the first bad cell."""
     block = frame[features]
     if all(block[c].dtype.kind in "fiu" for c in features):
@@ -68,7 +160,9 @@ def _numeric_block(frame, features, path, encoding):
     else:
         values = None
     # a fault: read the raw text back to say exactly which cell holds what
-    text = _read_frame(path, encoding, as_text=True)[features]
+    text = _read_frame(path, fmt, as_text=True)[features]
+    if fmt.decimal == ",":
+        text = text.apply(lambda col: col.str.replace(",", ".", regex=False))
     parsed = text.apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = ~np.isfinite(parsed.to_numpy(dtype=np.float64))
     row, col = np.argwhere(bad)[0]  # row-major: the first bad cell as a reader meets it
@@ -77,27 +171,27 @@ def _numeric_block(frame, features, path, encoding):
         fault = "empty cell"
     elif np.isnan(parsed.iat[row, col]) and str(raw).strip().lower() not in (
             "nan", "-nan", "+nan", "na", "n/a", "null", "none", "#n/a"):
-        fault = f"value '{raw}' is not a number"
+        fault = f"value '{excerpt(raw)}' is not a number"
     else:
-        fault = f"value '{raw}' is not a finite number"
+        fault = f"value '{excerpt(raw)}' is not a finite number"
     raise InputError(path, fault, line=line_of(row), column=features[col])
 
 
 def _row_names(frame, id_column, groups, path):
     if id_column and id_column in frame.columns:
-        names = frame[id_column].astype(str).str.strip().tolist()
+        ids = unescape(frame[id_column].astype(str).str.strip().tolist())
     else:  # readable and stable: NORMAL_1, NORMAL_2, ..., ERROR_A_1, ...
         seen = {}
-        names = []
+        ids = []
         for g in groups:
             seen[g] = seen.get(g, 0) + 1
-            names.append(f"{g}_{seen[g]}")
-    counts = pd.Series(names).duplicated()
+            ids.append(f"{g}_{seen[g]}")
+    counts = pd.Series(ids).duplicated()
     if counts.any():
         row = int(np.argmax(counts.to_numpy()))
-        raise InputError(path, f"duplicate row id '{names[row]}'", line=line_of(row),
-                         column=id_column)
-    return names
+        raise InputError(path, f"duplicate row id '{excerpt(ids[row])}'",
+                         line=line_of(row), column=id_column)
+    return ids
 
 
 def _groups_from_column(frame, group_column, order, path):
@@ -105,8 +199,8 @@ def _groups_from_column(frame, group_column, order, path):
     unknown = ~groups.isin(order)
     if unknown.any():
         row = int(np.argmax(unknown.to_numpy()))
-        raise InputError(path, f"group '{groups.iat[row]}' is not one of the configured "
-                               f"groups.order ({', '.join(order)})",
+        raise InputError(path, f"group '{excerpt(groups.iat[row])}' is not one of the "
+                               f"configured groups.order ({names(order)})",
                          line=line_of(row), column=group_column)
     return groups.tolist()
 
@@ -124,32 +218,51 @@ def _groups_from_counts(n_rows, order, counts, path):
 
 
 def read_metric_table(path, features, *, group_column, order, counts=None,
-                      id_column=None, encoding="utf-8-sig"):
+                      id_column=None, encoding="utf-8-sig", delimiter="auto",
+                      decimal="auto"):
     """Read one input metric table (learning or validation) and check every cell.
 
     Groups come from `group_column` when the table has it; otherwise from `counts`
     (one per group in `order`, in row order); a table with neither is an error.
     """
     path = str(path)
-    frame = _read_frame(path, encoding)
+    fmt, written = sniff_format(path, encoding, delimiter, decimal)
+    _check_header(written, path)
+    frame = _read_frame(path, fmt)
     if len(frame) == 0:
         raise InputError(path, "the table has a header but no data rows")
     header = list(frame.columns)
     columns = resolve_features(header, features, path)
-    values = _numeric_block(frame, columns, path, encoding)
+    values = _numeric_block(frame, columns, path, fmt)
     if group_column in header:
         groups = _groups_from_column(frame, group_column, order, path)
     elif counts is not None:
         groups = _groups_from_counts(len(frame), order, counts, path)
     else:
-        raise InputError(path, f"missing group column '{group_column}' (columns: "
-                               f"{', '.join(header)})", column=group_column)
-    names = _row_names(frame, id_column, groups, path)
-    return Table(path, names, groups, columns, values)
+        raise InputError(path, f"missing group column '{excerpt(group_column)}' (columns: "
+                               f"{names(header)})", column=group_column)
+    ids = _row_names(frame, id_column, groups, path)
+    return Table(path, ids, groups, columns, values)
+
+
+def check_same_features(table, other):
+    """Both tables read the same feature columns in the same order; a column one of them
+    lacks is blamed on that one."""
+    if table.columns == other.columns:
+        return
+    for lacking, holding in ((table, other), (other, table)):
+        missing = [c for c in holding.columns if c not in lacking.columns]
+        if missing:
+            raise InputError(lacking.path, f"missing feature column '{excerpt(missing[0])}' "
+                                           f"(it is in {holding.path}; features here: "
+                                           f"{names(lacking.columns)})", column=missing[0])
+    raise InputError(table.path, f"feature columns in another order ({names(table.columns)}) "
+                                 f"than in {other.path} ({names(other.columns)})")
 
 
 def check_same_rows(tables, what):
-    """All tables must have the same rows: count, order, ids and groups (SPEC.md shapes)."""
+    """All tables must have the same rows: count, order, ids and groups (docs/method.md,
+    shapes)."""
     first = tables[0]
     for other in tables[1:]:
         if len(other.names) != len(first.names):
@@ -161,33 +274,30 @@ def check_same_rows(tables, what):
             differs = np.asarray(mine, dtype=object) != np.asarray(theirs, dtype=object)
             if differs.any():
                 row = int(np.argmax(differs))
-                raise InputError(other.path, f"{what[:-1]} {label} '{mine[row]}' differs "
-                                             f"from '{theirs[row]}' in {first.path}; all "
+                raise InputError(other.path, f"{what[:-1]} {label} '{excerpt(mine[row])}' "
+                                             f"differs from '{excerpt(theirs[row])}' in "
+                                             f"{first.path}; all "
                                              f"tables must list the same {what} in the "
                                              f"same order", line=line_of(row))
-        if other.columns != first.columns:
-            raise InputError(other.path, f"features {other.columns} differ from "
-                                         f"{first.columns} in {first.path}")
-
+        check_same_features(other, first)
 
 
 def load_inputs(metrics, features, *, group_column, order, valid_counts, id_column=None,
-                encoding="utf-8-sig"):
+                encoding="utf-8-sig", delimiter="auto", decimal="auto"):
     """Read and check every metric's learning and validation table.
 
     `metrics` maps a metric id to {"learn": path, "valid": path}. Returns
     {metric: (learn Table, valid Table)}; all learning tables must list the same judges,
-    all validation tables the same items (SPEC.md, Shapes).
+    all validation tables the same items (docs/method.md, shapes).
     """
     read = dict(features=features, group_column=group_column, order=order,
-                id_column=id_column, encoding=encoding)
+                id_column=id_column, encoding=encoding, delimiter=delimiter,
+                decimal=decimal)
     learn = {m: read_metric_table(p["learn"], **read) for m, p in metrics.items()}
     valid = {m: read_metric_table(p["valid"], counts=valid_counts, **read)
              for m, p in metrics.items()}
     check_same_rows(list(learn.values()), "judges")
     check_same_rows(list(valid.values()), "items")
     first_learn, first_valid = next(iter(learn.values())), next(iter(valid.values()))
-    if first_valid.columns != first_learn.columns:
-        raise InputError(first_valid.path, f"features {first_valid.columns} differ from "
-                                           f"{first_learn.columns} in {first_learn.path}")
+    check_same_features(first_valid, first_learn)
     return {m: (learn[m], valid[m]) for m in metrics}

@@ -34,7 +34,7 @@ def metrics(inputs, outputs, params):
     rows, features = image_metrics(
         images, grayscale=params.grayscale, crop=params.crop, grid=params.grid,
         sn_ratio=params.sn_ratio, sn_max_db=params.sn_max_db,
-        reference_group=params.reference_group, log=LOG.info)
+        reference_group=params.reference_group, max_pixels=params.max_pixels, log=LOG.info)
     root = os.path.commonpath([os.path.dirname(path) for path, _, _ in images])
     for metric, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
         kind = 3 + KINDS.index(params.kinds[metric])
@@ -55,7 +55,15 @@ def normalise(inputs, outputs, params):
     groups = params.groups
     tables = load_inputs(files, params.features, group_column=groups["column"],
                          order=groups["order"], valid_counts=groups["valid_counts"],
-                         id_column=params.id_column, encoding=params.encoding)
+                         id_column=params.id_column, encoding=params.encoding,
+                         delimiter=params.delimiter, decimal=params.decimal)
+    learn, valid = next(iter(tables.values()))
+    LOG.info(f"features ({params.features!r}): {', '.join(learn.columns)}")
+    for what, table in (("judges", learn), ("items", valid)):
+        missing = [g for g in groups["order"] if g not in set(table.groups)]
+        if missing:
+            LOG.warning(f"groups.order lists {', '.join(missing)}, but no {what} in "
+                        f"{table.path} belong to it")
     done = {m: pipeline.normalise_pair(learn, valid, params.scale)
             for m, (learn, valid) in tables.items()}  # every table checked before a write
     for m, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
@@ -72,12 +80,13 @@ def normalise(inputs, outputs, params):
 
 def threshold(inputs, outputs, params):
     """x < cutoff -> 0, else x ** power; learning and validation tables apart."""
-    todo = [(src, dst, "judge", params.learn, "threshold.learn")
-            for src, dst in zip(inputs.learn, outputs.learn)]
-    todo += [(src, dst, "item", params.valid, "threshold.valid")
-             for src, dst in zip(inputs.valid, outputs.valid)]
-    done = [(pipeline.threshold_table(read_table(src, key), s["cutoff"], s["power"], name),
-             key, dst) for src, dst, key, s, name in todo]  # every table checked first
+    todo = [(src, dst, "judge", params.learn, "threshold.learn", params.sources[m]["learn"])
+            for m, src, dst in zip(params.metrics, inputs.learn, outputs.learn)]
+    todo += [(src, dst, "item", params.valid, "threshold.valid", params.sources[m]["valid"])
+             for m, src, dst in zip(params.metrics, inputs.valid, outputs.valid)]
+    done = [(pipeline.threshold_table(read_table(src, key), s["cutoff"], s["power"], name,
+                                      source), key, dst)
+            for src, dst, key, s, name, source in todo]  # every table checked first
     for table, key, dst in done:
         write_table(table, key, dst)
 
@@ -93,9 +102,10 @@ def weights(inputs, outputs, params):
 def attention(inputs, outputs, params):
     """The attention of each words metric's items over the judges."""
     w = {role: read_table(path, "feature") for role, path in zip(pipeline.ROLES, inputs.weights)}
-    for words_path, out_path in zip(inputs.words, outputs.attention):
+    for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
         out = pipeline.attend(read_table(words_path, "item"), w, decimals=params.decimals,
-                              chunk_rows=params.chunk_rows, dtype=params.dtype)
+                              chunk_rows=params.chunk_rows, dtype=params.dtype,
+                              source=params.sources[metric]["valid"])
         write_table(out, "item", out_path, decimals=params.decimals)
 
 
@@ -121,16 +131,20 @@ def evaluate(inputs, outputs, params):
     """Leave-one-out classification figures and block contrast, per words metric.
 
     The classic baselines come from `inputs.classic_evaluation`/`classic_confusion`
-    when a sweep has computed them once for many instances; otherwise here.
+    when a sweep has computed them once for many instances; otherwise here. The
+    tables for people (per metric and the summary) show figures rounded; the confusion
+    counts are exact.
     """
-    from .evaluation import classic, columns_to_rows, evaluate_metric, rows_to_columns
+    from .evaluation import (classic, columns_to_rows, evaluate_metric, rows_to_columns,
+                             write_rounded)
 
     shared = hasattr(inputs, "classic_evaluation")
     summary = []
     for i, metric in enumerate(params.words):
         if shared:
             classic_rows = columns_to_rows(read_columns(
-                inputs.classic_evaluation[i], text=("metric", "method"), integers=("n",)))
+                inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
+                integers=("n",)))
             classic_confusion = columns_to_rows(read_columns(
                 inputs.classic_confusion[i], text=("method", "true_group"),
                 integers=[f"predicted_{g}" for g in params.order]))
@@ -143,10 +157,10 @@ def evaluate(inputs, outputs, params):
             read_table(inputs.difference[i], "item"),
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
             classic_rows, classic_confusion, order=params.order, reference=params.reference)
-        write_columns(outputs.evaluation[i], rows_to_columns(rows))
+        write_rounded(outputs.evaluation[i], rows_to_columns(rows))
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
         summary += rows
-    write_columns(outputs.summary, rows_to_columns(summary))
+    write_rounded(outputs.summary, rows_to_columns(summary))
 
 
 def figures(inputs, outputs, params):
@@ -197,7 +211,8 @@ def sweep_classic(inputs, outputs, params):
     s = params.valid
     for i, metric in enumerate(metrics):
         words = pipeline.threshold_table(read_table(src.valid[i], "item"), s["cutoff"],
-                                         s["power"], "threshold.valid")
+                                         s["power"], "threshold.valid",
+                                         params.sources[metric]["valid"])
         rows, confusion = classic(metric, words, order=params.order,
                                   max_loo_items=params.max_loo_items)
         write_columns(out.evaluation[i], rows_to_columns(rows))

@@ -9,10 +9,16 @@ from dataclasses import replace
 import numpy as np
 
 from . import stages
-from .errors import InputError
+from .errors import InputError, excerpt
 from .layout import ROLES
 from .tables import Table, line_of
 
+
+
+def _first_bad(values):
+    """(row, column) of the first non-finite cell in reading order, or None."""
+    bad = ~np.isfinite(values)
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
 
 
 def normalise_pair(learn, valid, scale):
@@ -21,21 +27,31 @@ def normalise_pair(learn, valid, scale):
     if not hi > lo:
         raise InputError(learn.path, f"every cell of the learning table is {lo!r}: "
                                      f"normalise divides by hi - lo = 0")
-    return (replace(learn, values=stages.normalise(learn.values, lo, hi, scale)),
-            replace(valid, values=stages.normalise(valid.values, lo, hi, scale)), lo, hi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        done = [replace(t, values=stages.normalise(t.values, lo, hi, scale))
+                for t in (learn, valid)]
+    for before, after in zip((learn, valid), done):
+        bad = _first_bad(after.values)
+        if bad:  # hi - lo overflows, or is so small (subnormal) that dividing overflows
+            raise InputError(before.path, f"value {float(before.values[bad])!r} cannot be "
+                                          f"normalised: (x - lo) / (hi - lo) with lo = "
+                                          f"{lo!r}, hi = {hi!r} of {learn.path} is not a "
+                                          f"finite float64; rescale the metric's tables",
+                             line=line_of(bad[0]), column=before.columns[bad[1]])
+    return done[0], done[1], lo, hi
 
 
-def threshold_table(table, cutoff, power, setting):
-    """Stage 2: x < cutoff -> 0, else x ** power; a NaN it makes is an error of `setting`."""
+def threshold_table(table, cutoff, power, setting, source):
+    """Stage 2: x < cutoff -> 0, else x ** power; a NaN or inf it makes is an error of
+    `setting`, blamed on the input file `source` (the table's rows are its rows)."""
     values = stages.threshold(table.values, cutoff, power)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise InputError(table.path, f"{setting} (cutoff {cutoff}, power {power}) turns "
-                                     f"{float(table.values[row, col])!r} into {values[row, col]}; "
-                                     f"choose a cutoff that keeps such values out, or an "
-                                     f"integer power", line=line_of(row),
-                         column=table.columns[col])
+    bad = _first_bad(values)
+    if bad:
+        raise InputError(source, f"{setting} (cutoff {cutoff}, power {power}) turns this "
+                                 f"value, normalised to {float(table.values[bad])!r}, into "
+                                 f"{values[bad]}; choose a cutoff that keeps such values "
+                                 f"out, or an integer power, or check the value",
+                         line=line_of(bad[0]), column=table.columns[bad[1]])
     return replace(table, values=values)
 
 
@@ -49,11 +65,25 @@ def build_weights(learn_by_metric, roles):
     return weights
 
 
-def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64"):
-    """Stage 4: the attention of the items (`words`) over the judges, items x judges."""
-    out = stages.attention(words.values, weights["query"].values, weights["key"].values,
-                           weights["value"].values, chunk_rows=chunk_rows,
-                           dtype=np.dtype(dtype).type)
+def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", source=None):
+    """Stage 4: the attention of the items (`words`) over the judges, items x judges.
+
+    Scores beyond float64 (or float32) make NaN rows; that is an error blamed on the
+    largest cell of the words table, whose item drives every score it takes part in,
+    at its line in the input file `source`."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = stages.attention(words.values, weights["query"].values,
+                               weights["key"].values, weights["value"].values,
+                               chunk_rows=chunk_rows, dtype=np.dtype(dtype).type)
+    if _first_bad(out):
+        row, col = np.unravel_index(np.argmax(np.abs(words.values)), words.values.shape)
+        raise InputError(source or words.path,
+                         f"the attention overflows {dtype} (its scores pass "
+                         f"{np.finfo(dtype).max:.3g}): item '{excerpt(words.names[row])}' "
+                         f"has the largest value, {words.values[row, col]:.6g} after "
+                         f"normalising and thresholding, far outside the learning "
+                         f"table's range; check the value", line=line_of(row),
+                         column=words.columns[col])
     values = stages.round_half_even(out.astype(np.float64), decimals)
     return Table(words.path, words.names, words.groups, list(weights["value"].columns),
                  values)

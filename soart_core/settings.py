@@ -1,13 +1,90 @@
 """Checks and derived values of the workflow config that a JSON schema cannot express."""
 
 import os
+import sys
+
+from .errors import ConfigError
 
 
-class ConfigError(ValueError):
-    """A config value that is well-typed but inconsistent; names the key."""
+SCHEMA = "workflow/schemas/config.schema.yaml"
+NULL_WORDS = ("", "null", "none", "~")  # what users type for null after --config key=
 
-    def __init__(self, key, fault):
-        super().__init__(f"config key '{key}': {fault}")
+
+def nulls_from_command_line(config, overrides, schema):
+    """`--config images_dir=null` hands Snakemake the text 'null': read the usual
+    spellings of null as null for the top-level keys that may be null."""
+    for key, value in overrides.items():
+        types = schema["properties"].get(key, {}).get("type", ())
+        if "null" in types and isinstance(value, str) and value.strip().lower() in NULL_WORDS:
+            config[key] = None
+    return config
+
+
+def _source(path, overrides, configfiles):
+    """Where the config value at `path` (a list of keys) came from, for messages."""
+    def holds(node):
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    if holds(overrides):
+        return "--config"
+    import yaml
+
+    for configfile in reversed(list(configfiles)):
+        with open(configfile, encoding="utf-8") as stream:
+            if holds(yaml.safe_load(stream) or {}):
+                return os.path.basename(str(configfile))
+    return "config.yaml"
+
+
+def check_schema(config, schema, overrides=None, configfiles=()):
+    """The config against the JSON schema; the first fault as a ConfigError of a few
+    words: the key, where it came from, and for a misspelt key the nearest valid one."""
+    import difflib
+
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return config
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        path, fault = path + [extra[0]], "not a soart setting"
+        near = difflib.get_close_matches(extra[0], allowed, n=1, cutoff=0.6)
+        fault += f"; did you mean '{near[0]}'?" if near else \
+            f" (settings here: {', '.join(allowed)})"
+    elif error.validator == "oneOf":  # say what each alternative wanted
+        fault = "; or ".join(dict.fromkeys(e.message for e in error.context)) or error.message
+    else:
+        fault = error.message
+    source = _source(path, overrides or {}, configfiles)
+    raise ConfigError(".".join(path) or "(top level)", f"{fault} (from {source})")
+
+
+def prepare_config(config, basedir, overrides, configfiles, set_defaults):
+    """Everything the Snakefile does with the config before any rule: nulls typed on
+    the command line, the schema (`set_defaults` fills its defaults), the cross-key
+    checks, and images or tables. Raises ConfigError; prints a note where it chose."""
+    import yaml
+
+    with open(os.path.join(basedir, SCHEMA), encoding="utf-8") as stream:
+        schema = yaml.safe_load(stream)
+    with open(os.path.join(basedir, "config.yaml"), encoding="utf-8") as stream:
+        shipped = yaml.safe_load(stream)
+    nulls_from_command_line(config, overrides, schema)
+    check_schema(config, schema, overrides, configfiles)
+    set_defaults(config)
+    check_config(config)
+    note = choose_input(config, shipped)
+    if note:
+        print(note, file=sys.stderr)
+    return config
 
 
 def check_config(config):
@@ -22,21 +99,52 @@ def check_config(config):
             raise ConfigError("words", f"'{metric}' is not a metric "
                                        f"(metrics: {', '.join(metrics)})")
     order = config["groups"]["order"]
-    counts = config["groups"]["valid_counts"]
-    if len(counts) != len(order):
-        raise ConfigError("groups.valid_counts", f"has {len(counts)} entries, one per "
-                                                 f"group in groups.order ({len(order)})")
     if config.get("images_dir"):
         kinds = config["images"]["kinds"]
         for metric in metrics:
             if metric not in kinds:
                 raise ConfigError("images.kinds", f"metric '{metric}' has no kind (beta, "
                                                   f"eta or gamma) to compute from images")
-    baseline = config["baseline"]
-    if baseline["method"] == "group_mean" and baseline["group"] not in order:
-        raise ConfigError("baseline.group", f"'{baseline['group']}' is not in "
-                                            f"groups.order ({', '.join(order)})")
+    for key, group in (("baseline.group", config["baseline"]["group"]),
+                       ("images.reference_group", config["images"]["reference_group"])):
+        if group is not None and group not in order:
+            raise ConfigError(key, f"'{group}' is not in groups.order ({', '.join(order)})")
     return config
+
+
+def choose_input(config, shipped):
+    """Images or tables: a user who points `data_dir` at their tables but leaves
+    `images_dir` at the shipped example images means the tables. Returns a note to
+    print (or None); both pointing at the user's data is an error."""
+    images_dir, data_dir = config.get("images_dir"), config["data_dir"]
+    if not images_dir or data_dir == shipped["data_dir"]:
+        return None
+    if images_dir == shipped["images_dir"]:
+        config["images_dir"] = None
+        return (f"soart: reading the metric tables in data_dir={data_dir} (images_dir, the "
+                f"bundled example images, is not used)")
+    raise ConfigError("images_dir", f"both images_dir ({images_dir}) and data_dir "
+                                    f"({data_dir}) point at your data; set images_dir=null "
+                                    f"to read the tables in data_dir, or leave data_dir out "
+                                    f"to compute them from the images")
+
+
+def reference_group(config):
+    """The reference (normal) group: the first of groups.order."""
+    return config["groups"]["order"][0]
+
+
+def baseline_group(config):
+    return config["baseline"]["group"] or reference_group(config)
+
+
+def block_tolerance(config):
+    """`blocks.tolerance`, with auto: one unit of the attention's last kept decimal."""
+    tolerance = config["blocks"]["tolerance"]
+    if tolerance != "auto":
+        return float(tolerance)
+    decimals = config["attention"]["decimals"]
+    return 0.0 if decimals is None else 10.0 ** -decimals
 
 
 def words(config):
@@ -68,23 +176,29 @@ def job_params(config, job):
                                 grid=config["images"]["grid"], crop=config["images"]["crop"],
                                 sn_ratio=config["images"]["sn_ratio"],
                                 sn_max_db=config["images"]["sn_max_db"],
-                                reference_group=config["images"]["reference_group"]),
+                                max_pixels=config["images"]["max_pixels"],
+                                reference_group=config["images"]["reference_group"]
+                                or reference_group(config)),
         "normalise": lambda: dict(metrics=metrics, features=config["features"],
                                   groups=config["groups"], id_column=config["id_column"],
                                   encoding=config["encoding"],
+                                  delimiter=config["delimiter"], decimal=config["decimal"],
                                   scale=config["normalise"]["scale"]),
-        "threshold": lambda: dict(learn=config["threshold"]["learn"],
-                                  valid=config["threshold"]["valid"]),
+        # sources: the input tables, named in messages about their cells
+        "threshold": lambda: dict(metrics=metrics, learn=config["threshold"]["learn"],
+                                  valid=config["threshold"]["valid"],
+                                  sources=input_paths(config)),
         "weights": lambda: dict(metrics=metrics, roles=config["roles"]),
-        "attention": lambda: dict(decimals=config["attention"]["decimals"],
+        "attention": lambda: dict(words=words(config), sources=input_paths(config),
+                                  decimals=config["attention"]["decimals"],
                                   chunk_rows=config["attention"]["chunk_rows"],
                                   dtype=config["attention"]["dtype"]),
         "difference": lambda: dict(method=config["baseline"]["method"],
-                                   group=config["baseline"]["group"]),
+                                   group=baseline_group(config)),
         "blocks": lambda: dict(order=config["groups"]["order"],
-                               tolerance=config["blocks"]["tolerance"]),
+                               tolerance=block_tolerance(config)),
         "evaluate": lambda: dict(words=words(config), order=config["groups"]["order"],
-                                 reference=config["baseline"]["group"],
+                                 reference=baseline_group(config),
                                  max_loo_items=config["evaluate"]["max_loo_items"]),
         "figures": lambda: dict(words=words(config), order=config["groups"]["order"]),
     }[job]()

@@ -1,4 +1,4 @@
-"""The arithmetic of the six stages (SPEC.md), as pure functions on numpy arrays.
+"""The arithmetic of the six stages (docs/method.md), as pure functions on numpy arrays.
 
 Nothing here reads files or knows about Snakemake; `soart_core.tables` does the I/O.
 """
@@ -51,7 +51,7 @@ def auto_chunk_rows(n_items, itemsize=8, budget_bytes=48 << 20):
 
 def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float64,
               workers=None):
-    """softmax(Q K^T / sqrt(J)) V with Q = X W_Q, K = X W_K, V = X W_V (SPEC.md stage 4).
+    """softmax(Q K^T / sqrt(J)) V with Q = X W_Q, K = X W_K, V = X W_V (docs/method.md, stage 4).
 
     Computed in row chunks, the softmax done per chunk, so that memory grows like N x J
     plus one chunk per worker and never N x N. Chunks run on `workers` threads (default:

@@ -14,8 +14,10 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
+
 # the config key paths each shared level reads (its own and those of the levels above)
-NORMALISE = ("data_dir", "encoding", "metrics", "features", "groups", "id_column",
+NORMALISE = ("data_dir", "encoding", "delimiter", "decimal", "metrics", "features", "groups", "id_column",
              "normalise")
 UNSWEPT = ("images_dir", "images", "sweeps")  # the metrics stage is shared by all sweeps
 LEVEL_PREFIXES = {
@@ -28,9 +30,9 @@ LEVELS = tuple(LEVEL_PREFIXES)
 DEFAULT_KEY = "default"
 
 
-class SweepError(ValueError):
+class SweepError(ConfigError):
     def __init__(self, sweep, fault):
-        super().__init__(f"config key 'sweeps.{sweep}': {fault}")
+        super().__init__(f"sweeps.{sweep}", fault)
 
 
 def format_value(value):

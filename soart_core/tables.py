@@ -7,6 +7,7 @@ its target and renamed, so that no stage ever leaves a half-written file.
 """
 
 import csv
+import glob
 import os
 import tempfile
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 HEADER_LINES = 1  # data row r (0-based) sits on line r + 2
+# Text that a spreadsheet would run as a formula (ids come from file names anyone
+# chooses): written with a leading apostrophe, Excel's mark for "this is text"; the
+# readers here drop it again, so the chain sees the names as given.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def line_of(row):
@@ -38,8 +43,12 @@ def write_atomic(path, write, binary=False):
     path = str(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp", dir=folder)
+    prefix = "." + os.path.basename(path) + "."
+    # a run killed hard (kill -9, power loss) leaves its temporary file: as no two jobs
+    # write one path at once, any such file beside `path` is stale
+    for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(prefix) + "*.tmp")):
+        os.unlink(stale)
+    handle, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
         with (os.fdopen(handle, "wb") if binary else
               os.fdopen(handle, "w", encoding="utf-8", newline="")) as stream:
@@ -67,6 +76,9 @@ def _text(values, decimals=None):
         return values.astype(np.int64).astype(str) if values.dtype.kind != "b" \
             else np.where(values, "true", "false")
     text = values.astype(str)
+    formula = np.isin(text.astype("<U1"), FORMULA_START)
+    if formula.any():
+        text = np.where(formula, np.char.add("'", text), text)
     special = np.char.find(text, ",") >= 0
     special |= np.char.find(text, '"') >= 0
     if special.any():
@@ -110,6 +122,11 @@ def write_matrix(path, leading, columns, values, decimals=None, chunk_rows=20_00
     write_atomic(path, write)
 
 
+def unescape(names):
+    """Names as given: without the apostrophe that `_text` put before formula-like text."""
+    return [n[1:] if n[:1] == "'" and n[1:2] in FORMULA_START else n for n in names]
+
+
 def read_columns(path, text=(), integers=()):
     """A CSV written here as {name: array}: the `text` columns as str, `integers` as
     int64, the rest float."""
@@ -122,7 +139,8 @@ def read_columns(path, text=(), integers=()):
     if text_idx:
         strings = np.loadtxt(path, dtype=str, usecols=text_idx, **load)
         for k, i in enumerate(text_idx):
-            columns[header[i]] = strings[:, k] if strings.size else np.array([], dtype=str)
+            columns[header[i]] = np.array(unescape(strings[:, k].tolist()) if strings.size
+                                          else [], dtype=str)
     if num_idx:
         numbers = np.loadtxt(path, dtype=np.float64, usecols=num_idx, **load)
         numbers = numbers.reshape(-1, len(num_idx))
@@ -140,6 +158,14 @@ def write_table(table, key, path, decimals=None):
     """A Table as CSV: `key` (item/judge/feature), `group` (unless the table has none,
     as a weight matrix), then its columns; floats in shortest round-trip form, or with
     fixed `decimals`."""
+    bad = ~np.isfinite(table.values)
+    if bad.any():  # the stages check their results; this is the last line of defence
+        from .errors import InputError
+
+        row, col = np.argwhere(bad)[0]
+        raise InputError(path, f"soart would write {table.values[row, col]} here, computed "
+                               f"from {table.path}; nothing was written (please report "
+                               f"this input)", line=line_of(row), column=table.columns[col])
     leading = {key: table.names}
     if table.groups is not None:
         leading["group"] = table.groups
@@ -153,9 +179,9 @@ def read_table(path, key):
     lead = [key] + (["group"] if len(header) > 1 and header[1] == "group" else [])
     load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8")
     strings = np.loadtxt(path, dtype=str, usecols=range(len(lead)), **load)
-    columns = header[len(lead):]
+    columns = unescape(header[len(lead):])
     values = (np.loadtxt(path, dtype=np.float64, usecols=range(len(lead), len(header)),
                          **load) if columns else np.empty((len(strings), 0)))
     values = values.reshape(len(strings), len(columns))
-    groups = strings[:, 1].tolist() if len(lead) == 2 else None
-    return Table(str(path), strings[:, 0].tolist(), groups, columns, values)
+    groups = unescape(strings[:, 1].tolist()) if len(lead) == 2 else None
+    return Table(str(path), unescape(strings[:, 0].tolist()), groups, columns, values)

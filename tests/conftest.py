@@ -86,3 +86,35 @@ def write_yaml(path, data):
 
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def read_csv_cells(path):
+    """A CSV as (header, text cells, float cells or None per cell), for comparisons."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as stream:
+        header, *rows = list(csv.reader(stream))
+
+    def number(cell):
+        try:
+            return float(cell)
+        except ValueError:
+            return None
+
+    return header, rows, [[number(c) for c in row] for row in rows]
+
+
+def assert_csv_close(ours, theirs, rtol=0.0, atol=0.0):
+    """Two CSVs hold the same header, the same text cells and numbers equal to
+    |a - b| <= atol + rtol * |b|: how results compare across machines, whose CPUs may
+    round numpy's SIMD log10/exp differently in the last digit."""
+    header, rows, numbers = read_csv_cells(ours)
+    header_t, rows_t, numbers_t = read_csv_cells(theirs)
+    assert header == header_t and len(rows) == len(rows_t)
+    for line, (a, b, na, nb) in enumerate(zip(rows, rows_t, numbers, numbers_t), start=2):
+        for cell_a, cell_b, x, y in zip(a, b, na, nb):
+            if x is None or y is None:
+                assert cell_a == cell_b, f"{ours}, line {line}: {cell_a} != {cell_b}"
+            else:
+                assert abs(x - y) <= atol + rtol * abs(y), \
+                    f"{ours}, line {line}: {cell_a} != {cell_b}"

@@ -1,4 +1,5 @@
-"""A plain transcription of the seed script's arithmetic (../shared/seed/), for tests only.
+"""A plain transcription of the seed script's arithmetic, for tests only (the seed: the
+QEU post "QEUR23_ATTNS20" of 2023-11-10, cited in docs/method.md).
 
 Kept as the blog post wrote it (loops over cells, the full N x N score matrix,
 scipy's softmax, round() per cell, DataFrame.to_csv), generalised only in what the

@@ -133,7 +133,8 @@ def test_cutoff_power_that_yields_nan(workflow_copy):
     override = write_yaml(workflow_copy / "bad.yaml", {
         "threshold": {"learn": {"cutoff": 0.5, "power": 2.0},
                       "valid": {"cutoff": -100.0, "power": 0.5}}})
-    assert_fails_cleanly(workflow_copy, ["results/normalise/Y1_valid.csv", "line 2",
+    # blamed on the input file (its line), not on results/normalise/
+    assert_fails_cleanly(workflow_copy, [f"{EXAMPLE}/valid_btY1_gs.csv, line 2",
                                          "column 'X2'", "threshold.valid (cutoff -100.0, "
                                          "power 0.5)", "into nan"],
                          "--configfile", str(override), keep="normalise/")

@@ -2,6 +2,7 @@
 import re
 
 from soart_core.settings import check_config, input_paths, job_params, level_params, words
+from soart_core.errors import one_line_errors
 from soart_core.layout import ROLES
 from soart_core.sweep import level_config, plan
 
@@ -29,7 +30,8 @@ def check_instance(instance_config):
     check_config(instance_config)
 
 
-SWEEPS = plan(config, check_instance)
+with one_line_errors():
+    SWEEPS = plan(config, check_instance)
 
 
 def shared_folder(level, sweep, key):

@@ -3,7 +3,8 @@ from soart_core.images import find_images
 
 if config["images_dir"]:
     # listed here, so that a new or changed image, or a changed group, reruns the stage
-    IMAGES = find_images(config["images_dir"], config["groups"]["order"])
+    with one_line_errors():
+        IMAGES = find_images(config["images_dir"], config["groups"]["order"])
 
     rule metrics:
         input:

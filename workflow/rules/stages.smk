@@ -1,4 +1,4 @@
-# The six stages of SPEC.md. Every rule runs soart_core.jobs.<rule name> through
+# The six stages of docs/method.md. Every rule runs soart_core.jobs.<rule name> through
 # workflow/scripts/stage.py; a stage that runs per words metric handles them all in one
 # job (one interpreter start instead of one per metric).
 

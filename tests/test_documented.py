@@ -1,0 +1,224 @@
+"""Every command that README.md and config.yaml's comments show a user is run here as
+typed (placeholders such as /path/to/tables replaced by real folders), so that a
+documented command cannot silently break."""
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, copy_workflow, planned_jobs, snakemake
+
+PLACEHOLDERS = ("/path/to/images", "/path/to/tables", "my.yaml")
+
+
+def readme_blocks():
+    return re.findall(r"```\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
+def documented_commands():
+    """Every command line in README's fenced blocks and in config.yaml's comments."""
+    lines = [line for block in readme_blocks() for line in block.splitlines()]
+    lines += [line.lstrip("# ").strip() for line in
+              (ROOT / "config.yaml").read_text().splitlines()
+              if re.match(r"#\s+(snakemake|python)", line)]
+    return [line.strip() for line in lines
+            if re.match(r"(snakemake|python|SOART_)", line.strip())]
+
+
+# command -> where a test runs it as typed. A new command in README or config.yaml
+# fails test_every_documented_command_is_tested until it gets a test here.
+TESTED = {
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && snakemake --cores 2":
+        "test_readme.py (the setup) and conftest.images_run (the run)",
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest -q":
+        ".ci/run runs it, test_readme.py checks it is the same",
+    "SOART_TEST_SLURM=1 pytest -q tests/test_slurm.py": "test_slurm.py (opt-in)",
+    "snakemake --cores 2 --config images_dir=/path/to/images": "test_own_images",
+    "snakemake --cores 2 --config images_dir=null data_dir=/path/to/tables":
+        "test_own_tables_as_typed",
+    "snakemake --cores 2 --config data_dir=/path/to/tables": "test_data_dir_alone",
+    "snakemake --cores 2 --configfile my.yaml": "test_own_configfile",
+    "snakemake --unlock": "test_recovering_a_killed_run",
+    "snakemake --cores 2": "test_recovering_a_killed_run",
+    "snakemake --cores 2 sweep": "test_sweeps.py sweep_run",
+    "snakemake --cores 2 results/sweeps/example/summary.csv": "test_one_sweep_target",
+    "snakemake --report results/report.html": "test_sweeps.py test_report_*",
+    "snakemake --report results/report.html all sweep": "test_sweeps.py test_report_*",
+    "snakemake --cores 2 -n": "test_dry_run_and_changes",
+    "snakemake --list-changes params": "test_dry_run_and_changes",
+    "python -m soart_core.example images resources/example/images":
+        "test_image_generator_command",
+    "python -m soart_core.example tables OUT --judges 5 --items 40 --features 6":
+        "test_generator_command",
+    "snakemake all sweep --workflow-profile profiles/slurm --slurm-status-command squeue "
+    "--slurm-init-seconds-before-status-checks 2 --slurm-no-account": "test_slurm.py",
+    # site-specific: a real cluster's partition and account; test_slurm.py runs the same
+    # profile on a one-node cluster with the options above
+    "snakemake --workflow-profile profiles/slurm --default-resources "
+    "slurm_partition=PARTITION slurm_account=ACCOUNT": "test_slurm.py (same profile)",
+    "snakemake --workflow-profile profiles/slurm sweep": "test_slurm.py (same profile)",
+    # minutes of run time each: run by hand, their figures in benchmarks/results/
+    "python benchmarks/attention.py": "by hand (benchmark)",
+    "python benchmarks/sweep.py": "by hand (benchmark)",
+    "python benchmarks/metrics.py": "by hand (benchmark)",
+    "python benchmarks/workflow_scale.py": "by hand (benchmark)",
+}
+
+
+def test_every_documented_command_is_tested():
+    documented = documented_commands()
+    assert len(documented) >= 15
+    assert sorted(set(documented) - set(TESTED)) == []
+    assert sorted(set(TESTED) - set(documented)) == []  # no stale entries
+
+
+def as_typed(workdir, command, **places):
+    """Run a documented command in `workdir`, placeholders replaced by real paths."""
+    for placeholder, real in places.items():
+        assert placeholder in command, (placeholder, command)
+        command = command.replace(placeholder, str(real))
+    argv = shlex.split(command)
+    assert argv[0] == "snakemake"
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *argv[1:]], cwd=workdir,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, f"{command}\n{proc.stdout}"
+    return proc.stdout
+
+
+def shipped(tmp_path):
+    """A scratch copy of the workflow as shipped (from the example's images)."""
+    return copy_workflow(tmp_path / "wf", tables=False)
+
+
+def own_tables(tmp_path):
+    folder = tmp_path / "tables"
+    shutil.copytree(ROOT / "resources" / "example", folder,
+                    ignore=shutil.ignore_patterns("images"))
+    return folder
+
+
+def test_own_tables_as_typed(tmp_path):
+    workdir = shipped(tmp_path)
+    out = as_typed(workdir, "snakemake --cores 2 --config images_dir=null "
+                            "data_dir=/path/to/tables", **{"/path/to/tables": own_tables(tmp_path)})
+    assert "Rule: metrics" not in out and "Rule: normalise" in out
+    assert (workdir / "results" / "attention" / "Y1.csv").is_file()
+    assert not (workdir / "results" / "metrics").exists()
+
+
+@pytest.mark.parametrize("null", ["null", "None", "~", "", "none", "NULL"])
+def test_every_spelling_of_null(tmp_path, null):
+    workdir = shipped(tmp_path)
+    jobs = planned_jobs(workdir, "--config", f"images_dir={null}",
+                        f"data_dir={own_tables(tmp_path)}")
+    assert "metrics" not in jobs and jobs["normalise"] == 1
+
+
+def test_data_dir_alone(tmp_path):
+    """data_dir given, images_dir left at the bundled images: the tables, said aloud."""
+    workdir = shipped(tmp_path)
+    tables = own_tables(tmp_path)
+    out = as_typed(workdir, "snakemake --cores 2 --config data_dir=/path/to/tables",
+                   **{"/path/to/tables": tables})
+    assert f"soart: reading the metric tables in data_dir={tables}" in out
+    assert "Rule: metrics" not in out
+    # both pointing at the user's data: an error, before any job
+    proc = snakemake(workdir, "-n", "--config", f"data_dir={tables}",
+                     f"images_dir={ROOT / 'resources' / 'example' / 'images'}", check=False)
+    assert proc.returncode != 0
+    assert "soart: error: config key 'images_dir': both images_dir" in proc.stdout
+
+
+def test_own_images(tmp_path):
+    workdir = shipped(tmp_path)
+    images = tmp_path / "my images"  # a space in the path, as users have
+    shutil.copytree(ROOT / "resources" / "example" / "images", images)
+    # as typed, with the space quoted as a shell user would
+    out = as_typed(workdir, "snakemake --cores 2 --config images_dir=/path/to/images",
+                   **{"/path/to/images": shlex.quote(str(images))})
+    assert "Rule: metrics" in out
+    assert (workdir / "results" / "metrics" / "valid_snY2_gs.csv").is_file()
+
+
+def test_own_configfile(tmp_path):
+    workdir = shipped(tmp_path)
+    text = (workdir / "config.yaml").read_text()
+    text = text.replace("\nimages_dir: resources/example/images\n", "\nimages_dir: null\n")
+    text = text.replace("\ndata_dir: resources/example\n", f"\ndata_dir: {own_tables(tmp_path)}\n")
+    (workdir / "my.yaml").write_text(text)
+    as_typed(workdir, "snakemake --cores 2 --configfile my.yaml")
+    assert (workdir / "results" / "blocks" / "Y3.csv").is_file()
+
+
+def test_one_sweep_target(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    jobs = planned_jobs(workdir, "results/sweeps/example/summary.csv")
+    assert jobs["sweep_instance"] == 18 and jobs["sweep_summary"] == 1
+
+
+def test_dry_run_and_changes(example_run):
+    assert "Nothing to be done" in as_typed(example_run, "snakemake --cores 2 -n")
+    as_typed(example_run, "snakemake --list-changes params")
+
+
+def test_generator_command(tmp_path):
+    out = tmp_path / "OUT"
+    subprocess.run([sys.executable, *shlex.split(
+        "-m soart_core.example tables OUT --judges 5 --items 40 --features 6")],
+        cwd=tmp_path, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert len(list(out.glob("*.csv"))) == 6
+
+
+def test_image_generator_command(tmp_path):
+    """The committed example images are what the documented command draws (to one grey
+    level: the drawing is float arithmetic, rounded to 8 bits, on any CPU)."""
+    import numpy as np
+    from PIL import Image
+
+    subprocess.run([sys.executable, *shlex.split(
+        "-m soart_core.example images resources/example/images")], cwd=tmp_path,
+        check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    committed = ROOT / "resources" / "example" / "images"
+    drawn = sorted(p.relative_to(tmp_path / "resources/example/images")
+                   for p in (tmp_path / "resources/example/images").rglob("*.png"))
+    assert drawn == sorted(p.relative_to(committed) for p in committed.rglob("*.png"))
+    for name in drawn:
+        ours = np.asarray(Image.open(tmp_path / "resources/example/images" / name), float)
+        theirs = np.asarray(Image.open(committed / name), float)
+        assert np.abs(ours - theirs).max() <= 1, name
+
+
+def test_recovering_a_killed_run(tmp_path):
+    """README's recipe after kill -9: `snakemake --unlock`, then the plain command; the
+    incomplete files rerun (profiles/default: rerun-incomplete), stale temporary files
+    of the killed writes go."""
+    workdir = shipped(tmp_path)
+    run = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=workdir,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           start_new_session=True)
+    started = workdir / "results" / "logs" / "metrics.log"
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be killed"
+    os.killpg(run.pid, signal.SIGKILL)  # as a power loss would: no clean-up at all
+    run.wait()
+    stale = workdir / "results" / "attention" / ".Y1.csv.k1ll3d.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("half a tab")  # what a write cut off by the kill leaves
+    plain = snakemake(workdir, check=False)
+    assert plain.returncode != 0 and "--unlock" in plain.stdout  # the lock says so
+    as_typed(workdir, "snakemake --unlock")
+    out = as_typed(workdir, "snakemake --cores 2")
+    assert "IncompleteFilesException" not in out
+    assert (workdir / "results" / "figures" / "Y3_blocks.png").is_file()
+    assert list((workdir / "results").rglob("*.tmp")) == []
