@@ -18,7 +18,6 @@ import numpy as np
 
 LOG = logging.getLogger("soart")
 SEP = "; "  # between the warnings of one summary row
-DECIMALS = 4  # the figures in the tables for people (summaries); stage tables stay exact
 
 
 def loo_nearest_centroid(features, groups, order):
@@ -74,22 +73,23 @@ def cross_validated_lda(features, groups, max_loo_items=2000, folds=10, seed=0):
     if len(x) <= max_loo_items:
         split = LeaveOneOut()
     else:
-        # at least 2 folds; a group smaller than that many is then missing from some
-        # training folds (scikit-learn's own warning about it is ours below)
-        splits = max(2, min(folds, int(counts.min())))
-        if counts.min() < folds:
+        # at least 2 folds, so a group of 1 is missing from one training fold: our
+        # warning says so, in place of scikit-learn's
+        smallest = int(counts.min())
+        splits = max(2, min(folds, smallest))
+        if smallest < folds:
             warning = (f"{splits}-fold, not {folds}: group {names[counts.argmin()]} has "
-                       f"{counts.min()} item{'s' * (counts.min() != 1)}")
+                       f"{smallest} item{'' if smallest == 1 else 's'}")
         split = StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)
     try:
         with py_warnings.catch_warnings():
             py_warnings.filterwarnings("ignore", message="The least populated class")
-            return cross_val_predict(LinearDiscriminantAnalysis(), x, groups, cv=split), \
-                warning
+            predicted = cross_val_predict(LinearDiscriminantAnalysis(), x, groups, cv=split)
     except IndexError:  # scikit-learn's SVD solver finds a rank of 0
         return None, "no within-group variance left in some training fold"
     except (ValueError, np.linalg.LinAlgError) as err:
         return None, f"scikit-learn failed: {err}"
+    return predicted, warning
 
 
 def confusion(true, predicted, order):
@@ -139,7 +139,7 @@ def group_warnings(groups, order):
     n, present = int(counts.sum()), [g for g, c in zip(order, counts) if c]
     found = [f"no items of group {g}" for g, c in zip(order, counts) if c == 0]
     if n < 2:
-        return [f"{n} item{'s' * (n != 1)}: leave-one-out needs 2 per group"] + found
+        return [f"{n} item{'' if n == 1 else 's'}: leave-one-out needs 2 per group"] + found
     if len(present) == 1:
         found.append(f"only group {present[0]} has items: nothing to discriminate")
     return found + [f"group {g} has 1 item: leave-one-out needs 2 per group, so it is "
@@ -169,7 +169,7 @@ CONSTANT_HINTS = {"metrics": " (all cells thresholded to 0?)",
                   "difference": " (attention equal to its baseline?)"}
 
 
-def _method(metric, method, groups, features, predicted, order, reason=""):
+def _method(metric, method, groups, features, predicted, reason="", *, order):
     """One method's summary row (a dict; `warnings` its own) and confusion rows (a list
     of dicts). `reason`: why `predicted` is None or less than it should be."""
     figures, counts = scores(groups, predicted, order)
@@ -189,9 +189,11 @@ def classic(metric, words, *, order, max_loo_items=2000):
     (summary rows, confusion rows), lists of dicts."""
     groups = np.asarray(words.groups, dtype=object)
     lda, reason = cross_validated_lda(words.values, groups, max_loo_items)
-    done = [_method(metric, "metrics_nearest_centroid", groups, words.values,
-                    loo_nearest_centroid(words.values, groups, order), order),
-            _method(metric, "metrics_lda", groups, words.values, lda, order, reason)]
+    predictions = {"metrics_nearest_centroid": (loo_nearest_centroid(words.values, groups,
+                                                                     order), ""),
+                   "metrics_lda": (lda, reason)}
+    done = [_method(metric, m, groups, words.values, *predictions[m], order=order)
+            for m in CLASSIC_METHODS]
     return [row for row, _ in done], [r for _, rows in done for r in rows]
 
 
@@ -219,7 +221,7 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     """
     groups = np.asarray(attention.groups, dtype=object)
     done = [_method(metric, method, groups, table.values,
-                    loo_nearest_centroid(table.values, groups, order), order)
+                    loo_nearest_centroid(table.values, groups, order), order=order)
             for method, table in zip(ATTENTION_METHODS, (difference, attention))]
     contrast = block_contrast(blocks["item_group"], blocks["judge_group"],
                               blocks["sign_score"], reference)
@@ -243,22 +245,3 @@ def rows_to_columns(rows):
 def columns_to_rows(columns):
     names = list(columns)
     return [dict(zip(names, values)) for values in zip(*(columns[n] for n in names))]
-
-
-def write_rounded(path, columns, decimals=DECIMALS):
-    """A table for people, as `tables.write_columns` writes it but for its floats:
-    rounded to `decimals` (0.4, not 0.39999999999999997; None: as they are), and NaN (a
-    figure that could not be computed) as an empty cell, not the text 'nan'."""
-    from .tables import _text, write_atomic
-
-    def cells(values):
-        values = np.asarray(values)
-        if values.dtype.kind != "f":
-            return _text(values)
-        # + 0.0 turns the -0.0 of rounding a tiny negative into 0.0
-        shown = values if decimals is None else np.round(values, decimals) + 0.0
-        return np.where(np.isnan(values), "", _text(shown))
-
-    text = [cells(v) for v in columns.values()]
-    write_atomic(path, lambda stream: stream.write(
-        ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in zip(*text))))

@@ -53,7 +53,8 @@ def labels(kind, metric=None, items=None, judges=None, binned=1):
     """(title, colour bar label) of a figure of `kind` (attention, difference, blocks)
     of words metric `metric`: a picture read alone says what it shows."""
     if kind == "blocks":
-        return f"{metric + ': ' if metric else ''}block sign score (agreement)", "sign score"
+        title = "block sign score (agreement)"
+        return (f"{metric}: {title}" if metric else title), "sign score"
     title, bar = {"attention": (f"attention (words: {metric})" if metric else "attention",
                                 "attention value"),
                   "difference": ("baseline difference (attention - baseline row)",
@@ -155,8 +156,8 @@ def sweep_plot(summary, parameters, path, figures=None):
             ax.fill_between(x, stats["min"], stats["max"], alpha=0.15)
         for column, label in chances.items():
             level = summary.groupby(parameter, sort=True)[column].mean()
-            ax.plot([str(v) for v in level.index], level, ls="--", color="grey",
-                    label=label)
+            ax.plot([str(v) for v in level.index], level, ls="--", label=label,
+                    color="0.5" if column.endswith("balanced_accuracy") else "0.2")
         ax.set_xlabel(parameter)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("figure (mean, range over the rest)")

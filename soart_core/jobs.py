@@ -14,7 +14,8 @@ from types import SimpleNamespace
 
 from . import pipeline
 from .layout import pick, stage_files
-from .tables import read_columns, read_table, write_columns, write_table, write_text
+from .tables import (read_columns, read_table, write_columns, write_rounded, write_table,
+                     write_text)
 
 BLOCK_TEXT = ("item_group", "judge_group")
 LOG = logging.getLogger("soart")
@@ -135,8 +136,7 @@ def evaluate(inputs, outputs, params):
     tables for people (per metric and the summary) show figures rounded; the confusion
     counts are exact.
     """
-    from .evaluation import (classic, columns_to_rows, evaluate_metric, rows_to_columns,
-                             write_rounded)
+    from .evaluation import classic, columns_to_rows, evaluate_metric, rows_to_columns
 
     shared = hasattr(inputs, "classic_evaluation")
     summary = []
@@ -164,17 +164,18 @@ def evaluate(inputs, outputs, params):
 
 
 def figures(inputs, outputs, params):
-    """Heatmaps of attention and difference, and the grid of block sign scores."""
+    """Heatmaps of attention and difference, and the grid of block sign scores; their
+    titles name the words metric."""
     from . import figures as draw
 
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
-    for i, _ in enumerate(params.words):
+    for i, metric in enumerate(params.words):
         draw.heatmap(read_table(inputs.attention[i], "item"), judge_groups, params.order,
-                     outputs.attention[i], diverging=False)
+                     outputs.attention[i], diverging=False, metric=metric)
         draw.heatmap(read_table(inputs.difference[i], "item"), judge_groups, params.order,
-                     outputs.difference[i], diverging=True)
+                     outputs.difference[i], diverging=True, metric=metric)
         draw.block_grid(read_columns(inputs.blocks[i], text=BLOCK_TEXT), params.order,
-                        outputs.blocks[i])
+                        outputs.blocks[i], metric=metric)
 
 
 # ---- sweeps: each job runs a level of stages into its folder (see soart_core.sweep) ----
@@ -262,7 +263,8 @@ def sweep_instance(inputs, outputs, params):
 
 
 def sweep_summary(inputs, outputs, params):
-    """The instances ranked by their evaluation figures, and a plot per parameter."""
+    """The instances ranked by their evaluation figures (as their summaries show them,
+    rounded), and a plot per parameter."""
     import pandas as pd
 
     from . import figures as draw
@@ -273,7 +275,9 @@ def sweep_summary(inputs, outputs, params):
                  for folder in inputs.instances]
     ranked = rank_instances(params.instances, params.values, summaries, params.rank_by,
                             params.rank_method)
-    write_columns(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns})
+    # rank_instances rounded its figures; the swept values stay as they are
+    write_rounded(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns},
+                  decimals=None)
     draw.sweep_plot(ranked, list(params.parameters), outputs.plot)
 
 

@@ -154,10 +154,13 @@ def level_config(plans, sweep, level, key):
     raise KeyError(f"sweep {sweep}: no {level} key {key}")
 
 
-def rank_instances(names, values, summaries, rank_by, method):
+def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     """One row per instance: its swept values, then per words metric the figures of
-    `method`, their means, and the classic LDA's for comparison; best first by
-    mean `rank_by`, then mean block contrast, then name (stable)."""
+    `method`, their means, the classic LDA's for comparison, the chance levels of the
+    accuracies (means over the metrics) and the instance's distinct warnings; figures
+    rounded to `decimals`, as the instances' summaries show them. Best first by mean
+    `rank_by` (as shown: the order the table's reader sees), then mean block contrast,
+    then name (stable); an instance without figures (NaN) last."""
     import pandas as pd
 
     rows = []
@@ -173,8 +176,17 @@ def rank_instances(names, values, summaries, rank_by, method):
             row["mean_block_contrast"] = chosen["block_contrast"].mean()
         lda = summary[summary["method"] == "metrics_lda"]
         row["mean_lda_balanced_accuracy"] = lda["balanced_accuracy"].mean()
+        for chance in ("chance_accuracy", "chance_balanced_accuracy"):  # older: none
+            row[chance] = summary[chance].mean() if chance in summary else float("nan")
+        texts = summary.get("warnings", ())  # an empty cell reads as NaN, not text
+        row["warnings"] = "; ".join(dict.fromkeys(  # once each, named by its metric
+            f"{m}: {w}" for m, text in zip(summary["metric"], texts)
+            if isinstance(text, str) for w in text.split("; ")))
         rows.append(row)
     frame = pd.DataFrame(rows)
+    swept = {path for v in values for path in v}
+    figures = [c for c in frame.columns if c not in {"instance", "warnings", *swept}]
+    frame[figures] = frame[figures].astype(float).round(decimals) + 0.0  # + 0.0: no -0.0
     keys = [f"mean_{rank_by}", "mean_block_contrast", "instance"]
     keys = list(dict.fromkeys(k for k in keys if k in frame.columns))
     frame = frame.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True],

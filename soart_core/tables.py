@@ -127,6 +127,23 @@ def unescape(names):
     return [n[1:] if n[:1] == "'" and n[1:2] in FORMULA_START else n for n in names]
 
 
+def write_rounded(path, columns, decimals=4):
+    """A table for people (summaries), as `write_columns` writes it but for its floats:
+    rounded to `decimals` (0.4, not 0.39999999999999997; None: as they are), and NaN (a
+    figure that could not be computed) as an empty cell, not the text 'nan'."""
+    def cells(values):
+        values = np.asarray(values)
+        if values.dtype.kind != "f":
+            return _text(values)
+        # + 0.0 turns the -0.0 of rounding a tiny negative into 0.0
+        shown = values if decimals is None else np.round(values, decimals) + 0.0
+        return np.where(np.isnan(values), "", _text(shown))
+
+    text = [cells(v) for v in columns.values()]
+    write_atomic(path, lambda stream: stream.write(
+        ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in zip(*text))))
+
+
 def read_columns(path, text=(), integers=()):
     """A CSV written here as {name: array}: the `text` columns as str, `integers` as
     int64, the rest float."""

@@ -155,3 +155,85 @@ def test_message_is_also_in_the_log(workflow_copy):
     snakemake(workflow_copy, check=False)
     log = (workflow_copy / "results" / "logs" / "normalise.log").read_text()
     assert re.search(r"line 5, column 'X1': value 'x' is not a number", log)
+
+
+def set_header(old, new):
+    def edit(lines):
+        lines[0] = lines[0].replace(old, new, 1)
+        return lines
+    return edit
+
+
+# inputs that once gave exit 0 with wrong numbers, or a traceback (id, file, edit, pieces)
+NEVER_SILENT = [
+    ("duplicate-feature-column", LEARN_Y1, set_header(",X2,", ",X3,"),
+     [LEARN_Y1, "line 1", "column name 'X3' appears twice in the header (columns 4 and 5)"]),
+    ("duplicate-group-column", VALID_Y2, set_header("image,", "class,"),
+     [VALID_Y2, "line 1", "column name 'class' appears twice"]),
+    ("overflowing-item", f"{EXAMPLE}/valid_btY1_gs.csv", set_cell(5, "X1", "1e200"),
+     [f"{EXAMPLE}/valid_btY1_gs.csv, line 5, column 'X1': the attention overflows float64",
+      "valid_NORMAL_04.png"]),
+    ("subnormal-learning-table", LEARN_Y1,
+     lambda lines: [lines[0]] + [",".join(c if i in (0, 5) else f"{float(c) * 1e-310!r}"
+                                          for i, c in enumerate(l.split(",")))
+                                 for l in lines[1:]],
+     [f"{EXAMPLE}/valid_btY1_gs.csv, line 2, column 'X0'", "cannot be normalised",
+      f"hi - lo) with lo = "]),
+]
+
+
+@pytest.mark.parametrize("name,target,edit,pieces", NEVER_SILENT,
+                         ids=[c[0] for c in NEVER_SILENT])
+def test_never_silently_wrong(workflow_copy, name, target, edit, pieces):
+    edit_lines(workflow_copy / target, edit)
+    assert_fails_cleanly(workflow_copy, pieces, keep=("normalise/", "threshold/",
+                                                      "weights/"))
+    assert not (workflow_copy / "results" / "attention").exists() or \
+        not list((workflow_copy / "results" / "attention").iterdir())
+
+
+def test_a_file_that_is_no_table_is_not_echoed(workflow_copy):
+    """An error quotes a short, printable excerpt: never whole lines of any file."""
+    secret = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)" ' + "x" * 200
+    (workflow_copy / LEARN_Y1).write_text(secret + "\nNAME=Debian\x07\nID=debian\n")
+    proc = snakemake(workflow_copy, check=False)
+    error = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")][0]
+    assert LEARN_Y1 in error and "no feature columns" in error
+    assert secret not in error and "\x07" not in error and len(error) < 400, error
+
+
+def test_a_huge_cell_is_cut_in_the_message(workflow_copy):
+    edit_lines(workflow_copy / VALID_Y2, set_cell(4, "X2", "9" * 50 + "z" * 100_000))
+    proc = snakemake(workflow_copy, check=False)
+    error = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")][0]
+    assert "line 4, column 'X2': value '99999" in error and "(100050 characters)" in error
+    assert len(error) < 300, len(error)
+
+
+def test_formula_like_ids_are_written_as_text(workflow_copy):
+    """Names that a spreadsheet would run as a formula get Excel's text mark, an
+    apostrophe, in every CSV soart writes; the chain still sees the names as given."""
+    names = {"valid/NORMAL/valid_NORMAL_01.png": "=HYPERLINK(\"http://x\")",
+             "learn/NORMAL/learn_NORMAL_01.png": "@SUM(A1)",
+             "learn/ERROR_A/learn_ERROR_A_01.png": "+cmd", "valid/ERROR_B/valid_ERROR_B_10.png": "-1"}
+    for path in (workflow_copy / EXAMPLE).glob("*.csv"):
+        text = path.read_text()
+        for old, new in names.items():
+            text = text.replace(old + ",", new.replace('"', '""').join('""') + ","
+                                if '"' in new else new + ",")
+        path.write_text(text)
+    snakemake(workflow_copy)
+    results = workflow_copy / "results"
+    attention = (results / "attention" / "Y1.csv").read_text().splitlines()
+    assert attention[0].split(",")[2] == "'@SUM(A1)" and "'+cmd" in attention[0]
+    assert attention[1].startswith('"\'=HYPERLINK(""http://x"")",NORMAL,')
+    assert attention[-1].startswith("'-1,ERROR_B,")
+    for path in results.rglob("*.csv"):  # no cell starts a formula
+        for line in path.read_text().splitlines():
+            assert not any(c[:1] in ("=", "+", "@") or (c[:1] == "-" and not c[1:2].isdigit())
+                           for c in line.split(",")), (path, line)
+    from soart_core.tables import read_table
+
+    table = read_table(results / "difference" / "Y1.csv", "item")
+    assert table.names[0] == '=HYPERLINK("http://x")' and table.names[-1] == "-1"
+    assert table.columns[0] == "@SUM(A1)"

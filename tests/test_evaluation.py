@@ -20,8 +20,9 @@ def separable(n_per_group=5, seed=0):
 
 def test_perfectly_separable_groups_give_accuracy_one():
     x, groups = separable()
-    for predicted in (evaluation.loo_nearest_centroid(x, groups, ORDER),
-                      evaluation.cross_validated_lda(x, groups)):
+    lda, warning = evaluation.cross_validated_lda(x, groups)
+    assert warning == ""
+    for predicted in (evaluation.loo_nearest_centroid(x, groups, ORDER), lda):
         figures, counts = evaluation.scores(groups, predicted, ORDER)
         assert figures["accuracy"] == 1.0 and figures["balanced_accuracy"] == 1.0
         np.testing.assert_array_equal(counts, np.diag([5, 5, 5]))

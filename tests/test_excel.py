@@ -34,3 +34,79 @@ def test_cp932_with_japanese_columns(example_run, tmp_path):
     snakemake(workdir, "--configfile", str(write_yaml(tmp_path / "enc.yaml",
                                                       {"encoding": "cp932"})))
     assert attention_bytes(workdir) == attention_bytes(example_run)
+
+
+def separated(text, sep, decimal):
+    """The comma file's lines with another separator and decimal mark (in numbers only:
+    ids are file names with dots)."""
+    def cell(value):
+        number = value[:1].isdigit() or value[:1] == "-"
+        return value.replace(".", decimal) if number else value
+
+    lines = text.splitlines()
+    return [lines[0].replace(",", sep)] + [sep.join(cell(v) for v in line.split(","))
+                                           for line in lines[1:]]
+
+
+def european(text):
+    """As European Excel saves a CSV: semicolons, decimal commas, CRLF, a BOM."""
+    return "\ufeff".encode() + ("\r\n".join(separated(text, ";", ",")) + "\r\n").encode()
+
+
+def unicode_text(text, decimal="."):
+    """As Excel's "Unicode text": tab-separated UTF-16 with a BOM."""
+    lines = separated(text, "\t", decimal)
+    return ("\r\n".join(lines) + "\r\n").encode("utf-16")  # BOM + little-endian here
+
+
+def test_european_semicolons_and_decimal_commas(example_run, tmp_path):
+    workdir = copy_workflow(tmp_path)
+    rewrite(workdir, european)
+    assert b";0,93" in (workdir / EXAMPLE / "valid_btY1_gs.csv").read_bytes()
+    snakemake(workdir)
+    assert attention_bytes(workdir) == attention_bytes(example_run)
+
+
+def test_unicode_text_tab_separated_utf16(example_run, tmp_path):
+    workdir = copy_workflow(tmp_path)
+    rewrite(workdir, unicode_text)
+    snakemake(workdir)
+    assert attention_bytes(workdir) == attention_bytes(example_run)
+    log = (workdir / "results" / "logs" / "normalise.log").read_text()
+    assert "features ('auto'): X0, X1, X2, X3" in log
+
+
+def test_unicode_text_with_decimal_commas_and_a_set_delimiter(example_run, tmp_path):
+    workdir = copy_workflow(tmp_path)
+    rewrite(workdir, lambda t: unicode_text(t, decimal=","))
+    snakemake(workdir, "--config", "delimiter=tab", "decimal=,")
+    assert attention_bytes(workdir) == attention_bytes(example_run)
+
+
+def failure(workdir, *args):
+    proc = snakemake(workdir, *args, check=False)
+    assert proc.returncode != 0
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert len(errors) == 1, proc.stdout
+    assert not (workdir / "results" / "normalise").exists()
+    return errors[0]
+
+
+def test_a_header_with_two_separators_names_the_setting(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    path = workdir / EXAMPLE / "valid_btY1_gs.csv"
+    path.write_text(path.read_text().replace("image,X0", "image;note,X0", 1))
+    error = failure(workdir)
+    assert f"{EXAMPLE}/valid_btY1_gs.csv, line 1: the header holds both ',' and ';'" in error
+    assert "set `delimiter` in config.yaml" in error
+
+
+def test_mixed_decimal_marks_name_the_setting(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    rewrite(workdir, european)
+    path = workdir / EXAMPLE / "learn_snY2_gs_class.csv"
+    text = path.read_bytes().decode("utf-8-sig").replace(",", ".", 1)  # one '1.5'
+    path.write_bytes(text.encode("utf-8"))
+    error = failure(workdir)
+    assert f"{EXAMPLE}/learn_snY2_gs_class.csv: numbers with both decimal marks" in error
+    assert "set `decimal` in config.yaml" in error
