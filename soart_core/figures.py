@@ -53,7 +53,7 @@ def labels(kind, metric=None, items=None, judges=None, binned=1):
     """(title, colour bar label) of a figure of `kind` (attention, difference, blocks)
     of words metric `metric`: a picture read alone says what it shows."""
     if kind == "blocks":
-        title = "block sign score (agreement)"
+        title = "block sign score (agreement), mean |difference|"
         return (f"{metric}: {title}" if metric else title), "sign score"
     title, bar = {"attention": (f"attention (words: {metric})" if metric else "attention",
                                 "attention value"),
@@ -111,16 +111,19 @@ def block_grid(blocks, order, path, metric=None):
     items = [g for g in order if (item_groups == g).any()]
     judges = [g for g in order if (judge_groups == g).any()]
     grid = np.full((len(items), len(judges)), np.nan)
-    agreement = np.full_like(grid, np.nan)
+    agreement, size = np.full_like(grid, np.nan), np.full_like(grid, np.nan)
     rows = [items.index(g) for g in item_groups]
     cols = [judges.index(g) for g in judge_groups]
     grid[rows, cols] = blocks["sign_score"]
     agreement[rows, cols] = blocks["agreement"]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(judges), 1.2 + 0.9 * len(items)))
+    size[rows, cols] = blocks["mean_abs"]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(judges), 1.2 + 0.9 * len(items)))
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1)
     for (i, j), value in np.ndenumerate(grid):
-        ax.text(j, i, f"{value:+.2f}\n({agreement[i, j]:.2f})", ha="center", va="center",
-                fontsize=9, color="white" if abs(value) > 0.6 else "black")
+        # the sign score, its agreement, and how large the differences are
+        ax.text(j, i, f"{value:+.2f} ({agreement[i, j]:.2f})\n|D| {size[i, j]:.2g}",
+                ha="center", va="center", fontsize=8.5,
+                color="white" if abs(value) > 0.6 else "black")
     ax.set_xticks(range(len(judges)), judges)
     ax.set_yticks(range(len(items)), items)
     ax.set_xlabel("judge group")

@@ -133,7 +133,7 @@ def difference(out, baseline):
 
 # 6. block-scoring -----------------------------------------------------------------------
 BLOCK_COLUMNS = ("item_group", "judge_group", "n", "n_pos", "n_neg", "n_zero",
-                 "sign_score", "agreement")
+                 "sign_score", "agreement", "mean_abs")
 
 
 def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
@@ -155,6 +155,8 @@ def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
     n_pos = rows @ (diff > tolerance).astype(np.float64) @ cols
     n_neg = rows @ (diff < -tolerance).astype(np.float64) @ cols
     n = np.outer(rows.sum(axis=1), cols.sum(axis=0))
+    # how large the block's differences are: signs of 1e-5 and of 5 count alike
+    mean_abs = (rows @ np.abs(diff) @ cols / n).ravel()
     n_pos, n_neg, n = (np.rint(a).astype(np.int64).ravel() for a in (n_pos, n_neg, n))
     return {
         "item_group": np.repeat(items, len(judges)).tolist(),
@@ -165,4 +167,5 @@ def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
         "n_zero": n - n_pos - n_neg,
         "sign_score": (n_pos - n_neg) / n,
         "agreement": np.maximum(n_pos, n_neg) / n,
+        "mean_abs": mean_abs,
     }

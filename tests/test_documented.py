@@ -19,7 +19,19 @@ PLACEHOLDERS = ("/path/to/images", "/path/to/tables", "my.yaml")
 
 
 def readme_blocks():
-    return re.findall(r"```\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
+    """The text of README's fenced blocks without a language (```yaml ones are config)."""
+    blocks, current = [], None
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            if current is None:
+                current = [] if line == "```" else ["(not a shell block)"]
+            else:
+                if current[:1] != ["(not a shell block)"]:
+                    blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
 
 
 def documented_commands():

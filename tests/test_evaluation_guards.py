@@ -228,8 +228,8 @@ def test_figure_titles_and_colour_bars(tmp_path):
         "Y1 attention (words: Y1): 30 items x 9 judges", "attention value")
     assert figures.labels("difference", "Y1") == (
         "Y1 baseline difference (attention - baseline row)", "difference from baseline")
-    assert figures.labels("blocks", "Y1") == ("Y1: block sign score (agreement)",
-                                              "sign score")
+    assert figures.labels("blocks", "Y1") == (
+        "Y1: block sign score (agreement), mean |difference|", "sign score")
     x, groups = noisy([2, 2, 2])
     drawn = figures.heatmap(table(x, groups), JUDGES, ORDER, tmp_path / "d.png",
                             diverging=True, metric="Y2")
@@ -237,4 +237,4 @@ def test_figure_titles_and_colour_bars(tmp_path):
                      "judges", "difference from baseline")
     blocks = pipeline.score_blocks(table(x, groups), JUDGES, ORDER, 0.0)
     assert figures.block_grid(blocks, ORDER, tmp_path / "b.png", metric="Y2")[0] \
-        == "Y2: block sign score (agreement)"
+        == "Y2: block sign score (agreement), mean |difference|"

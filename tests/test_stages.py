@@ -124,6 +124,8 @@ def test_block_scores_by_hand():
     assert list(blocks["n_zero"]) == [1, 0, 0, 1]
     np.testing.assert_array_equal(blocks["sign_score"], [-0.25, 1.0, -1.0, 0.0])
     np.testing.assert_array_equal(blocks["agreement"], [0.5, 1.0, 1.0, 0.0])
+    # mean |D| per block: (0.5 + 0.5 + 0.05 + 1) / 4, (2 + 3) / 2, (2 + 3) / 2, 0
+    np.testing.assert_allclose(blocks["mean_abs"], [0.5125, 2.5, 2.5, 0.0], rtol=1e-15)
 
 
 def test_block_scores_follow_the_configured_order_and_skip_absent_groups():

@@ -90,11 +90,16 @@ def test_report_builds_with_every_figure(sweep_run):
         with Image.open(figure) as image:
             image.verify()  # raises on a broken PNG
             assert image.format == "PNG"
+    # README's two report commands, as typed: the plain one, then one with the sweep
     snakemake(sweep_run, "--report", "results/report.html")
     html = (sweep_run / "results" / "report.html").read_text()
     assert "<html" in html.lower()
     for name in ("Y1_difference.png", "Y3_blocks.png", "summary.csv"):
         assert name in html
+    assert "figures by parameter" not in html  # the sweep's plot: only when named
+    snakemake(sweep_run, "--report", "results/report.html", "all", "sweep")
+    html = (sweep_run / "results" / "report.html").read_text()
+    assert "figures by parameter" in html and "Y1_difference.png" in html
 
 
 def test_the_plain_rules_write_the_layout_sweeps_use(example_run):
