@@ -24,6 +24,12 @@ def run_stage(snakemake, job=None):
         handler = logging.FileHandler(snakemake.log[0], mode="w", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         log.addHandler(handler)
+    # warnings (a degenerate setting, a group with no rows) on the console too
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter(f"soart: warning in rule {snakemake.rule}: "
+                                           f"%(message)s"))
+    log.addHandler(console)
     started = time.perf_counter()
     try:
         job(snakemake.input, snakemake.output, snakemake.params)

@@ -237,3 +237,43 @@ def test_formula_like_ids_are_written_as_text(workflow_copy):
     table = read_table(results / "difference" / "Y1.csv", "item")
     assert table.names[0] == '=HYPERLINK("http://x")' and table.names[-1] == "-1"
     assert table.columns[0] == "@SUM(A1)"
+
+
+def console_warnings(proc):
+    return [l for l in proc.stdout.splitlines() if l.startswith("soart: warning")]
+
+
+def test_a_cutoff_above_every_value_is_a_warning_not_a_crash(workflow_copy):
+    """Every validation cell thresholded to 0 (uniform attention): the evaluation says
+    what it cannot compute, in the summary, the log and on the console."""
+    override = write_yaml(workflow_copy / "cut.yaml", {
+        "threshold": {"learn": {"cutoff": 0.5, "power": 2.0},
+                      "valid": {"cutoff": 100.0, "power": 1.0}}})
+    proc = snakemake(workflow_copy, "--configfile", str(override))
+    assert "Traceback" not in proc.stdout
+    assert any("metrics_lda: every feature is constant" in w for w in console_warnings(proc))
+    summary = (workflow_copy / "results" / "evaluation" / "summary.csv").read_text()
+    assert "metrics_lda: every feature is constant (all cells thresholded to 0?)" in summary
+    assert "nan" not in summary
+    log = (workflow_copy / "results" / "logs" / "evaluate.log").read_text()
+    assert "every feature is constant" in log
+
+
+def test_a_single_item(workflow_copy):
+    for path in (workflow_copy / EXAMPLE).glob("valid_*.csv"):
+        edit_lines(path, lambda lines: lines[:2])
+    proc = snakemake(workflow_copy)
+    assert "Traceback" not in proc.stdout
+    assert any("1 item: leave-one-out needs 2 per group" in w for w in console_warnings(proc))
+    summary = (workflow_copy / "results" / "evaluation" / "summary.csv").read_text()
+    assert "1 item: leave-one-out needs 2 per group" in summary
+
+
+def test_a_huge_learning_value(workflow_copy):
+    """1e300 among values near 1: the normalisation squeezes the rest to 0, which the
+    evaluation reports; no traceback, no NaN written."""
+    edit_lines(workflow_copy / LEARN_Y1, set_cell(4, "X1", "1e300"))
+    proc = snakemake(workflow_copy)
+    assert "Traceback" not in proc.stdout and console_warnings(proc)
+    for path in (workflow_copy / "results").rglob("*.csv"):
+        assert "nan" not in path.read_text() and "inf" not in path.read_text(), path
