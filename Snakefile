@@ -37,12 +37,13 @@ localrules:
 rule all:
     input:
         expand("results/blocks/{metric}.csv", metric=WORDS),
+        "results/verdicts/summary.csv",
         "results/evaluation/summary.csv",
-        expand("results/figures/{metric}_{kind}.png", metric=WORDS,
-               kind=["attention", "difference", "blocks"]),
+        expand("results/figures/{metric}_{kind}.png", metric=WORDS, kind=FIGURES),
 
 
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/stages.smk"
+include: "workflow/rules/verdicts.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/sweeps.smk"

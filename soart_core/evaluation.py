@@ -130,7 +130,9 @@ def chance(groups, order):
     counts = group_counts(groups, order)
     n, present = counts.sum(), (counts > 0).sum()
     return {"chance_accuracy": float(counts.max() / n) if n else np.nan,
-            "chance_balanced_accuracy": float(1 / present) if present else np.nan}
+            "chance_balanced_accuracy": float(1 / present) if present else np.nan,
+            # a distance that knows nothing ranks error items above normal ones by chance
+            "chance_roc_auc": 0.5 if present > 1 else np.nan}
 
 
 def group_warnings(groups, order):
@@ -163,6 +165,10 @@ def block_contrast(item_groups, judge_groups, sign_scores, reference):
 ATTENTION_METHODS = ("difference_nearest_centroid", "attention_nearest_centroid")
 # the classic baselines read only the thresholded validation metrics
 CLASSIC_METHODS = ("metrics_nearest_centroid", "metrics_lda")
+# the verdicts' MT distance and flag as a detector of the error groups, on the
+# difference rows (soart_core.verdicts) and, as the classic baseline, on the metrics
+DETECTORS = ("difference_mt", "metrics_mt")
+DETECTION = ("detection_rate", "false_alarm_rate", "roc_auc")
 # the likely cause of features that are the same for every item, by the table read
 CONSTANT_HINTS = {"metrics": " (all cells thresholded to 0?)",
                   "attention": " (uniform attention?)",
@@ -181,12 +187,71 @@ def _method(metric, method, groups, features, predicted, reason="", *, order):
                   **{f"predicted_{p}": int(c) for p, c in zip(order, row)}}
                  for g, row in zip(order, counts)]
     return ({"metric": metric, "method": method, **figures,
+             **dict.fromkeys(DETECTION, np.nan),
              "warnings": f"{method}: {own}" if own else ""}, confusion)
 
 
-def classic(metric, words, *, order, max_loo_items=2000):
+def detector(metric, method, groups, distance, flag, *, order, reference, reason=""):
+    """A detector's summary row (a dict) on the labeled items: the detection rate (the
+    error groups' items flagged), the false-alarm rate (the reference items flagged)
+    and the ROC AUC of the distance, reference against error items. `distance` None:
+    it could not run (`reason` says why)."""
+    from sklearn.metrics import roc_auc_score
+
+    groups = np.asarray(groups, dtype=object)
+    normal, error = groups == reference, (groups != reference) & (groups != "")
+    figures = dict.fromkeys(DETECTION, np.nan)
+    if distance is not None:
+        flagged = np.asarray(flag) == "abnormal"
+        if error.any():
+            figures["detection_rate"] = float(flagged[error].mean())
+        if normal.any():
+            figures["false_alarm_rate"] = float(flagged[normal].mean())
+        if error.any() and normal.any():
+            both = normal | error
+            figures["roc_auc"] = float(roc_auc_score(error[both], distance[both]))
+    return {"metric": metric, "method": method, "n": int((groups != "").sum()),
+            "accuracy": np.nan, "balanced_accuracy": np.nan,
+            **{f"recall_{g}": np.nan for g in order}, **figures,
+            "warnings": f"{method}: {reason}" if reason else ""}
+
+
+def mt_detector(metric, method, table, *, order, reference, verdicts):
+    """The MT distance of `table`'s labeled rows from its reference rows' unit space,
+    flagged by the `verdicts` settings' auto threshold rule, as a detector row."""
+    from .verdicts import labeled_mask, mt_distances, threshold_of
+
+    labeled = labeled_mask(table.groups)
+    groups = np.asarray(table.groups, dtype=object)[labeled]
+    normal = groups == reference
+    if normal.sum() < 2:
+        return detector(metric, method, groups, None, None, order=order,
+                        reference=reference, reason=f"{int(normal.sum())} {reference} "
+                                                    f"item(s): a unit space needs 2")
+    distance, _ = mt_distances(table.values[labeled], normal, verdicts["max_loo_items"])
+    limit = threshold_of(distance[normal], "auto", verdicts["quantile"])
+    return detector(metric, method, groups, distance,
+                    np.where(distance > limit, "abnormal", "normal"), order=order,
+                    reference=reference)
+
+
+def labeled(table):
+    """The Table's labeled rows (an unlabeled item, group "", has no answer to score)."""
+    from dataclasses import replace
+
+    keep = np.asarray(table.groups, dtype=object) != ""
+    if keep.all():
+        return table
+    return replace(table, names=[n for n, k in zip(table.names, keep) if k],
+                   groups=[g for g, k in zip(table.groups, keep) if k],
+                   values=table.values[keep])
+
+
+def classic(metric, words, *, order, reference, verdicts, max_loo_items=2000):
     """The classic baselines on one metric's thresholded validation table (a Table):
-    (summary rows, confusion rows), lists of dicts."""
+    nearest centroid, LDA and the MT distance of the metrics themselves, on the
+    labeled items. (summary rows, confusion rows), lists of dicts."""
+    words = labeled(words)
     groups = np.asarray(words.groups, dtype=object)
     lda, reason = cross_validated_lda(words.values, groups, max_loo_items)
     predictions = {"metrics_nearest_centroid": (loo_nearest_centroid(words.values, groups,
@@ -194,7 +259,9 @@ def classic(metric, words, *, order, max_loo_items=2000):
                    "metrics_lda": (lda, reason)}
     done = [_method(metric, m, groups, words.values, *predictions[m], order=order)
             for m in CLASSIC_METHODS]
-    return [row for row, _ in done], [r for _, rows in done for r in rows]
+    mt = mt_detector(metric, "metrics_mt", words, order=order, reference=reference,
+                     verdicts=verdicts)
+    return [row for row, _ in done] + [mt], [r for _, rows in done for r in rows]
 
 
 def _arrange(row, common, chance_levels, contrast):
@@ -206,19 +273,24 @@ def _arrange(row, common, chance_levels, contrast):
             "chance_accuracy": chance_levels["chance_accuracy"],
             "balanced_accuracy": row["balanced_accuracy"],
             "chance_balanced_accuracy": chance_levels["chance_balanced_accuracy"],
-            **{k: v for k, v in row.items() if k.startswith("recall_")}, **contrast,
+            **{k: v for k, v in row.items() if k.startswith("recall_")},
+            **{k: row.get(k, np.nan) for k in DETECTION},
+            "chance_roc_auc": chance_levels["chance_roc_auc"], **contrast,
             "warnings": SEP.join(common + ([own] if own else []))}
 
 
 def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic_confusion,
-                    *, order, reference):
+                    *, order, reference, verdict=None, unit_space=None):
     """Every method's figures for one words metric: (summary rows, confusion rows).
 
     Nearest centroid on the difference and the attention rows (Tables with the same
     items), then the classic baselines' rows as `classic` made them; the chance levels,
     the block contrast of `blocks` (the block table's columns) and the warnings about
-    the items' groups go on every row. Each distinct warning is logged once.
+    the items' groups go on every row. Each distinct warning is logged once. Only the
+    labeled items are scored. `verdict` (the verdict table's columns) adds the
+    `difference_mt` detector, its reference group `unit_space`.
     """
+    attention, difference = labeled(attention), labeled(difference)
     groups = np.asarray(attention.groups, dtype=object)
     done = [_method(metric, method, groups, table.values,
                     loo_nearest_centroid(table.values, groups, order), order=order)
@@ -230,8 +302,16 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
         common.append(f"block contrast needs {reference} items and error items with "
                       f"judges of their own group")
     levels = chance(groups, order)
+    detectors = []
+    if verdict is not None:
+        keep = np.asarray(verdict["group"], dtype=object) != ""
+        detectors.append(detector(metric, "difference_mt",
+                                  np.asarray(verdict["group"], dtype=object)[keep],
+                                  np.asarray(verdict["distance"])[keep],
+                                  np.asarray(verdict["flag"])[keep], order=order,
+                                  reference=unit_space))
     rows = [_arrange(row, common, levels, contrast)
-            for row in [r for r, _ in done] + list(classic_rows)]
+            for row in [r for r, _ in done] + detectors + list(classic_rows)]
     for text in dict.fromkeys(w for row in rows for w in row["warnings"].split(SEP) if w):
         LOG.warning(f"evaluation of {metric}: {text}")
     return rows, [r for _, rows_ in done for r in rows_] + list(classic_confusion)

@@ -12,16 +12,20 @@ def _pyplot():
     return plt
 
 
+UNLABELED = "(unlabeled)"  # how the figures name the items without a group
+
+
 def _blocks(groups, order):
-    """Display order (stable by group) and, per present group, its (start, stop)."""
+    """Display order (stable by group, unlabeled items last) and, per present group,
+    its (name, start, stop)."""
     groups = np.asarray(groups, dtype=object)
     rank = {g: i for i, g in enumerate(order)}
-    index = np.argsort([rank[g] for g in groups], kind="stable")
+    index = np.argsort([rank.get(g, len(order)) for g in groups], kind="stable")
     spans, start = [], 0
-    for g in order:
+    for g in [*order, ""]:
         count = int((groups == g).sum())
         if count:
-            spans.append((g, start, start + count))
+            spans.append((g or UNLABELED, start, start + count))
             start += count
     return index, spans
 
@@ -169,3 +173,35 @@ def sweep_plot(summary, parameters, path, figures=None):
     _save(fig, path)
     plt.close(fig)
     return {line.get_label(): line.get_linestyle() for line in axes[0][0].get_lines()}
+
+
+def verdict_plot(verdicts, threshold, order, path, metric=None):
+    """Each item's MT distance in input order, coloured by its predicted group, labeled
+    items as dots and unlabeled ones as crosses, the flag's threshold dashed."""
+    plt = _pyplot()
+    distance = np.asarray(verdicts["distance"], dtype=np.float64)
+    predicted = np.asarray(verdicts["predicted"], dtype=object)
+    unlabeled = np.asarray(verdicts["group"], dtype=object) == ""
+    index = np.arange(len(distance))
+    fig, ax = plt.subplots(figsize=(min(14.0, 5.0 + 0.05 * len(distance)), 4.0))
+    colours = plt.get_cmap("tab10")
+    for k, group in enumerate(order):
+        for mask, marker, kind in ((~unlabeled, "o", "labeled"), (unlabeled, "x", "unlabeled")):
+            chosen = mask & (predicted == group)
+            if chosen.any():
+                ax.scatter(index[chosen], distance[chosen], marker=marker, s=22,
+                           color=colours(k % 10), label=f"predicted {group} ({kind})")
+    ax.axhline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:.3g}")
+    positive = distance[distance > 0]
+    if len(positive) and positive.max() / max(positive.min(), 1e-300) > 100:
+        ax.set_yscale("log")  # distances spread over decades: show them all
+    ax.set_xlabel("item (input order)")
+    ax.set_ylabel("MT distance D\u00b2 (reference unit space)")
+    title = f"{metric}: verdicts, {int(unlabeled.sum())} of {len(distance)} items unlabeled"
+    ax.set_title(title if metric else title.split(": ", 1)[1])
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return title

@@ -58,7 +58,9 @@ MAX_PIXELS = 100_000_000  # config images.max_pixels: larger images are refused 
 def find_images(images_dir, order):
     """[(path, set, group)] from `images_dir/{learn,valid}/{GROUP}/*`, or from a
     manifest CSV (columns path, set, group; paths relative to it) if images_dir is one.
-    Sorted by set, group (in `order`) and file name; every group folder must hold one."""
+    Images directly in `valid/` (or a manifest's valid rows with no group) are
+    unlabeled items, group "": to inspect. Sorted by set, group (in `order`, unlabeled
+    last) and file name; every group folder must hold one."""
     if os.path.isfile(images_dir):
         return _manifest(images_dir, order)
     if not os.path.isdir(images_dir):
@@ -69,6 +71,13 @@ def find_images(images_dir, order):
         if not os.path.isdir(set_dir):
             raise InputError(set_dir, f"missing folder: images_dir needs {SETS} folders, "
                                       f"one subfolder per group inside each")
+        loose = sorted(n for n in os.listdir(set_dir) if n.lower().endswith(SUFFIXES)
+                       and os.path.isfile(os.path.join(set_dir, n)))
+        if loose and set_name == "learn":
+            raise InputError(os.path.join(set_dir, loose[0]),
+                             "a learning image (a judge) needs its group: put it in "
+                             "learn/{GROUP}/ (only images to inspect, in valid/, may have "
+                             "none)")
         for group in os.listdir(set_dir):
             if group not in order and os.path.isdir(os.path.join(set_dir, group)):
                 raise InputError(os.path.join(set_dir, group),
@@ -82,6 +91,7 @@ def find_images(images_dir, order):
                 raise InputError(folder, f"no images ({', '.join(SUFFIXES)}) in this "
                                          f"group folder")
             found += [(os.path.join(folder, n), set_name, group) for n in names]
+        found += [(os.path.join(set_dir, n), set_name, "") for n in loose]  # unlabeled
     return found
 
 
@@ -91,17 +101,21 @@ def _manifest(path, order):
         rows = list(csv.DictReader(stream))
     found = []
     for line, row in enumerate(rows, start=2):
-        missing = [c for c in ("path", "set", "group") if not row.get(c)]
+        missing = [c for c in ("path", "set") if not row.get(c)]
+        if "group" not in row or (not row["group"] and row.get("set") != "valid"):
+            missing.append("group (only valid images, to inspect, may have none)")
         if missing:
             raise InputError(path, f"empty or missing {', '.join(missing)}", line=line)
+        row["group"] = row["group"].strip()
         if row["set"] not in SETS:
             raise InputError(path, f"set '{row['set']}' is not learn or valid", line=line,
                              column="set")
-        if row["group"] not in order:
+        if row["group"] and row["group"] not in order:
             raise InputError(path, f"group '{row['group']}' is not one of groups.order",
                              line=line, column="group")
         found.append((os.path.join(base, row["path"]), row["set"], row["group"]))
     rank = {g: i for i, g in enumerate(order)}
+    rank[""] = len(order)  # unlabeled items last
     found.sort(key=lambda f: (SETS.index(f[1]), rank[f[2]], f[0]))
     for set_name in SETS:
         if not any(f[1] == set_name for f in found):

@@ -132,7 +132,8 @@ def _read_frame(path, fmt, as_text=False):
     try:
         frame = pd.read_csv(path, encoding=fmt.encoding, sep=fmt.sep, decimal=fmt.decimal,
                             skipinitialspace=True, dtype=str if as_text else None,
-                            keep_default_na=not as_text)
+                            # only an empty cell is missing: a group 'NA' stays text
+                            keep_default_na=False, na_values=[] if as_text else [""])
     except pd.errors.EmptyDataError:
         raise InputError(path, "the file is empty (no header, no rows)") from None
     except pd.errors.ParserError as err:
@@ -184,6 +185,7 @@ def _row_names(frame, id_column, groups, path):
         seen = {}
         ids = []
         for g in groups:
+            g = g or "unlabeled"
             seen[g] = seen.get(g, 0) + 1
             ids.append(f"{g}_{seen[g]}")
     counts = pd.Series(ids).duplicated()
@@ -194,14 +196,23 @@ def _row_names(frame, id_column, groups, path):
     return ids
 
 
-def _groups_from_column(frame, group_column, order, path):
-    groups = frame[group_column].astype(str).str.strip()
+UNLABELED = ""  # the group of an item whose answer is not known: an empty cell
+
+
+def _groups_from_column(frame, group_column, order, path, unlabeled):
+    """The group of every row; an empty cell is an unlabeled item where `unlabeled`
+    allows it (validation tables), an error otherwise (judges need their group)."""
+    groups = frame[group_column].fillna(UNLABELED).astype(str).str.strip()
     unknown = ~groups.isin(order)
+    if unlabeled:
+        unknown &= groups != UNLABELED
     if unknown.any():
         row = int(np.argmax(unknown.to_numpy()))
-        raise InputError(path, f"group '{excerpt(groups.iat[row])}' is not one of the "
-                               f"configured groups.order ({names(order)})",
-                         line=line_of(row), column=group_column)
+        fault = (f"group '{excerpt(groups.iat[row])}' is not one of the configured "
+                 f"groups.order ({names(order)})" if groups.iat[row] else
+                 "empty group cell: every judge needs its group (only validation rows, "
+                 "the items, may be unlabeled)")
+        raise InputError(path, fault, line=line_of(row), column=group_column)
     return groups.tolist()
 
 
@@ -219,7 +230,7 @@ def _groups_from_counts(n_rows, order, counts, path):
 
 def read_metric_table(path, features, *, group_column, order, counts=None,
                       id_column=None, encoding="utf-8-sig", delimiter="auto",
-                      decimal="auto"):
+                      decimal="auto", unlabeled=False):
     """Read one input metric table (learning or validation) and check every cell.
 
     Groups come from `group_column` when the table has it; otherwise from `counts`
@@ -235,7 +246,7 @@ def read_metric_table(path, features, *, group_column, order, counts=None,
     columns = resolve_features(header, features, path)
     values = _numeric_block(frame, columns, path, fmt)
     if group_column in header:
-        groups = _groups_from_column(frame, group_column, order, path)
+        groups = _groups_from_column(frame, group_column, order, path, unlabeled)
     elif counts is not None:
         groups = _groups_from_counts(len(frame), order, counts, path)
     else:
@@ -294,7 +305,7 @@ def load_inputs(metrics, features, *, group_column, order, valid_counts, id_colu
                 id_column=id_column, encoding=encoding, delimiter=delimiter,
                 decimal=decimal)
     learn = {m: read_metric_table(p["learn"], **read) for m, p in metrics.items()}
-    valid = {m: read_metric_table(p["valid"], counts=valid_counts, **read)
+    valid = {m: read_metric_table(p["valid"], counts=valid_counts, unlabeled=True, **read)
              for m, p in metrics.items()}
     check_same_rows(list(learn.values()), "judges")
     check_same_rows(list(valid.values()), "items")

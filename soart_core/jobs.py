@@ -18,6 +18,8 @@ from .tables import (read_columns, read_table, write_columns, write_rounded, wri
                      write_text)
 
 BLOCK_TEXT = ("item_group", "judge_group")
+VERDICT_TEXT = ("item", "group", "predicted", "flag")
+THRESHOLD_TEXT = ("metric", "rule", "reference_distances")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
@@ -151,16 +153,46 @@ def evaluate(inputs, outputs, params):
         else:
             classic_rows, classic_confusion = classic(
                 metric, read_table(inputs.words[i], "item"), order=params.order,
-                max_loo_items=params.max_loo_items)
+                max_loo_items=params.max_loo_items, reference=params.unit_space,
+                verdicts=params.verdicts)
         rows, confusion = evaluate_metric(
             metric, read_table(inputs.attention[i], "item"),
             read_table(inputs.difference[i], "item"),
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
-            classic_rows, classic_confusion, order=params.order, reference=params.reference)
+            classic_rows, classic_confusion, order=params.order, reference=params.reference,
+            verdict=read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
+            unit_space=params.unit_space)
         write_rounded(outputs.evaluation[i], rows_to_columns(rows))
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
         summary += rows
     write_rounded(outputs.summary, rows_to_columns(summary))
+
+
+def verdicts(inputs, outputs, params):
+    """A verdict for every item, labeled or not, per words metric, and the metrics
+    combined (soart_core.verdicts)."""
+    from .errors import InputError
+    from .verdicts import combine, verdict_table
+
+    judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
+    tables, thresholds = [], []
+    for metric, path in zip(params.words, inputs.difference):
+        difference = read_table(path, "item")
+        try:
+            columns, row = verdict_table(
+                difference, judge_groups, order=params.order, reference=params.unit_space,
+                tolerance=params.tolerance, **params.verdicts)
+        except ValueError as err:
+            raise InputError(difference.path, f"no verdicts: {err}") from None
+        tables.append(columns)
+        thresholds.append({"metric": metric, **row})
+        LOG.info(f"verdicts of {metric}: threshold {row['threshold']:.6g}, "
+                 f"{int((columns['flag'] == 'abnormal').sum())} of {len(columns['flag'])} "
+                 f"items flagged abnormal")
+    for columns, path in zip(tables, outputs.verdicts):
+        write_columns(path, columns)
+    write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
+    write_columns(outputs.summary, combine(params.words, tables, params.order))
 
 
 def figures(inputs, outputs, params):
@@ -176,6 +208,11 @@ def figures(inputs, outputs, params):
                      outputs.difference[i], diverging=True, metric=metric)
         draw.block_grid(read_columns(inputs.blocks[i], text=BLOCK_TEXT), params.order,
                         outputs.blocks[i], metric=metric)
+    thresholds = read_columns(inputs.thresholds, text=THRESHOLD_TEXT)
+    for i, metric in enumerate(params.words):
+        draw.verdict_plot(read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
+                          thresholds["threshold"][i], params.order, outputs.verdicts[i],
+                          metric=metric)
 
 
 # ---- sweeps: each job runs a level of stages into its folder (see soart_core.sweep) ----
@@ -215,7 +252,8 @@ def sweep_classic(inputs, outputs, params):
                                          s["power"], "threshold.valid",
                                          params.sources[metric]["valid"])
         rows, confusion = classic(metric, words, order=params.order,
-                                  max_loo_items=params.max_loo_items)
+                                  max_loo_items=params.max_loo_items,
+                                  reference=params.unit_space, verdicts=params.verdicts)
         write_columns(out.evaluation[i], rows_to_columns(rows))
         write_columns(out.confusion[i], rows_to_columns(confusion))
 
@@ -232,9 +270,9 @@ def sweep_attention(inputs, outputs, params):
 
 
 def sweep_instance(inputs, outputs, params):
-    """One instance: difference, blocks and evaluation into its folder, params.yaml
-    beside them, and links to the shared levels it read, so that the folder has the
-    same layout as a plain run's results/."""
+    """One instance: difference, blocks, verdicts and evaluation into its folder,
+    params.yaml beside them, and links to the shared levels it read, so that the folder
+    has the same layout as a plain run's results/."""
     import yaml
 
     params = _ns(**params.settings)
@@ -247,8 +285,11 @@ def sweep_instance(inputs, outputs, params):
     block = stage_files(root, "blocks", metrics, words)
     blocks(_ns(difference=diff.difference, judge_groups=shared_normalise.judge_groups),
            block, params)
+    verdict = stage_files(root, "verdicts", metrics, words)
+    verdicts(_ns(difference=diff.difference, judge_groups=shared_normalise.judge_groups),
+             verdict, params)
     evaluate(_ns(attention=shared_attention.attention, difference=diff.difference,
-                 blocks=block.blocks,
+                 blocks=block.blocks, verdicts=verdict.verdicts,
                  classic_evaluation=pick(shared_classic.evaluation, metrics, words),
                  classic_confusion=pick(shared_classic.confusion, metrics, words)),
              stage_files(root, "evaluate", metrics, words), params)
@@ -282,6 +323,7 @@ def sweep_summary(inputs, outputs, params):
 
 
 JOBS = {job.__name__: job for job in (
-    metrics, normalise, threshold, weights, attention, difference, blocks, evaluate, figures,
+    metrics, normalise, threshold, weights, attention, difference, blocks, verdicts, evaluate,
+    figures,
     sweep_normalise, sweep_threshold, sweep_classic, sweep_attention, sweep_instance,
     sweep_summary)}

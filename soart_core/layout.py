@@ -5,7 +5,7 @@ import os
 from types import SimpleNamespace
 
 ROLES = ("query", "key", "value")
-FIGURES = ("attention", "difference", "blocks")
+FIGURES = ("attention", "difference", "blocks", "verdicts")
 
 
 def stage_files(root, stage, metrics, words):
@@ -28,6 +28,9 @@ def stage_files(root, stage, metrics, words):
         "difference": dict(difference=each("difference/{}.csv", words),
                            baseline=each("difference/{}_baseline.csv", words)),
         "blocks": dict(blocks=each("blocks/{}.csv", words)),
+        "verdicts": dict(verdicts=each("verdicts/{}.csv", words),
+                         thresholds=os.path.join(root, "verdicts/thresholds.csv"),
+                         summary=os.path.join(root, "verdicts/summary.csv")),
         "evaluate": dict(evaluation=each("evaluation/{}.csv", words),
                          confusion=each("evaluation/{}_confusion.csv", words),
                          summary=os.path.join(root, "evaluation/summary.csv")),

@@ -105,6 +105,14 @@ def check_config(config):
             if metric not in kinds:
                 raise ConfigError("images.kinds", f"metric '{metric}' has no kind (beta, "
                                                   f"eta or gamma) to compute from images")
+    detectors = ("difference_mt", "metrics_mt")
+    rank_by, method = config["evaluate"]["rank_by"], config["evaluate"]["rank_method"]
+    fits = ("roc_auc", "detection_rate") if method in detectors else (
+        "accuracy", "balanced_accuracy")
+    if rank_by not in fits + ("block_contrast",):
+        raise ConfigError("evaluate.rank_by", f"'{rank_by}' is not a figure of "
+                                              f"evaluate.rank_method '{method}' (its "
+                                              f"figures: {', '.join(fits)}, block_contrast)")
     for key, group in (("baseline.group", config["baseline"]["group"]),
                        ("images.reference_group", config["images"]["reference_group"])):
         if group is not None and group not in order:
@@ -197,8 +205,14 @@ def job_params(config, job):
                                    group=baseline_group(config)),
         "blocks": lambda: dict(order=config["groups"]["order"],
                                tolerance=block_tolerance(config)),
+        "verdicts": lambda: dict(words=words(config), order=config["groups"]["order"],
+                                 unit_space=reference_group(config),
+                                 tolerance=block_tolerance(config),
+                                 verdicts=config["verdicts"]),
         "evaluate": lambda: dict(words=words(config), order=config["groups"]["order"],
                                  reference=baseline_group(config),
+                                 unit_space=reference_group(config),
+                                 verdicts=config["verdicts"],
                                  max_loo_items=config["evaluate"]["max_loo_items"]),
         "figures": lambda: dict(words=words(config), order=config["groups"]["order"]),
     }[job]()
@@ -210,7 +224,7 @@ LEVEL_JOBS = {
     "threshold": ("normalise", "threshold"),
     "classic": ("normalise", "threshold", "evaluate"),
     "attention": ("normalise", "weights", "attention", "evaluate"),
-    "instance": ("normalise", "difference", "blocks", "evaluate"),
+    "instance": ("normalise", "difference", "blocks", "verdicts", "evaluate"),
 }
 
 

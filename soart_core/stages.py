@@ -117,7 +117,9 @@ def baseline_row(out, item_groups, method, group=None):
     if method == "group_mean":
         mask = np.asarray(item_groups) == group
         if not mask.any():
-            raise ValueError(f"baseline group '{group}' has no items")
+            raise ValueError(f"group '{group}' has no labeled items, and baseline.method "
+                             f"group_mean takes their mean; label some {group} items, or "
+                             f"set baseline.method: median (or mean) to use all items")
         return out[mask].mean(axis=0)
     if method == "mean":
         return out.mean(axis=0)

@@ -23,7 +23,7 @@ UNSWEPT = ("images_dir", "images", "sweeps")  # the metrics stage is shared by a
 LEVEL_PREFIXES = {
     "normalise": NORMALISE,
     "threshold": NORMALISE + ("threshold",),
-    "classic": NORMALISE + ("threshold.valid", "evaluate.max_loo_items"),
+    "classic": NORMALISE + ("threshold.valid", "evaluate.max_loo_items", "verdicts"),
     "attention": NORMALISE + ("threshold", "roles", "words", "attention"),
 }
 LEVELS = tuple(LEVEL_PREFIXES)

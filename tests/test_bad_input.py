@@ -260,13 +260,15 @@ def test_a_cutoff_above_every_value_is_a_warning_not_a_crash(workflow_copy):
 
 
 def test_a_single_item(workflow_copy):
+    """One item cannot make the verdicts' unit space: one clear line, not a traceback
+    (the evaluation's own guards for it: tests/test_evaluation_guards.py)."""
     for path in (workflow_copy / EXAMPLE).glob("valid_*.csv"):
         edit_lines(path, lambda lines: lines[:2])
-    proc = snakemake(workflow_copy)
-    assert "Traceback" not in proc.stdout
-    assert any("1 item: leave-one-out needs 2 per group" in w for w in console_warnings(proc))
-    summary = (workflow_copy / "results" / "evaluation" / "summary.csv").read_text()
-    assert "1 item: leave-one-out needs 2 per group" in summary
+    assert_fails_cleanly(workflow_copy, [
+        "results/difference/Y1.csv: no verdicts: 1 labeled item(s) of the reference group "
+        "NORMAL: the verdicts' unit space needs 2 or more"],
+        keep=("normalise/", "threshold/", "weights/", "attention/", "difference/",
+              "blocks/"))
 
 
 def test_a_huge_learning_value(workflow_copy):

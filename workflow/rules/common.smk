@@ -3,7 +3,7 @@ import re
 
 from soart_core.settings import check_config, input_paths, job_params, level_params, words
 from soart_core.errors import one_line_errors
-from soart_core.layout import ROLES
+from soart_core.layout import FIGURES, ROLES
 from soart_core.sweep import level_config, plan
 
 METRICS = list(config["metrics"])

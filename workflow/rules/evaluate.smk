@@ -6,6 +6,7 @@ rule evaluate:
         attention=rules.attention.output.attention,
         difference=rules.difference.output.difference,
         blocks=rules.blocks.output.blocks,
+        verdicts=rules.verdicts.output.verdicts,
         words=expand("results/threshold/{metric}_valid.csv", metric=WORDS),
     output:
         evaluation=reported("results/evaluation/{metric}.csv", "evaluation",
@@ -30,6 +31,8 @@ rule figures:
         attention=rules.attention.output.attention,
         difference=rules.difference.output.difference,
         blocks=rules.blocks.output.blocks,
+        verdicts=rules.verdicts.output.verdicts,
+        thresholds=rules.verdicts.output.thresholds,
         judge_groups=rules.normalise.output.judge_groups,
     output:
         attention=reported("results/figures/{metric}_attention.png", "attention",
@@ -38,6 +41,8 @@ rule figures:
                             "Baseline difference", "heatmaps", figure="difference"),
         blocks=reported("results/figures/{metric}_blocks.png", "blocks",
                         "Blocks", "sign scores", figure="blocks"),
+        verdicts=reported("results/figures/{metric}_verdicts.png", "verdicts_figure",
+                          "Verdicts", "distances", figure="verdicts"),
     params:
         **job_params(config, "figures"),
     log:

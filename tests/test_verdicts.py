@@ -1,0 +1,216 @@
+"""Inspect: a verdict for every item, labeled or not; unlabeled items through every
+stage; the verdicts' arithmetic by hand; their errors and their evaluation."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, copy_workflow, snakemake, write_yaml
+from soart_core import verdicts
+from soart_core.example import GROUPS, file_names, make_tables
+from soart_core.tables import Table, write_columns
+
+ORDER = list(GROUPS)
+
+
+def read(path):
+    return pd.read_csv(path, keep_default_na=False)  # an unlabeled group stays ""
+
+
+# ---- the arithmetic, on arrays -------------------------------------------------------
+def test_nearest_centroid_leaves_labeled_items_out():
+    x = np.array([[0.0], [0.2], [10.0], [10.4], [9.0], [0.1]])
+    groups = np.array(["A", "A", "B", "B", "", ""], dtype=object)
+    predicted = verdicts.nearest_centroid(x, groups, ["A", "B"])
+    # unlabeled rows go to the nearest full centroid (A at 0.1, B at 10.2)
+    assert list(predicted[4:]) == ["B", "A"]
+    # labeled: against their own group's centroid without them, so still their own here
+    assert list(predicted[:4]) == ["A", "A", "B", "B"]
+
+
+def test_mt_distance_is_mahalanobis_over_k_with_ledoit_wolf():
+    from sklearn.covariance import LedoitWolf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6))
+    reference = np.zeros(40, bool)
+    reference[:25] = True
+    distances, how = verdicts.mt_distances(x, reference, max_loo_items=200)
+    assert how == "leave-one-out"
+    fitted = LedoitWolf().fit(x[:25])
+    np.testing.assert_allclose(distances[25:], fitted.mahalanobis(x[25:]) / 6, rtol=1e-12)
+    # a reference row's own distance: from the unit space of the other 24
+    alone = LedoitWolf().fit(np.delete(x[:25], 3, axis=0)).mahalanobis(x[3:4]) / 6
+    np.testing.assert_allclose(distances[3], alone[0], rtol=1e-12)
+    # many reference rows: k-fold instead, every reference row still left out once
+    distances_k, how_k = verdicts.mt_distances(x, reference, max_loo_items=10)
+    assert how_k == "10-fold" and np.all(distances_k[:25] > 0)
+    np.testing.assert_allclose(distances_k[25:], distances[25:], rtol=1e-12)
+
+
+def test_fewer_reference_judges_than_items_still_works():
+    """Ledoit-Wolf: a unit space of 4 reference rows in 9 dimensions is still usable."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(10, 9))
+    reference = np.arange(10) < 4
+    distances, _ = verdicts.mt_distances(x, reference)
+    assert np.all(np.isfinite(distances)) and np.all(distances >= 0)
+
+
+def test_threshold_and_row_signs():
+    assert verdicts.threshold_of(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), "auto", 0.5) == 3.0
+    assert verdicts.threshold_of(np.array([1.0]), 2.5, 0.95) == 2.5
+    diff = np.array([[0.5, -0.5, 2.0, 1e-6], [1.0, 1.0, -3.0, -2.0]])
+    signs = verdicts.row_signs(diff, ["A", "A", "B", "B"], ["A", "B"], tolerance=1e-5)
+    np.testing.assert_array_equal(signs["A"], [0.0, 1.0])  # (1 - 1) / 2, (2 - 0) / 2
+    np.testing.assert_array_equal(signs["B"], [0.5, -1.0])  # 1e-6 counts as neither
+
+
+def test_combined_vote_distance_and_flag():
+    tables = [{"item": ["a", "b"], "group": ["", "N"], "predicted": ["E", "N"],
+               "distance": np.array([5.0, 0.1]), "flag": np.array(["abnormal", "normal"])},
+              {"item": ["a", "b"], "group": ["", "N"], "predicted": ["E", "E"],
+               "distance": np.array([1.0, 0.3]), "flag": np.array(["normal", "normal"])},
+              {"item": ["a", "b"], "group": ["", "N"], "predicted": ["N", "N"],
+               "distance": np.array([0.5, 2.0]), "flag": np.array(["normal", "abnormal"])}]
+    combined = verdicts.combine(["Y1", "Y2", "Y3"], tables, ["N", "E"])
+    assert combined["predicted"] == ["E", "N"] and combined["votes"] == ["2/3", "2/3"]
+    assert combined["predicted_by"] == ["Y1 Y2", "Y1 Y3"]
+    assert list(combined["distance"]) == [5.0, 2.0]
+    assert combined["distance_metric"] == ["Y1", "Y3"]
+    assert list(combined["flag"]) == ["abnormal", "abnormal"]
+    assert combined["flagged_by"] == ["Y1", "Y3"]
+
+
+def test_too_few_reference_items_is_one_clear_error():
+    table = Table("d.csv", ["a", "b", "c"], ["N", "E", ""], ["j1", "j2"],
+                  np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]))
+    with pytest.raises(ValueError, match="1 labeled item.s. of the reference group N: the "
+                                         "verdicts' unit space needs 2 or more"):
+        verdicts.verdict_table(table, ["N", "E"], order=["N", "E"], reference="N",
+                               tolerance=0.0, threshold="auto", quantile=0.95,
+                               max_loo_items=200)
+
+
+# ---- through the workflow ------------------------------------------------------------
+def hidden_label_tables(folder, seed=3, per_group=30):
+    """Generated tables whose groups are well apart; half the items' labels hidden
+    (empty class cells). Returns (truth, hidden) per item."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(GROUPS, per_group)
+    hidden = rng.random(len(truth)) < 0.5
+    folder.mkdir(parents=True, exist_ok=True)
+    for metric, (learn, valid) in make_tables(judges_per_group=4, items_per_group=per_group,
+                                              seed=seed).items():
+        learn_name, valid_name = file_names(metric)
+        write_columns(folder / learn_name, learn)
+        write_columns(folder / valid_name, {**valid, "class": np.where(hidden, "", truth)})
+    return truth, hidden
+
+
+@pytest.fixture(scope="module")
+def hidden_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hidden")
+    truth, hidden = hidden_label_tables(root / "tables")
+    workdir = copy_workflow(root / "wf")
+    snakemake(workdir, "--config", f"data_dir={root / 'tables'}")
+    return workdir, truth, hidden
+
+
+def test_unlabeled_items_get_verdicts_better_than_chance(hidden_run):
+    workdir, truth, hidden = hidden_run
+    results = workdir / "results"
+    for metric in ("Y1", "Y2", "Y3"):
+        table = read(results / "verdicts" / f"{metric}.csv")
+        assert len(table) == len(truth)  # every item, in input order
+        assert (table["group"] == np.where(hidden, "", truth)).all()
+        assert set(table["flag"]) <= {"normal", "abnormal"}
+        assert list(table.columns[-3:]) == ["sign_NORMAL", "sign_ERROR_A", "sign_ERROR_B"]
+        accuracy = (table["predicted"].to_numpy()[hidden] == truth[hidden]).mean()
+        assert accuracy >= 0.55, (metric, accuracy)  # chance: 1/3
+    summary = read(results / "verdicts" / "summary.csv")
+    assert (summary["predicted"].to_numpy()[hidden] == truth[hidden]).mean() >= 0.6
+    thresholds = read(results / "verdicts" / "thresholds.csv")
+    assert (thresholds["unlabeled_items"] == hidden.sum()).all()
+    assert (thresholds["reference_items"] == ((truth == "NORMAL") & ~hidden).sum()).all()
+
+
+def test_blocks_and_evaluation_use_the_labeled_items(hidden_run):
+    workdir, truth, hidden = hidden_run
+    results = workdir / "results"
+    blocks = read(results / "blocks" / "Y2.csv")
+    labeled = pd.Series(truth[~hidden]).value_counts()
+    for row in blocks.itertuples():
+        assert row.n == labeled[row.item_group] * 4  # 4 judges per group
+    summary = read(results / "evaluation" / "summary.csv")
+    assert (summary["n"] == (~hidden).sum()).all()
+    detectors = summary[summary["method"].isin(["difference_mt", "metrics_mt"])]
+    assert len(detectors) == 6 and (detectors["roc_auc"].astype(float) > 0.5).all()
+    assert (detectors["chance_roc_auc"].astype(float) == 0.5).all()
+    figures = sorted(p.name for p in (results / "figures").glob("*_verdicts.png"))
+    assert figures == ["Y1_verdicts.png", "Y2_verdicts.png", "Y3_verdicts.png"]
+
+
+def test_images_directly_in_valid_are_unlabeled_items(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", tables=False)
+    valid = workdir / "resources" / "example" / "images" / "valid"
+    moved = []
+    for group in ORDER:
+        for path in sorted((valid / group).glob("*_0[89].png")):
+            moved.append(shutil.move(path, valid / f"new_{path.name}"))
+    snakemake(workdir)
+    table = read(workdir / "results" / "verdicts" / "Y3.csv")
+    unlabeled = table[table["group"] == ""]
+    assert len(table) == 30 and len(unlabeled) == len(moved) == 6
+    assert sorted(unlabeled["item"]) == sorted(f"valid/new_valid_{g}_0{i}.png"
+                                                for g in ORDER for i in (8, 9))
+    assert set(unlabeled["predicted"]) <= set(ORDER)
+
+
+def test_a_learning_image_without_a_group_is_an_error(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", tables=False)
+    learn = workdir / "resources" / "example" / "images" / "learn"
+    shutil.move(learn / "NORMAL" / "learn_NORMAL_03.png", learn / "loose.png")
+    proc = snakemake(workdir, "-n", check=False)
+    assert proc.returncode != 0
+    assert "learn/loose.png: a learning image (a judge) needs its group" in proc.stdout
+
+
+def test_no_labeled_reference_items(tmp_path):
+    """group_mean without labeled reference items says to use median; with median the
+    verdicts say what they miss. One line each, nothing half-written."""
+    workdir = copy_workflow(tmp_path / "wf")
+    for path in (workdir / "resources" / "example").glob("valid_*.csv"):
+        frame = pd.read_csv(path)
+        frame.loc[frame["class"] == "NORMAL", "class"] = ""
+        frame.to_csv(path, index=False)
+    proc = snakemake(workdir, check=False)
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert proc.returncode != 0 and len(errors) == 1, proc.stdout
+    assert "group 'NORMAL' has no labeled items" in errors[0]
+    assert "set baseline.method: median" in errors[0]
+    assert not (workdir / "results" / "difference").exists()
+    median = write_yaml(tmp_path / "median.yaml", {"baseline": {"method": "median"}})
+    proc = snakemake(workdir, "--configfile", str(median), check=False)
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert proc.returncode != 0 and len(errors) == 1, proc.stdout
+    assert "no verdicts: 0 labeled item(s) of the reference group NORMAL" in errors[0]
+    assert not (workdir / "results" / "verdicts").exists()
+
+
+def test_sweeps_rank_by_the_detectors(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = write_yaml(tmp_path / "rank.yaml", {
+        "evaluate": {"rank_by": "roc_auc", "rank_method": "difference_mt"},
+        "sweeps": {"small": {"threshold.learn.cutoff": [0.4, 0.5]}}})
+    snakemake(workdir, "results/sweeps/small/summary.csv", "--configfile", str(config))
+    summary = pd.read_csv(workdir / "results" / "sweeps" / "small" / "summary.csv")
+    ranked = summary["mean_roc_auc"].tolist()
+    assert len(ranked) == 2 and ranked == sorted(ranked, reverse=True)
+    wrong = write_yaml(tmp_path / "wrong.yaml", {
+        "evaluate": {"rank_by": "accuracy", "rank_method": "difference_mt"}})
+    proc = snakemake(workdir, "-n", "--configfile", str(wrong), check=False)
+    assert "config key 'evaluate.rank_by': 'accuracy' is not a figure of " \
+           "evaluate.rank_method 'difference_mt'" in proc.stdout
