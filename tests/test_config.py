@@ -69,13 +69,16 @@ def test_only_affected_stages_rerun(example_run):
         path = write_yaml(example_run / f"{section}.yaml", {section: value})
         return planned_jobs(example_run, "--configfile", str(path))
 
-    after_difference = {"difference": 1, "blocks": 1, "evaluate": 1, "figures": 1, "all": 1}
+    after_difference = {"difference": 1, "blocks": 1, "verdicts": 1, "evaluate": 1,
+                        "figures": 1, "all": 1}
     cutoff = {**DEFAULTS["threshold"], "learn": {"cutoff": 0.4, "power": 2.0}}
     assert plan("threshold", cutoff) == {"threshold": 1, "weights": 1, "attention": 1,
                                          **after_difference}
     assert plan("baseline", {"method": "median", "group": "NORMAL"}) == after_difference
-    assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 1, "evaluate": 1,
+    assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 1, "verdicts": 1, "evaluate": 1,
                                                    "figures": 1, "all": 1}
+    assert plan("verdicts", {**DEFAULTS["verdicts"], "quantile": 0.9}) == {
+        "verdicts": 1, "evaluate": 1, "figures": 1, "all": 1}
     assert plan("roles", {"query": "Y1", "key": "Y2", "value": "Y3"}) == {
         "weights": 1, "attention": 1, **after_difference}
     assert plan("normalise", {"scale": 3.0})["normalise"] == 1
@@ -89,4 +92,4 @@ def test_words_subset_builds_only_those(tmp_path):
     snakemake(workdir, "--configfile", str(path))
     assert sorted(p.name for p in (workdir / "results" / "attention").iterdir()) == ["Y3.csv"]
     assert sorted(p.name for p in (workdir / "results" / "figures").iterdir()) == [
-        "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png"]
+        "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png", "Y3_verdicts.png"]
