@@ -228,11 +228,13 @@ def mt_detector(metric, method, table, *, order, reference, verdicts):
         return detector(metric, method, groups, None, None, order=order,
                         reference=reference, reason=f"{int(normal.sum())} {reference} "
                                                     f"item(s): a unit space needs 2")
-    distance, _ = mt_distances(table.values[labeled], normal, verdicts["max_loo_items"])
+    distance, _, flat = mt_distances(table.values[labeled], normal,
+                                     verdicts["max_loo_items"])
     limit = threshold_of(distance[normal], "auto", verdicts["quantile"])
     return detector(metric, method, groups, distance,
                     np.where(distance > limit, "abnormal", "normal"), order=order,
-                    reference=reference)
+                    reference=reference,
+                    reason="the reference items do not vary" if flat else "")
 
 
 def labeled(table):

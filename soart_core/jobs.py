@@ -19,7 +19,7 @@ from .tables import (read_columns, read_table, write_columns, write_rounded, wri
 
 BLOCK_TEXT = ("item_group", "judge_group")
 VERDICT_TEXT = ("item", "group", "predicted", "flag")
-THRESHOLD_TEXT = ("metric", "rule", "reference_distances")
+THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
@@ -186,6 +186,9 @@ def verdicts(inputs, outputs, params):
             raise InputError(difference.path, f"no verdicts: {err}") from None
         tables.append(columns)
         thresholds.append({"metric": metric, **row})
+        if row["unit_space"].startswith("no spread"):
+            LOG.warning(f"verdicts of {metric}: the reference items' rows do not vary "
+                        f"(uniform attention?): distances are plain squared distances")
         LOG.info(f"verdicts of {metric}: threshold {row['threshold']:.6g}, "
                  f"{int((columns['flag'] == 'abnormal').sum())} of {len(columns['flag'])} "
                  f"items flagged abnormal")

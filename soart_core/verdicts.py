@@ -50,25 +50,33 @@ def nearest_centroid(x, groups, order):
     return predicted
 
 
-def _unit_space(rows):
+def _distances(unit, rows):
+    """D^2 = MD^2 / k of `rows` from the unit space of the rows `unit`, and whether that
+    unit space had no spread. Without spread (one row, or rows equal to rounding, as
+    under a uniform attention) a covariance means nothing and its pseudo-inverse would
+    blow rounding noise up: the distance is then the plain squared one, / k."""
     from sklearn.covariance import LedoitWolf
 
-    return LedoitWolf().fit(rows)
+    k = rows.shape[1]
+    spread = np.ptp(unit, axis=0).max() if len(unit) > 1 else 0.0
+    if spread <= 1e-9 * max(np.abs(unit).max(), np.finfo(float).tiny):
+        return ((rows - unit.mean(axis=0)) ** 2).sum(axis=1) / k, True
+    return LedoitWolf().fit(unit).mahalanobis(rows) / k, False
 
 
 def mt_distances(x, reference, max_loo_items=200, folds=FOLDS, seed=0):
     """MT distance D^2 = MD^2 / k of every row of `x` from the unit space of the rows
     where `reference` (a mask) holds; each reference row's own distance from a unit
     space fitted without it (leave-one-out up to `max_loo_items` reference rows,
-    `folds`-fold above). Returns (distances, how the reference rows were left out)."""
+    `folds`-fold above). Returns (distances, how the reference rows were left out,
+    whether some unit space had no spread: see `_distances`)."""
     from sklearn.model_selection import KFold
 
     x = np.asarray(x, dtype=np.float64)
-    k = x.shape[1]
     members = np.flatnonzero(reference)
     if len(members) < 2:
         raise ValueError(f"{len(members)} reference row(s): a unit space needs 2 or more")
-    distances = _unit_space(x[members]).mahalanobis(x) / k
+    distances, flat = _distances(x[members], x)
     if len(members) <= max_loo_items:
         splits, how = ((np.delete(np.arange(len(members)), i), [i])
                        for i in range(len(members))), "leave-one-out"
@@ -76,9 +84,10 @@ def mt_distances(x, reference, max_loo_items=200, folds=FOLDS, seed=0):
         splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(members)
         how = f"{folds}-fold"
     for train, test in splits:
-        distances[members[test]] = (_unit_space(x[members[train]])
-                                    .mahalanobis(x[members[test]]) / k)
-    return distances, how
+        distances[members[test]], flat_fold = _distances(x[members[train]],
+                                                         x[members[test]])
+        flat |= flat_fold
+    return distances, how, flat
 
 
 def threshold_of(reference_distances, threshold, quantile):
@@ -114,7 +123,7 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
                          f"group {reference}: the verdicts' unit space needs 2 or more "
                          f"(label more {reference} items in the batch)")
     predicted = nearest_centroid(difference.values, groups, order)
-    distance, how = mt_distances(difference.values, in_reference, max_loo_items)
+    distance, how, flat = mt_distances(difference.values, in_reference, max_loo_items)
     limit = threshold_of(distance[in_reference], threshold, quantile)
     columns = {"item": difference.names, "group": list(groups),
                "predicted": list(predicted), "distance": distance,
@@ -125,7 +134,9 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
             threshold == "auto" else "verdicts.threshold")
     row = {"threshold": limit, "rule": rule, "reference_items": int(in_reference.sum()),
            "labeled_items": int(labeled.sum()), "unlabeled_items": int((~labeled).sum()),
-           "reference_distances": how}
+           "reference_distances": how,
+           "unit_space": ("no spread: plain squared distance / J" if flat else
+                          "Ledoit-Wolf covariance")}
     return columns, row
 
 

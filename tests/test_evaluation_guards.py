@@ -16,6 +16,7 @@ from soart_core.tables import Table, write_columns, write_rounded, write_table
 
 ORDER = ["NORMAL", "ERROR_A", "ERROR_B"]
 JUDGES = np.repeat(ORDER, 3)  # 3 judges per group
+VERDICTS = {"threshold": "auto", "quantile": 0.95, "max_loo_items": 200}
 
 
 def table(values, groups, path="t.csv"):
@@ -32,7 +33,8 @@ def summary_of(groups, words, attention=None, difference=None, order=ORDER):
     blocks = pipeline.score_blocks(difference, JUDGES[:difference.values.shape[1]],
                                    order, 0.0)
     classic_rows, classic_confusion = evaluation.classic("Y1", table(words, groups),
-                                                         order=order)
+                                                         order=order, reference="NORMAL",
+                                                         verdicts=VERDICTS)
     rows, _ = evaluation.evaluate_metric("Y1", attention, difference, blocks, classic_rows,
                                          classic_confusion, order=order,
                                          reference="NORMAL")
@@ -82,6 +84,9 @@ def test_a_group_with_one_item_and_a_group_with_none(caplog):
     with caplog.at_level(logging.WARNING, logger="soart"):
         rows = summary_of(groups, x[:, :9], order=ORDER + ["ERROR_C"])
     for row in rows.values():
+        if row["method"] in evaluation.DETECTORS:  # no accuracy: a detector
+            assert np.isnan(row["accuracy"]) and np.isfinite(row["roc_auc"])
+            continue
         assert row["n"] == 11 and np.isfinite(row["accuracy"])
         assert row["recall_ERROR_B"] == 0.0  # never predicted for itself
         assert np.isnan(row["recall_ERROR_C"])  # not 0: no items to recall
@@ -118,7 +123,8 @@ def test_a_fold_without_within_group_variance():
 
 def test_chance_levels():
     got = evaluation.chance(["A"] * 6 + ["B"] * 3 + ["C"], ["A", "B", "C", "D"])
-    assert got == {"chance_accuracy": 0.6, "chance_balanced_accuracy": pytest.approx(1 / 3)}
+    assert got == {"chance_accuracy": 0.6, "chance_balanced_accuracy": pytest.approx(1 / 3),
+                   "chance_roc_auc": 0.5}
 
 
 def test_tables_for_people_are_rounded_with_empty_cells(tmp_path):
@@ -146,9 +152,15 @@ def run_evaluate(folder, words, attention, groups, shared=False):
     write_table(diff, "item", paths.difference[0])
     write_columns(paths.blocks[0], pipeline.score_blocks(diff, JUDGES, ORDER, 0.0))
     params = SimpleNamespace(words=["Y1"], order=ORDER, reference="NORMAL",
-                             max_loo_items=2000)
+                             max_loo_items=2000, unit_space="NORMAL", verdicts=VERDICTS)
+    # the verdicts as the verdicts job writes them (their own tests: test_verdicts.py)
+    paths.verdicts = [str(folder / "verdicts.csv")]
+    write_columns(paths.verdicts[0], {"item": diff.names, "group": groups,
+                                      "predicted": groups, "distance": np.arange(len(groups)),
+                                      "flag": ["normal"] * len(groups)})
     if shared:
-        rows, confusion = evaluation.classic("Y1", table(words, groups), order=ORDER)
+        rows, confusion = evaluation.classic("Y1", table(words, groups), order=ORDER,
+                                             reference="NORMAL", verdicts=VERDICTS)
         paths.classic_evaluation = [str(folder / "classic.csv")]
         paths.classic_confusion = [str(folder / "classic_confusion.csv")]
         write_columns(paths.classic_evaluation[0], evaluation.rows_to_columns(rows))
@@ -174,8 +186,8 @@ def test_jobs_evaluate_reports_degenerate_input(tmp_path, case):
         keep = groups != "ERROR_B"
         words, attention, groups = x[keep], np.abs(x[keep]), groups[keep]
     rows, plain = run_evaluate(tmp_path / "plain", words, attention, groups)
-    assert len(rows) == 4 and {"chance_accuracy", "chance_balanced_accuracy",
-                               "warnings"} <= set(rows[0])
+    assert len(rows) == 6 and {"chance_accuracy", "chance_balanced_accuracy",
+                               "chance_roc_auc", "warnings"} <= set(rows[0])
     lda = next(r for r in rows if r["method"] == "metrics_lda")
     if case == "thresholded to 0":
         assert lda["accuracy"] == "" and "every feature is constant" in lda["warnings"]
@@ -183,7 +195,9 @@ def test_jobs_evaluate_reports_degenerate_input(tmp_path, case):
         assert all(r["accuracy"] == "" for r in rows)
         assert all(r["warnings"].startswith("1 item: leave-one-out needs 2") for r in rows)
     else:
-        assert all(r["recall_ERROR_B"] == "" and r["accuracy"] != "" for r in rows)
+        assert all(r["recall_ERROR_B"] == "" for r in rows)
+        assert all((r["accuracy"] != "") == (r["method"] not in evaluation.DETECTORS)
+                   for r in rows)
         assert all("no items of group ERROR_B" in r["warnings"] for r in rows)
     for row in rows:  # rounded to 4 decimals, or empty
         assert all(len(row[k].split(".")[-1]) <= 4 for k in row if k.startswith("recall_"))

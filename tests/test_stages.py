@@ -104,7 +104,7 @@ def test_baselines():
     np.testing.assert_array_equal(stages.baseline_row(out, groups, "median"), [3.0, 20.0])
     np.testing.assert_array_equal(stages.difference(out, [2.0, 15.0]),
                                   [[-1.0, -5.0], [1.0, 5.0], [6.0, 45.0]])
-    with pytest.raises(ValueError, match="no items"):
+    with pytest.raises(ValueError, match="no labeled items.*set baseline.method: median"):
         stages.baseline_row(out, groups, "group_mean", "ERROR_B")
 
 

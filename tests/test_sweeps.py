@@ -85,7 +85,7 @@ def test_names_have_no_float_noise_and_stay_unique():
 
 def test_report_builds_with_every_figure(sweep_run):
     figures = sorted((sweep_run / "results" / "figures").glob("*.png"))
-    assert len(figures) == 9
+    assert len(figures) == 12  # attention, difference, blocks, verdicts: per metric
     for figure in figures:
         with Image.open(figure) as image:
             image.verify()  # raises on a broken PNG

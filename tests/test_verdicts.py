@@ -37,15 +37,15 @@ def test_mt_distance_is_mahalanobis_over_k_with_ledoit_wolf():
     x = rng.normal(size=(40, 6))
     reference = np.zeros(40, bool)
     reference[:25] = True
-    distances, how = verdicts.mt_distances(x, reference, max_loo_items=200)
-    assert how == "leave-one-out"
+    distances, how, flat = verdicts.mt_distances(x, reference, max_loo_items=200)
+    assert how == "leave-one-out" and not flat
     fitted = LedoitWolf().fit(x[:25])
     np.testing.assert_allclose(distances[25:], fitted.mahalanobis(x[25:]) / 6, rtol=1e-12)
     # a reference row's own distance: from the unit space of the other 24
     alone = LedoitWolf().fit(np.delete(x[:25], 3, axis=0)).mahalanobis(x[3:4]) / 6
     np.testing.assert_allclose(distances[3], alone[0], rtol=1e-12)
     # many reference rows: k-fold instead, every reference row still left out once
-    distances_k, how_k = verdicts.mt_distances(x, reference, max_loo_items=10)
+    distances_k, how_k, _ = verdicts.mt_distances(x, reference, max_loo_items=10)
     assert how_k == "10-fold" and np.all(distances_k[:25] > 0)
     np.testing.assert_allclose(distances_k[25:], distances[25:], rtol=1e-12)
 
@@ -55,8 +55,19 @@ def test_fewer_reference_judges_than_items_still_works():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(10, 9))
     reference = np.arange(10) < 4
-    distances, _ = verdicts.mt_distances(x, reference)
+    distances, _, _ = verdicts.mt_distances(x, reference)
     assert np.all(np.isfinite(distances)) and np.all(distances >= 0)
+
+
+def test_a_unit_space_without_spread_gives_plain_distances():
+    """Rows equal up to rounding (a uniform attention): no covariance to invert, so no
+    rounding noise blown up into distances; the plain squared distance instead."""
+    x = np.full((12, 9), 1 / 9)
+    x[8] += 0.3
+    distances, _, flat = verdicts.mt_distances(x, np.arange(12) < 4)
+    assert flat
+    np.testing.assert_array_equal(np.delete(distances, 8), 0.0)
+    np.testing.assert_allclose(distances[8], 0.09, rtol=1e-12)
 
 
 def test_threshold_and_row_signs():
