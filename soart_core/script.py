@@ -20,16 +20,19 @@ def run_stage(snakemake, job=None):
         job = jobs.JOBS[snakemake.rule]
     log = logging.getLogger("soart")  # jobs log their progress here
     log.setLevel(logging.INFO)
+    handlers = []
     if len(snakemake.log):
         handler = logging.FileHandler(snakemake.log[0], mode="w", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        log.addHandler(handler)
+        handlers.append(handler)
     # warnings (a degenerate setting, a group with no rows) on the console too
     console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING)
+    console.addFilter(lambda record: record.levelno == logging.WARNING)  # errors: below
     console.setFormatter(logging.Formatter(f"soart: warning in rule {snakemake.rule}: "
                                            f"%(message)s"))
-    log.addHandler(console)
+    handlers.append(console)
+    for handler in handlers:
+        log.addHandler(handler)
     started = time.perf_counter()
     try:
         job(snakemake.input, snakemake.output, snakemake.params)
@@ -38,6 +41,15 @@ def run_stage(snakemake, job=None):
         print(message, file=sys.stderr)
         log.error(message)
         sys.exit(1)
-    where = f" as slurm job {os.environ['SLURM_JOB_ID']}" if "SLURM_JOB_ID" in os.environ else ""
-    log.info(f"rule {snakemake.rule}: wrote {len(snakemake.output)} output(s) in "
-             f"{time.perf_counter() - started:.3f} s{where}")
+    except Exception:  # a bug: its traceback in the rule's log too, not only on screen
+        log.exception(f"rule {snakemake.rule} failed")
+        raise
+    else:
+        where = (f" as slurm job {os.environ['SLURM_JOB_ID']}"
+                 if "SLURM_JOB_ID" in os.environ else "")
+        log.info(f"rule {snakemake.rule}: wrote {len(snakemake.output)} output(s) in "
+                 f"{time.perf_counter() - started:.3f} s{where}")
+    finally:
+        for handler in handlers:  # a caller that runs several jobs gets clean logs
+            log.removeHandler(handler)
+            handler.close()

@@ -279,3 +279,20 @@ def test_a_huge_learning_value(workflow_copy):
     assert "Traceback" not in proc.stdout and console_warnings(proc)
     for path in (workflow_copy / "results").rglob("*.csv"):
         assert "nan" not in path.read_text() and "inf" not in path.read_text(), path
+
+
+def test_a_bug_leaves_its_traceback_in_the_rules_log(tmp_path):
+    """A failure that is no input error (a bug) still reaches the rule's log in full."""
+    from types import SimpleNamespace
+
+    from soart_core.script import run_stage
+
+    def broken(inputs, outputs, params):
+        raise RuntimeError("a bug")
+
+    log = tmp_path / "rule.log"
+    job = SimpleNamespace(rule="broken", input=[], output=[], params=None, log=[str(log)])
+    with pytest.raises(RuntimeError):
+        run_stage(job, broken)
+    text = log.read_text()
+    assert "rule broken failed" in text and "Traceback" in text and "RuntimeError: a bug" in text
