@@ -201,6 +201,8 @@ def detector(metric, method, groups, distance, flag, *, order, reference, reason
     groups = np.asarray(groups, dtype=object)
     normal, error = groups == reference, (groups != reference) & (groups != "")
     figures = dict.fromkeys(DETECTION, np.nan)
+    if distance is not None and len(distance) > 1 and np.ptp(distance) == 0:
+        reason = reason or "every distance is the same (uniform attention?)"
     if distance is not None:
         flagged = np.asarray(flag) == "abnormal"
         if error.any():

@@ -58,7 +58,8 @@ def labels(kind, metric=None, items=None, judges=None, binned=1):
     of words metric `metric`: a picture read alone says what it shows."""
     if kind == "blocks":
         title = "block sign score (agreement), mean |difference|"
-        return (f"{metric}: {title}" if metric else title), "sign score"
+        return ((f"{metric}: {title}" if metric else title),
+                "sign score x relative mean |D|")
     title, bar = {"attention": (f"attention (words: {metric})" if metric else "attention",
                                 "attention value"),
                   "difference": ("baseline difference (attention - baseline row)",
@@ -122,12 +123,21 @@ def block_grid(blocks, order, path, metric=None):
     agreement[rows, cols] = blocks["agreement"]
     size[rows, cols] = blocks["mean_abs"]
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(judges), 1.2 + 0.9 * len(items)))
-    image = ax.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1)
+    # colour: the sign score times the block's mean |D| relative to the largest block's,
+    # so a sign made of differences of 1e-5 fades to white: it is no finding
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    colours = ScalarMappable(Normalize(-1, 1), "RdBu_r")
+    largest = np.nanmax(size) if np.isfinite(size).any() and np.nanmax(size) > 0 else 1.0
+    weight = np.clip(np.nan_to_num(size) / largest, 0.0, 1.0)[..., None]
+    ax.imshow(colours.to_rgba(np.nan_to_num(grid) * weight[..., 0]))  # toward 0: white
+    image = colours
     for (i, j), value in np.ndenumerate(grid):
         # the sign score, its agreement, and how large the differences are
+        strong = abs(value) > 0.6 and weight[i, j, 0] > 0.6
         ax.text(j, i, f"{value:+.2f} ({agreement[i, j]:.2f})\n|D| {size[i, j]:.2g}",
-                ha="center", va="center", fontsize=8.5,
-                color="white" if abs(value) > 0.6 else "black")
+                ha="center", va="center", fontsize=8.5, color="white" if strong else "black")
     ax.set_xticks(range(len(judges)), judges)
     ax.set_yticks(range(len(items)), items)
     ax.set_xlabel("judge group")

@@ -87,11 +87,21 @@ def find_images(images_dir, order):
             folder = os.path.join(set_dir, group)
             names = sorted(n for n in os.listdir(folder)
                            if n.lower().endswith(SUFFIXES)) if os.path.isdir(folder) else []
-            if not names and (set_name == "learn" or os.path.isdir(folder)):
+            if not names and os.path.isdir(folder):  # no folder: a group without images
                 raise InputError(folder, f"no images ({', '.join(SUFFIXES)}) in this "
                                          f"group folder")
             found += [(os.path.join(folder, n), set_name, group) for n in names]
         found += [(os.path.join(set_dir, n), set_name, "") for n in loose]  # unlabeled
+    return _printable(found)
+
+
+def _printable(found):
+    """Image paths become row ids in every table: no line breaks or control characters."""
+    for path, _, _ in found:
+        if not path.isprintable():
+            raise InputError(path.encode("unicode_escape").decode("ascii"),
+                             "the file name holds a line break or another control "
+                             "character; rename the image")
     return found
 
 
@@ -120,7 +130,7 @@ def _manifest(path, order):
     for set_name in SETS:
         if not any(f[1] == set_name for f in found):
             raise InputError(path, f"lists no '{set_name}' images")
-    return found
+    return _printable(found)
 
 
 def read_gray(path, grayscale="luma", crop=None, max_pixels=MAX_PIXELS):

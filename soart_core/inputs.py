@@ -85,10 +85,14 @@ def sniff_format(path, encoding="utf-8-sig", delimiter="auto", decimal="auto"):
         text = head.decode(encoding)
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a character cut at the sample's end
-            raise InputError(path, f"cannot be decoded as '{encoding}' ({err.reason} at "
-                                   f"byte {err.start}); set `encoding` in config.yaml "
-                                   f"(cp932 for Japanese Excel)") from None
+            raise InputError(path, f"cannot be decoded as '{encoding}' ({_reason(err)}); "
+                                   f"set `encoding` in config.yaml (cp932 for Japanese "
+                                   f"Excel)") from None
         text = head[:err.start].decode(encoding)
+    except UnicodeError as err:  # e.g. utf-16 asked for, and no byte-order mark
+        raise InputError(path, f"cannot be decoded as '{encoding}' ({_reason(err)}); "
+                               f"set `encoding` in config.yaml (cp932 for Japanese "
+                               f"Excel)") from None
     lines = text.splitlines()
     header_line = lines[0] if lines else ""
     if delimiter != "auto":
@@ -118,6 +122,12 @@ def sniff_format(path, encoding="utf-8-sig", delimiter="auto", decimal="auto"):
     return CsvFormat(encoding, sep, mark), [name.strip() for name in header]
 
 
+def _reason(err):
+    if isinstance(err, UnicodeDecodeError):
+        return f"{err.reason} at byte {err.start}"
+    return str(err)
+
+
 def _check_header(header, path):
     """A duplicated column name, as written (pandas would rename the second one)."""
     seen = {}
@@ -128,10 +138,12 @@ def _check_header(header, path):
         seen[name] = index
 
 
-def _read_frame(path, fmt, as_text=False):
+def _read_frame(path, fmt, as_text=False, text_columns=()):
+    """The table as a DataFrame; `text_columns` (ids, groups) as written: '001' stays."""
     try:
         frame = pd.read_csv(path, encoding=fmt.encoding, sep=fmt.sep, decimal=fmt.decimal,
-                            skipinitialspace=True, dtype=str if as_text else None,
+                            skipinitialspace=True,
+                            dtype=str if as_text else {c: str for c in text_columns},
                             # only an empty cell is missing: a group 'NA' stays text
                             keep_default_na=False, na_values=[] if as_text else [""])
     except pd.errors.EmptyDataError:
@@ -142,10 +154,10 @@ def _read_frame(path, fmt, as_text=False):
         if "Expected" in str(err):
             fault += ": a row has more cells than the header"
         raise InputError(path, fault, line=int(where.group(1)) if where else None) from None
-    except UnicodeDecodeError as err:
-        raise InputError(path, f"cannot be decoded as '{fmt.encoding}' ({err.reason} at "
-                               f"byte {err.start}); set `encoding` in config.yaml "
-                               f"(cp932 for Japanese Excel)") from None
+    except UnicodeError as err:
+        raise InputError(path, f"cannot be decoded as '{fmt.encoding}' ({_reason(err)}); "
+                               f"set `encoding` in config.yaml (cp932 for Japanese "
+                               f"Excel)") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -180,7 +192,17 @@ def _numeric_block(frame, features, path, fmt):
 
 def _row_names(frame, id_column, groups, path):
     if id_column and id_column in frame.columns:
-        ids = unescape(frame[id_column].astype(str).str.strip().tolist())
+        column = frame[id_column]
+        if column.isna().any():
+            row = int(np.argmax(column.isna().to_numpy()))
+            raise InputError(path, "empty id cell: every row needs its id", line=line_of(row),
+                             column=id_column)
+        ids = unescape(column.str.strip().tolist())
+        bad = [i for i, name in enumerate(ids) if not name.isprintable()]
+        if bad:  # a line break or a control character would break every table written
+            raise InputError(path, f"id '{excerpt(ids[bad[0]])}' holds a line break or "
+                                   f"another control character", line=line_of(bad[0]),
+                             column=id_column)
     else:  # readable and stable: NORMAL_1, NORMAL_2, ..., ERROR_A_1, ...
         seen = {}
         ids = []
@@ -239,7 +261,8 @@ def read_metric_table(path, features, *, group_column, order, counts=None,
     path = str(path)
     fmt, written = sniff_format(path, encoding, delimiter, decimal)
     _check_header(written, path)
-    frame = _read_frame(path, fmt)
+    frame = _read_frame(path, fmt, text_columns=[c for c in (id_column, group_column)
+                                                 if c in written])
     if len(frame) == 0:
         raise InputError(path, "the table has a header but no data rows")
     header = list(frame.columns)

@@ -69,6 +69,9 @@ def normalise(inputs, outputs, params):
                         f"{table.path} belong to it")
     done = {m: pipeline.normalise_pair(learn, valid, params.scale)
             for m, (learn, valid) in tables.items()}  # every table checked before a write
+    for m, (learn, valid) in tables.items():
+        for warning in pipeline.implausible_values(learn, valid, done[m][2], done[m][3]):
+            LOG.warning(warning)
     for m, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
         write_table(done[m][0], "judge", learn_path)
         write_table(done[m][1], "item", valid_path)

@@ -41,6 +41,41 @@ def normalise_pair(learn, valid, scale):
     return done[0], done[1], lo, hi
 
 
+FAR_OUTSIDE = 10.0  # learning ranges beyond the learning table: surely a wrong value
+LONE_OUTLIER = 1000.0  # median absolute deviations from a learning table's median
+
+
+def implausible_values(learn, valid, lo, hi):
+    """Warnings (text) about values that are finite but surely wrong, as they silently
+    dominate the result: a learning value far from all the others (it alone sets the
+    normalise range), a validation value many learning ranges outside it (that item
+    then dominates every item's attention)."""
+    found = []
+    centre = np.median(learn.values)
+    spread = np.median(np.abs(learn.values - centre))
+    if spread > 0:
+        far = np.abs(learn.values - centre) > LONE_OUTLIER * spread
+        if far.any():
+            row, col = np.argwhere(far)[0]
+            found.append(f"{learn.path}, line {line_of(row)}, column "
+                         f"'{excerpt(learn.columns[col])}': value "
+                         f"{float(learn.values[row, col]):.6g} is over {LONE_OUTLIER:g} "
+                         f"median absolute deviations from the table's median "
+                         f"{centre:.6g}, and sets its normalise range alone "
+                         f"({int(far.sum())} such cell(s)); check it")
+    outside = np.maximum(lo - valid.values, valid.values - hi) / (hi - lo)
+    far = outside > FAR_OUTSIDE
+    if far.any():
+        row, col = np.unravel_index(np.argmax(outside), outside.shape)
+        found.append(f"{valid.path}, line {line_of(row)}, column "
+                     f"'{excerpt(valid.columns[col])}': value "
+                     f"{float(valid.values[row, col]):.6g} lies {outside[row, col]:.3g} "
+                     f"learning ranges outside [{lo:.6g}, {hi:.6g}] of {learn.path} "
+                     f"({int(far.sum())} cell(s) beyond {FAR_OUTSIDE:g}); such an item "
+                     f"dominates every item's attention: check it")
+    return found
+
+
 def threshold_table(table, cutoff, power, setting, source):
     """Stage 2: x < cutoff -> 0, else x ** power; a NaN or inf it makes is an error of
     `setting`, blamed on the input file `source` (the table's rows are its rows)."""

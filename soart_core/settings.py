@@ -1,5 +1,6 @@
 """Checks and derived values of the workflow config that a JSON schema cannot express."""
 
+import codecs
 import os
 import sys
 
@@ -24,9 +25,12 @@ def _source(path, overrides, configfiles):
     """Where the config value at `path` (a list of keys) came from, for messages."""
     def holds(node):
         for part in path:
-            if not isinstance(node, dict) or part not in node:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
                 return False
-            node = node[part]
         return True
 
     if holds(overrides):
@@ -84,6 +88,10 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     note = choose_input(config, shipped)
     if note:
         print(note, file=sys.stderr)
+    if not config.get("images_dir") and not os.path.isdir(config["data_dir"]):
+        raise ConfigError("data_dir", f"'{config['data_dir']}' is not a folder (the "
+                                      f"metric tables are read from it when images_dir "
+                                      f"is null)")
     return config
 
 
@@ -99,6 +107,11 @@ def check_config(config):
             raise ConfigError("words", f"'{metric}' is not a metric "
                                        f"(metrics: {', '.join(metrics)})")
     order = config["groups"]["order"]
+    try:
+        codecs.lookup(config["encoding"])
+    except LookupError:
+        raise ConfigError("encoding", f"'{config['encoding']}' is not a text encoding "
+                                      f"Python knows (utf-8-sig, cp932, latin-1, ...)") from None
     if config.get("images_dir"):
         kinds = config["images"]["kinds"]
         for metric in metrics:

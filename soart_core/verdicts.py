@@ -58,9 +58,12 @@ def _distances(unit, rows):
     from sklearn.covariance import LedoitWolf
 
     k = rows.shape[1]
+    # one global scale: the distance does not change, and squares cannot overflow
+    scale = max(np.abs(unit).max(), np.abs(rows).max(), np.finfo(float).tiny)
+    unit, rows = unit / scale, rows / scale
     spread = np.ptp(unit, axis=0).max() if len(unit) > 1 else 0.0
     if spread <= 1e-9 * max(np.abs(unit).max(), np.finfo(float).tiny):
-        return ((rows - unit.mean(axis=0)) ** 2).sum(axis=1) / k, True
+        return ((rows - unit.mean(axis=0)) ** 2).sum(axis=1) * scale ** 2 / k, True
     return LedoitWolf().fit(unit).mahalanobis(rows) / k, False
 
 

@@ -296,3 +296,66 @@ def test_a_bug_leaves_its_traceback_in_the_rules_log(tmp_path):
         run_stage(job, broken)
     text = log.read_text()
     assert "rule broken failed" in text and "Traceback" in text and "RuntimeError: a bug" in text
+
+
+def test_ids_are_text_and_must_be_there(workflow_copy):
+    """Ids as written ('001' stays '001'); an empty id, or one with a line break, is one
+    clear line (it would break every table written)."""
+    for path in (workflow_copy / EXAMPLE).glob("*.csv"):
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join([lines[0]] + [f"{i:03d}," + l.split(",", 1)[1]
+                                                for i, l in enumerate(lines[1:], 1)]) + "\n")
+    snakemake(workflow_copy)
+    items = (workflow_copy / "results" / "normalise" / "items.csv").read_text()
+    assert items.splitlines()[1].startswith("001,NORMAL")
+    edit_lines(workflow_copy / VALID_Y2, set_cell(4, "image", ""))
+    assert_fails_cleanly(workflow_copy, [VALID_Y2, "line 4", "column 'image'",
+                                         "empty id cell"], keep=("normalise/", "threshold/",
+                                                                 "weights/", "attention/",
+                                                                 "difference/", "blocks/",
+                                                                 "verdicts/", "evaluation/",
+                                                                 "figures/"))
+
+
+def test_an_id_with_a_line_break(workflow_copy):
+    edit_lines(workflow_copy / VALID_Y2, set_cell(3, "image", '"two\nlines"'))
+    assert_fails_cleanly(workflow_copy, [VALID_Y2, "line 3", "column 'image'",
+                                         "holds a line break"])
+
+
+@pytest.mark.parametrize("setting,pieces", [
+    ("encoding=utf8x", ["config key 'encoding': 'utf8x' is not a text encoding"]),
+    ("encoding=utf-16", [LEARN_Y1, "cannot be decoded as 'utf-16'", "set `encoding`"]),
+    ("data_dir=/no/such/folder", ["config key 'data_dir': '/no/such/folder' is not a "
+                                  "folder"]),
+])
+def test_settings_that_cannot_work_are_one_line(workflow_copy, setting, pieces):
+    proc = snakemake(workflow_copy, "--config", setting, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert len(errors) == 1, proc.stdout
+    for piece in pieces:
+        assert piece in errors[0], errors[0]
+
+
+def test_implausible_values_are_named_in_warnings(workflow_copy):
+    """Finite values that are surely wrong, and silently dominate the result, are named:
+    file, line, column."""
+    edit_lines(workflow_copy / VALID_Y2, set_cell(5, "X1", "1e6"))
+    edit_lines(workflow_copy / LEARN_Y1, set_cell(4, "X2", "9999"))
+    proc = snakemake(workflow_copy)
+    warnings = console_warnings(proc)
+    assert any(f"{VALID_Y2}, line 5, column 'X1': value 1e+06 lies" in w and
+               "learning ranges outside" in w for w in warnings), warnings
+    assert any(f"{LEARN_Y1}, line 4, column 'X2': value 9999 is over 1000 median absolute "
+               "deviations" in w for w in warnings), warnings
+    log = (workflow_copy / "results" / "logs" / "normalise.log").read_text()
+    assert "value 1e+06 lies" in log
+
+
+def test_a_config_list_element_is_blamed_on_its_file(workflow_copy):
+    bad = write_yaml(workflow_copy / "groups.yaml",
+                     {"groups": {"order": ["正常", "ERROR A", "ERROR_B"]}})
+    proc = snakemake(workflow_copy, "-n", "--configfile", str(bad), check=False)
+    assert "soart: error: config key 'groups.order.1': 'ERROR A' does not match" \
+        in proc.stdout and "(from groups.yaml)" in proc.stdout

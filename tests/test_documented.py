@@ -64,7 +64,6 @@ TESTED = {
     "snakemake --report results/report.html": "test_sweeps.py test_report_*",
     "snakemake --report results/report.html all sweep": "test_sweeps.py test_report_*",
     "snakemake --cores 2 -n": "test_dry_run_and_changes",
-    "snakemake --list-changes params": "test_dry_run_and_changes",
     "python -m soart_core.example images resources/example/images":
         "test_image_generator_command",
     "python -m soart_core.example tables OUT --judges 5 --items 40 --features 6":
@@ -176,9 +175,10 @@ def test_one_sweep_target(tmp_path):
     assert jobs["sweep_instance"] == 18 and jobs["sweep_summary"] == 1
 
 
-def test_dry_run_and_changes(example_run):
+def test_dry_run_and_changes(example_run, tmp_path):
     assert "Nothing to be done" in as_typed(example_run, "snakemake --cores 2 -n")
-    as_typed(example_run, "snakemake --list-changes params")
+    workdir = copy_workflow(tmp_path / "wf")
+    assert "reason: Missing output files" in as_typed(workdir, "snakemake --cores 2 -n")
 
 
 def test_generator_command(tmp_path):

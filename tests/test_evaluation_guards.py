@@ -243,7 +243,8 @@ def test_figure_titles_and_colour_bars(tmp_path):
     assert figures.labels("difference", "Y1") == (
         "Y1 baseline difference (attention - baseline row)", "difference from baseline")
     assert figures.labels("blocks", "Y1") == (
-        "Y1: block sign score (agreement), mean |difference|", "sign score")
+        "Y1: block sign score (agreement), mean |difference|",
+        "sign score x relative mean |D|")
     x, groups = noisy([2, 2, 2])
     drawn = figures.heatmap(table(x, groups), JUDGES, ORDER, tmp_path / "d.png",
                             diverging=True, metric="Y2")
