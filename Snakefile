@@ -40,10 +40,12 @@ rule all:
         "results/verdicts/summary.csv",
         "results/evaluation/summary.csv",
         expand("results/figures/{metric}_{kind}.png", metric=WORDS, kind=FIGURES),
+        "results/workbook.xlsx",
 
 
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/stages.smk"
 include: "workflow/rules/verdicts.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/workbook.smk"
 include: "workflow/rules/sweeps.smk"

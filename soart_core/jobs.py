@@ -328,8 +328,24 @@ def sweep_summary(inputs, outputs, params):
     draw.sweep_plot(ranked, list(params.parameters), outputs.plot)
 
 
+def workbook(inputs, outputs, params):
+    """The results as one Excel workbook (soart_core.workbook); the per-item verdicts
+    where the rule names them."""
+    from .workbook import package_versions, write_workbook
+
+    versions = package_versions()
+    write_workbook(outputs.workbook, words=params.words, attention=inputs.attention,
+                   difference=inputs.difference, blocks=inputs.blocks,
+                   summary=inputs.summary, judge_groups=inputs.judge_groups,
+                   order=params.order, verdicts=getattr(inputs, "verdicts", None),
+                   max_items=params.max_items, settings=params.settings, versions=versions)
+    LOG.info(f"workbook: {len(params.words)} words metrics, up to {params.max_items} "
+             f"items per sheet; made with " + ", ".join(f"{k} {v}" for k, v in
+                                                      versions.items()))
+
+
 JOBS = {job.__name__: job for job in (
     metrics, normalise, threshold, weights, attention, difference, blocks, verdicts, evaluate,
     figures,
     sweep_normalise, sweep_threshold, sweep_classic, sweep_attention, sweep_instance,
-    sweep_summary)}
+    sweep_summary, workbook)}

@@ -228,6 +228,11 @@ def job_params(config, job):
                                  verdicts=config["verdicts"],
                                  max_loo_items=config["evaluate"]["max_loo_items"]),
         "figures": lambda: dict(words=words(config), order=config["groups"]["order"]),
+        # settings: the whole config, for the workbook's settings sheet (so any change
+        # of config reruns this one cheap job)
+        "workbook": lambda: dict(words=words(config), order=config["groups"]["order"],
+                                 max_items=config["workbook"]["max_items"],
+                                 settings=dict(config)),
     }[job]()
 
 

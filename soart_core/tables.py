@@ -152,7 +152,8 @@ def read_columns(path, text=(), integers=()):
     columns = {}
     text_idx = [i for i, n in enumerate(header) if n in text]
     num_idx = [i for i, n in enumerate(header) if n not in text]
-    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8")
+    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8",
+                comments=None)  # '#' is text: an id may hold it ('#3.png', 'a#b.png')
     if text_idx:
         strings = np.loadtxt(path, dtype=str, usecols=text_idx, **load)
         for k, i in enumerate(text_idx):
@@ -194,7 +195,8 @@ def read_table(path, key):
     with open(path, encoding="utf-8", newline="") as stream:
         header = next(csv.reader(stream))
     lead = [key] + (["group"] if len(header) > 1 and header[1] == "group" else [])
-    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8")
+    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8",
+                comments=None)  # '#' is text: an id may hold it ('#3.png', 'a#b.png')
     strings = np.loadtxt(path, dtype=str, usecols=range(len(lead)), **load)
     columns = unescape(header[len(lead):])
     values = (np.loadtxt(path, dtype=np.float64, usecols=range(len(lead), len(header)),

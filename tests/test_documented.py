@@ -52,6 +52,8 @@ TESTED = {
     "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest -q":
         ".ci/run runs it, test_readme.py checks it is the same",
     "SOART_TEST_SLURM=1 pytest -q tests/test_slurm.py": "test_slurm.py (opt-in)",
+    "SOART_TEST_LIBREOFFICE=1 pytest -q tests/test_workbook.py":
+        "test_workbook.py test_libreoffice_opens_it (opt-in)",
     "snakemake --cores 2 --config images_dir=/path/to/images": "test_own_images",
     "snakemake --cores 2 --config images_dir=null data_dir=/path/to/tables":
         "test_own_tables_as_typed",
@@ -80,6 +82,7 @@ TESTED = {
     "python benchmarks/sweep.py": "by hand (benchmark)",
     "python benchmarks/metrics.py": "by hand (benchmark)",
     "python benchmarks/workflow_scale.py": "by hand (benchmark)",
+    "python benchmarks/workbook.py": "by hand (benchmark)",
 }
 
 
