@@ -1,9 +1,11 @@
 """Shared fixtures: the repository root, and a runner for Snakemake in a scratch copy."""
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,11 +38,31 @@ def copy_workflow(dest, tables=True):
     return dest
 
 
+def _no_slurm_controller():
+    """A folder with an `scontrol` that fails at once. Where Slurm's tools are installed
+    but no controller runs (as after tests/test_slurm.py), the Slurm executor plugin
+    asks `scontrol show config` whenever Snakemake starts, and waits 10 s for its
+    timeout: the runs that do not use Slurm put this one first on their PATH."""
+    folder = Path(tempfile.mkdtemp(prefix="soart-no-slurm-"))
+    atexit.register(shutil.rmtree, folder, True)
+    stub = folder / "scontrol"
+    stub.write_text("#!/bin/sh\nexit 1\n")
+    stub.chmod(0o755)
+    return folder
+
+
+NO_SLURM = _no_slurm_controller() if shutil.which("scontrol") else None
+# the environment of every Snakemake run of the tests but the Slurm test's own
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+if NO_SLURM:
+    ENV["PATH"] = f"{NO_SLURM}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def snakemake(workdir, *args, check=True, timeout=600):
     """Run Snakemake in `workdir`; returns the CompletedProcess (stdout+stderr merged)."""
     proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          timeout=timeout, env=ENV)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}")
     return proc

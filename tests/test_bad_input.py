@@ -314,7 +314,7 @@ def test_ids_are_text_and_must_be_there(workflow_copy):
                                                                  "weights/", "attention/",
                                                                  "difference/", "blocks/",
                                                                  "verdicts/", "evaluation/",
-                                                                 "figures/"))
+                                                                 "figures/", "workbook"))
 
 
 def test_an_id_with_a_line_break(workflow_copy):

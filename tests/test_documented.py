@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, copy_workflow, planned_jobs, snakemake
+from conftest import ENV, ROOT, copy_workflow, planned_jobs, snakemake
 
 PLACEHOLDERS = ("/path/to/images", "/path/to/tables", "my.yaml")
 
@@ -102,7 +102,7 @@ def as_typed(workdir, command, **places):
     assert argv[0] == "snakemake"
     proc = subprocess.run([sys.executable, "-m", "snakemake", *argv[1:]], cwd=workdir,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          timeout=600, env=ENV)
     assert proc.returncode == 0, f"{command}\n{proc.stdout}"
     return proc.stdout
 
@@ -188,7 +188,7 @@ def test_generator_command(tmp_path):
     out = tmp_path / "OUT"
     subprocess.run([sys.executable, *shlex.split(
         "-m soart_core.example tables OUT --judges 5 --items 40 --features 6")],
-        cwd=tmp_path, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        cwd=tmp_path, check=True, env=ENV)
     assert len(list(out.glob("*.csv"))) == 6
 
 
@@ -200,7 +200,7 @@ def test_image_generator_command(tmp_path):
 
     subprocess.run([sys.executable, *shlex.split(
         "-m soart_core.example images resources/example/images")], cwd=tmp_path,
-        check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        check=True, env=ENV)
     committed = ROOT / "resources" / "example" / "images"
     drawn = sorted(p.relative_to(tmp_path / "resources/example/images")
                    for p in (tmp_path / "resources/example/images").rglob("*.png"))
@@ -218,7 +218,7 @@ def test_recovering_a_killed_run(tmp_path):
     workdir = shipped(tmp_path)
     run = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=workdir,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           env=ENV,
                            start_new_session=True)
     started = workdir / "results" / "logs" / "metrics.log"
     deadline = time.monotonic() + 120
