@@ -16,6 +16,8 @@ import warnings as py_warnings
 
 import numpy as np
 
+from .verdicts import flags, labeled_mask, mt_distances, threshold_of
+
 LOG = logging.getLogger("soart")
 SEP = "; "  # between the warnings of one summary row
 
@@ -199,7 +201,7 @@ def detector(metric, method, groups, distance, flag, *, order, reference, reason
     from sklearn.metrics import roc_auc_score
 
     groups = np.asarray(groups, dtype=object)
-    normal, error = groups == reference, (groups != reference) & (groups != "")
+    normal, error = groups == reference, (groups != reference) & labeled_mask(groups)
     figures = dict.fromkeys(DETECTION, np.nan)
     if distance is not None and len(distance) > 1 and np.ptp(distance) == 0:
         reason = reason or "every distance is the same (uniform attention?)"
@@ -212,7 +214,7 @@ def detector(metric, method, groups, distance, flag, *, order, reference, reason
         if error.any() and normal.any():
             both = normal | error
             figures["roc_auc"] = float(roc_auc_score(error[both], distance[both]))
-    return {"metric": metric, "method": method, "n": int((groups != "").sum()),
+    return {"metric": metric, "method": method, "n": int(labeled_mask(groups).sum()),
             "accuracy": np.nan, "balanced_accuracy": np.nan,
             **{f"recall_{g}": np.nan for g in order}, **figures,
             "warnings": f"{method}: {reason}" if reason else ""}
@@ -221,20 +223,16 @@ def detector(metric, method, groups, distance, flag, *, order, reference, reason
 def mt_detector(metric, method, table, *, order, reference, verdicts):
     """The MT distance of `table`'s labeled rows from its reference rows' unit space,
     flagged by the `verdicts` settings' auto threshold rule, as a detector row."""
-    from .verdicts import labeled_mask, mt_distances, threshold_of
-
-    labeled = labeled_mask(table.groups)
-    groups = np.asarray(table.groups, dtype=object)[labeled]
+    table = labeled(table)
+    groups = np.asarray(table.groups, dtype=object)
     normal = groups == reference
     if normal.sum() < 2:
         return detector(metric, method, groups, None, None, order=order,
                         reference=reference, reason=f"{int(normal.sum())} {reference} "
                                                     f"item(s): a unit space needs 2")
-    distance, _, flat = mt_distances(table.values[labeled], normal,
-                                     verdicts["max_loo_items"])
+    distance, _, flat = mt_distances(table.values, normal, verdicts["max_loo_items"])
     limit = threshold_of(distance[normal], "auto", verdicts["quantile"])
-    return detector(metric, method, groups, distance,
-                    np.where(distance > limit, "abnormal", "normal"), order=order,
+    return detector(metric, method, groups, distance, flags(distance, limit), order=order,
                     reference=reference,
                     reason="the reference items do not vary" if flat else "")
 
@@ -243,7 +241,7 @@ def labeled(table):
     """The Table's labeled rows (an unlabeled item, group "", has no answer to score)."""
     from dataclasses import replace
 
-    keep = np.asarray(table.groups, dtype=object) != ""
+    keep = labeled_mask(table.groups)
     if keep.all():
         return table
     return replace(table, names=[n for n, k in zip(table.names, keep) if k],
@@ -308,7 +306,7 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     levels = chance(groups, order)
     detectors = []
     if verdict is not None:
-        keep = np.asarray(verdict["group"], dtype=object) != ""
+        keep = labeled_mask(verdict["group"])
         detectors.append(detector(metric, "difference_mt",
                                   np.asarray(verdict["group"], dtype=object)[keep],
                                   np.asarray(verdict["distance"])[keep],

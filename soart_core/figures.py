@@ -2,6 +2,9 @@
 
 import numpy as np
 
+from .layout import UNLABELED as NO_GROUP
+from .verdicts import labeled_mask
+
 
 def _pyplot():
     import matplotlib
@@ -22,7 +25,7 @@ def _blocks(groups, order):
     rank = {g: i for i, g in enumerate(order)}
     index = np.argsort([rank.get(g, len(order)) for g in groups], kind="stable")
     spans, start = [], 0
-    for g in [*order, ""]:
+    for g in [*order, NO_GROUP]:
         count = int((groups == g).sum())
         if count:
             spans.append((g or UNLABELED, start, start + count))
@@ -191,7 +194,7 @@ def verdict_plot(verdicts, threshold, order, path, metric=None):
     plt = _pyplot()
     distance = np.asarray(verdicts["distance"], dtype=np.float64)
     predicted = np.asarray(verdicts["predicted"], dtype=object)
-    unlabeled = np.asarray(verdicts["group"], dtype=object) == ""
+    unlabeled = ~labeled_mask(verdicts["group"])
     index = np.arange(len(distance))
     fig, ax = plt.subplots(figsize=(min(14.0, 5.0 + 0.05 * len(distance)), 4.0))
     colours = plt.get_cmap("tab10")

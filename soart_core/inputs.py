@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, excerpt, names
+from .layout import UNLABELED
 from .tables import Table, line_of, unescape
 
 AUTO_FEATURE = re.compile(r"X\d+")  # features: auto takes X0, X1, ...
@@ -85,14 +86,10 @@ def sniff_format(path, encoding="utf-8-sig", delimiter="auto", decimal="auto"):
         text = head.decode(encoding)
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a character cut at the sample's end
-            raise InputError(path, f"cannot be decoded as '{encoding}' ({_reason(err)}); "
-                                   f"set `encoding` in config.yaml (cp932 for Japanese "
-                                   f"Excel)") from None
+            raise _undecodable(path, encoding, err) from None
         text = head[:err.start].decode(encoding)
     except UnicodeError as err:  # e.g. utf-16 asked for, and no byte-order mark
-        raise InputError(path, f"cannot be decoded as '{encoding}' ({_reason(err)}); "
-                               f"set `encoding` in config.yaml (cp932 for Japanese "
-                               f"Excel)") from None
+        raise _undecodable(path, encoding, err) from None
     lines = text.splitlines()
     header_line = lines[0] if lines else ""
     if delimiter != "auto":
@@ -122,10 +119,12 @@ def sniff_format(path, encoding="utf-8-sig", delimiter="auto", decimal="auto"):
     return CsvFormat(encoding, sep, mark), [name.strip() for name in header]
 
 
-def _reason(err):
-    if isinstance(err, UnicodeDecodeError):
-        return f"{err.reason} at byte {err.start}"
-    return str(err)
+def _undecodable(path, encoding, err):
+    """The error for a file that `encoding` cannot decode, with the setting to change."""
+    reason = (f"{err.reason} at byte {err.start}" if isinstance(err, UnicodeDecodeError)
+              else str(err))
+    return InputError(path, f"cannot be decoded as '{encoding}' ({reason}); set "
+                            f"`encoding` in config.yaml (cp932 for Japanese Excel)")
 
 
 def _check_header(header, path):
@@ -155,9 +154,7 @@ def _read_frame(path, fmt, as_text=False, text_columns=()):
             fault += ": a row has more cells than the header"
         raise InputError(path, fault, line=int(where.group(1)) if where else None) from None
     except UnicodeError as err:
-        raise InputError(path, f"cannot be decoded as '{fmt.encoding}' ({_reason(err)}); "
-                               f"set `encoding` in config.yaml (cp932 for Japanese "
-                               f"Excel)") from None
+        raise _undecodable(path, fmt.encoding, err) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -216,9 +213,6 @@ def _row_names(frame, id_column, groups, path):
         raise InputError(path, f"duplicate row id '{excerpt(ids[row])}'",
                          line=line_of(row), column=id_column)
     return ids
-
-
-UNLABELED = ""  # the group of an item whose answer is not known: an empty cell
 
 
 def _groups_from_column(frame, group_column, order, path, unlabeled):

@@ -13,12 +13,10 @@ import os
 from types import SimpleNamespace
 
 from . import pipeline
-from .layout import pick, stage_files
+from .layout import BLOCK_TEXT, VERDICT_TEXT, pick, stage_files
 from .tables import (read_columns, read_table, write_columns, write_rounded, write_table,
                      write_text)
 
-BLOCK_TEXT = ("item_group", "judge_group")
-VERDICT_TEXT = ("item", "group", "predicted", "flag")
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
@@ -175,7 +173,7 @@ def verdicts(inputs, outputs, params):
     """A verdict for every item, labeled or not, per words metric, and the metrics
     combined (soart_core.verdicts)."""
     from .errors import InputError
-    from .verdicts import combine, verdict_table
+    from .verdicts import TooFewLabeled, combine, verdict_table
 
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     tables, thresholds = [], []
@@ -185,7 +183,7 @@ def verdicts(inputs, outputs, params):
             columns, row = verdict_table(
                 difference, judge_groups, order=params.order, reference=params.unit_space,
                 tolerance=params.tolerance, **params.verdicts)
-        except ValueError as err:
+        except TooFewLabeled as err:
             raise InputError(difference.path, f"no verdicts: {err}") from None
         tables.append(columns)
         thresholds.append({"metric": metric, **row})

@@ -5,6 +5,10 @@ import os
 from types import SimpleNamespace
 
 ROLES = ("query", "key", "value")
+UNLABELED = ""  # the group of an item whose answer is not known: an empty cell
+# the text columns of the block and verdict tables (the rest are numbers)
+BLOCK_TEXT = ("item_group", "judge_group")
+VERDICT_TEXT = ("item", "group", "predicted", "flag")
 FIGURES = ("attention", "difference", "blocks", "verdicts")
 
 

@@ -19,12 +19,22 @@ For each words metric, from the items' rows of the baseline difference D:
 
 import numpy as np
 
-UNLABELED = ""
+from .layout import UNLABELED
+
 FOLDS = 10
+
+
+class TooFewLabeled(ValueError):
+    """The labeled items cannot place the verdicts (what is missing in the message)."""
 
 
 def labeled_mask(groups):
     return np.asarray(groups, dtype=object) != UNLABELED
+
+
+def flags(distance, threshold):
+    """abnormal where the distance exceeds the threshold, else normal."""
+    return np.where(np.asarray(distance) > threshold, "abnormal", "normal")
 
 
 def nearest_centroid(x, groups, order):
@@ -116,13 +126,13 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
                   quantile, max_loo_items):
     """One metric's verdicts (a dict of columns) and its threshold row (a dict).
 
-    `difference` is the metric's difference Table (items x judges). Raises ValueError
+    `difference` is the metric's difference Table (items x judges). Raises TooFewLabeled
     with what is missing where the labeled items cannot place the verdicts."""
     groups = np.asarray(difference.groups, dtype=object)
     labeled = labeled_mask(groups)
     in_reference = groups == reference
     if in_reference.sum() < 2:
-        raise ValueError(f"{int(in_reference.sum())} labeled item(s) of the reference "
+        raise TooFewLabeled(f"{int(in_reference.sum())} labeled item(s) of the reference "
                          f"group {reference}: the verdicts' unit space needs 2 or more "
                          f"(label more {reference} items in the batch)")
     predicted = nearest_centroid(difference.values, groups, order)
@@ -130,7 +140,7 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
     limit = threshold_of(distance[in_reference], threshold, quantile)
     columns = {"item": difference.names, "group": list(groups),
                "predicted": list(predicted), "distance": distance,
-               "flag": np.where(distance > limit, "abnormal", "normal")}
+               "flag": flags(distance, limit)}
     signs = row_signs(difference.values, judge_groups, order, tolerance)
     columns.update({f"sign_{g}": v for g, v in signs.items()})
     rule = (f"quantile {quantile:g} of the reference items' own distances" if
@@ -154,7 +164,7 @@ def combine(metrics, tables, order):
     predicted = np.array(order, dtype=object)[winner]
     agree = votes == predicted[None, :]
     distances = np.stack([t["distance"] for t in tables])
-    flags = np.stack([np.asarray(t["flag"]) == "abnormal" for t in tables])
+    flagged = np.stack([np.asarray(t["flag"]) == "abnormal" for t in tables])
     names = np.array(metrics, dtype=object)
 
     def joined(mask):  # the metrics (of a metrics x items mask) per item, as text
@@ -164,5 +174,5 @@ def combine(metrics, tables, order):
             "votes": [f"{a}/{len(metrics)}" for a in agree.sum(axis=0)],
             "predicted_by": joined(agree), "distance": distances.max(axis=0),
             "distance_metric": list(names[distances.argmax(axis=0)]),
-            "flag": np.where(flags.any(axis=0), "abnormal", "normal"),
-            "flagged_by": joined(flags)}
+            "flag": np.where(flagged.any(axis=0), "abnormal", "normal"),
+            "flagged_by": joined(flagged)}

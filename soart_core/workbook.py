@@ -29,6 +29,7 @@ import zipfile
 
 import numpy as np
 
+from .layout import BLOCK_TEXT, VERDICT_TEXT
 from .tables import read_columns, read_table, unescape, write_atomic
 
 MAX_ROWS = 1_048_576  # Excel's limits of a sheet
@@ -37,10 +38,8 @@ HEADER_ROWS = 2  # judge names, judge groups
 LEAD_COLUMNS = 2  # item id, item group
 MAX_ITEMS_LIMIT = MAX_ROWS - HEADER_ROWS  # the largest sensible workbook.max_items
 PACKAGES = ("soart", "python", "numpy", "pandas", "snakemake", "openpyxl")
-BLOCK_TEXT = ("item_group", "judge_group")
 BLOCK_COUNTS = ("n", "n_pos", "n_neg", "n_zero")
 SUMMARY_TEXT = ("metric", "method", "warnings")
-VERDICT_TEXT = ("item", "group", "predicted", "flag")
 # figure -> its chance level, in the evaluation summary
 CHANCE = {"accuracy": "chance_accuracy", "balanced_accuracy": "chance_balanced_accuracy",
           "roc_auc": "chance_roc_auc"}
