@@ -45,7 +45,4 @@ rule all:
 
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/stages.smk"
-include: "workflow/rules/verdicts.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/workbook.smk"
 include: "workflow/rules/sweeps.smk"

@@ -10,10 +10,9 @@ more than the work of most stages.
 
 import logging
 import os
-from types import SimpleNamespace
 
 from . import pipeline
-from .layout import BLOCK_TEXT, VERDICT_TEXT, pick, stage_files
+from .layout import BLOCK_TEXT, VERDICT_TEXT
 from .tables import (read_columns, read_table, write_columns, write_rounded, write_table,
                      write_text)
 
@@ -103,13 +102,13 @@ def weights(inputs, outputs, params):
         write_table(built[role], "feature", path)
 
 
-def attention(inputs, outputs, params):
-    """The attention of each words metric's items over the judges."""
+def attention(inputs, outputs, params, threads=1):
+    """The attention of each words metric's items over the judges, on `threads` cores."""
     w = {role: read_table(path, "feature") for role, path in zip(pipeline.ROLES, inputs.weights)}
     for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
         out = pipeline.attend(read_table(words_path, "item"), w, decimals=params.decimals,
                               chunk_rows=params.chunk_rows, dtype=params.dtype,
-                              source=params.sources[metric]["valid"])
+                              source=params.sources[metric]["valid"], workers=threads)
         write_table(out, "item", out_path, decimals=params.decimals)
 
 
@@ -131,31 +130,38 @@ def blocks(inputs, outputs, params):
                                                  params.order, params.tolerance))
 
 
+def classic(inputs, outputs, params):
+    """The classic baselines (nearest centroid, LDA, MT on the metrics themselves) on
+    each words metric's validation table, thresholded here by threshold.valid (so that
+    they do not depend on threshold.learn)."""
+    from .evaluation import classic as baselines, rows_to_columns
+
+    s = params.valid
+    for i, metric in enumerate(params.words):
+        words = pipeline.threshold_table(read_table(inputs.valid[i], "item"), s["cutoff"],
+                                         s["power"], "threshold.valid",
+                                         params.sources[metric]["valid"])
+        rows, confusion = baselines(metric, words, order=params.order,
+                                    max_loo_items=params.max_loo_items,
+                                    reference=params.unit_space, verdicts=params.verdicts)
+        write_columns(outputs.evaluation[i], rows_to_columns(rows))
+        write_columns(outputs.confusion[i], rows_to_columns(confusion))
+
+
 def evaluate(inputs, outputs, params):
-    """Leave-one-out classification figures and block contrast, per words metric.
+    """Leave-one-out classification figures and block contrast, per words metric, with
+    the classic baselines' rows (job `classic`). The tables for people (per metric and
+    the summary) show figures rounded; the confusion counts are exact."""
+    from .evaluation import columns_to_rows, evaluate_metric, rows_to_columns
 
-    The classic baselines come from `inputs.classic_evaluation`/`classic_confusion`
-    when a sweep has computed them once for many instances; otherwise here. The
-    tables for people (per metric and the summary) show figures rounded; the confusion
-    counts are exact.
-    """
-    from .evaluation import classic, columns_to_rows, evaluate_metric, rows_to_columns
-
-    shared = hasattr(inputs, "classic_evaluation")
     summary = []
     for i, metric in enumerate(params.words):
-        if shared:
-            classic_rows = columns_to_rows(read_columns(
-                inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
-                integers=("n",)))
-            classic_confusion = columns_to_rows(read_columns(
-                inputs.classic_confusion[i], text=("method", "true_group"),
-                integers=[f"predicted_{g}" for g in params.order]))
-        else:
-            classic_rows, classic_confusion = classic(
-                metric, read_table(inputs.words[i], "item"), order=params.order,
-                max_loo_items=params.max_loo_items, reference=params.unit_space,
-                verdicts=params.verdicts)
+        classic_rows = columns_to_rows(read_columns(
+            inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
+            integers=("n",)))
+        classic_confusion = columns_to_rows(read_columns(
+            inputs.classic_confusion[i], text=("method", "true_group"),
+            integers=[f"predicted_{g}" for g in params.order]))
         rows, confusion = evaluate_metric(
             metric, read_table(inputs.attention[i], "item"),
             read_table(inputs.difference[i], "item"),
@@ -219,111 +225,54 @@ def figures(inputs, outputs, params):
                           metric=metric)
 
 
-# ---- sweeps: each job runs a level of stages into its folder (see soart_core.sweep) ----
-def _ns(**kwargs):
-    return SimpleNamespace(**kwargs)
-
-
-def sweep_normalise(inputs, outputs, params):
-    """Level 1 of a sweep instance: the normalise stage into `outputs.folder`."""
-    params = _ns(**params.settings)
-    metrics = params.metrics
-    normalise(inputs, stage_files(outputs.folder, "normalise", metrics, metrics), params)
-
-
-def sweep_threshold(inputs, outputs, params):
-    """Level 2: threshold."""
-    params = _ns(**params.settings)
-    metrics = params.metrics
-    src = stage_files(inputs.normalise, "normalise", metrics, metrics)
-    threshold(_ns(learn=src.learn, valid=src.valid),
-              stage_files(outputs.folder, "threshold", metrics, metrics), params)
-
-
-def sweep_classic(inputs, outputs, params):
-    """The classic baselines on the thresholded validation metrics: apart from the
-    threshold level, as they do not read the learning threshold (and import
-    scikit-learn, which costs more than the threshold itself)."""
-    from .evaluation import classic, rows_to_columns
-
-    params = _ns(**params.settings)
-    metrics = params.metrics
-    src = stage_files(inputs.normalise, "normalise", metrics, metrics)
-    out = stage_files(outputs.folder, "classic", metrics, metrics)
-    s = params.valid
-    for i, metric in enumerate(metrics):
-        words = pipeline.threshold_table(read_table(src.valid[i], "item"), s["cutoff"],
-                                         s["power"], "threshold.valid",
-                                         params.sources[metric]["valid"])
-        rows, confusion = classic(metric, words, order=params.order,
-                                  max_loo_items=params.max_loo_items,
-                                  reference=params.unit_space, verdicts=params.verdicts)
-        write_columns(out.evaluation[i], rows_to_columns(rows))
-        write_columns(out.confusion[i], rows_to_columns(confusion))
-
-
-def sweep_attention(inputs, outputs, params):
-    """Level 3: weights and attention."""
-    params = _ns(**params.settings)
-    metrics, words = params.metrics, params.words
-    src = stage_files(inputs.threshold, "threshold", metrics, metrics)
-    built = stage_files(outputs.folder, "weights", metrics, words)
-    weights(_ns(learn=src.learn), built, params)
-    attention(_ns(words=pick(src.valid, metrics, words), weights=built.weights),
-              stage_files(outputs.folder, "attention", metrics, words), params)
-
-
-def sweep_instance(inputs, outputs, params):
-    """One instance: difference, blocks, verdicts and evaluation into its folder,
-    params.yaml beside them, and links to the shared levels it read, so that the folder
-    has the same layout as a plain run's results/."""
-    import yaml
-
-    params = _ns(**params.settings)
-    metrics, words, root = params.metrics, params.words, outputs.folder
-    shared_normalise = stage_files(inputs.normalise, "normalise", metrics, metrics)
-    shared_classic = stage_files(inputs.classic, "classic", metrics, metrics)
-    shared_attention = stage_files(inputs.attention, "attention", metrics, words)
-    diff = stage_files(root, "difference", metrics, words)
-    difference(shared_attention, diff, params)
-    block = stage_files(root, "blocks", metrics, words)
-    blocks(_ns(difference=diff.difference, judge_groups=shared_normalise.judge_groups),
-           block, params)
-    verdict = stage_files(root, "verdicts", metrics, words)
-    verdicts(_ns(difference=diff.difference, judge_groups=shared_normalise.judge_groups),
-             verdict, params)
-    evaluate(_ns(attention=shared_attention.attention, difference=diff.difference,
-                 blocks=block.blocks, verdicts=verdict.verdicts,
-                 classic_evaluation=pick(shared_classic.evaluation, metrics, words),
-                 classic_confusion=pick(shared_classic.confusion, metrics, words)),
-             stage_files(root, "evaluate", metrics, words), params)
-    for name, level in (("normalise", inputs.normalise), ("threshold", inputs.threshold),
-                        ("weights", inputs.attention), ("attention", inputs.attention)):
-        os.symlink(os.path.relpath(os.path.join(level, name), root),
-                   os.path.join(root, name))
-    write_text(os.path.join(root, "params.yaml"),
-               yaml.safe_dump({"sweep": params.sweep, "instance": params.instance,
-                               "swept": params.values, "config": params.config},
-                              sort_keys=False))
-
-
 def sweep_summary(inputs, outputs, params):
-    """The instances ranked by their evaluation figures (as their summaries show them,
-    rounded), and a plot per parameter."""
+    """Per sweep: every instance folder gets its params.yaml and links to the stage
+    folders it shares (so that it holds the plain layout), and the instances are ranked
+    by their evaluation figures (as their summaries show them, rounded) in a table and
+    a plot per parameter."""
     import pandas as pd
+    import yaml
 
     from . import figures as draw
     from .sweep import rank_instances
 
-    params = _ns(**params.settings)
-    summaries = [pd.read_csv(os.path.join(folder, "evaluation", "summary.csv"))
-                 for folder in inputs.instances]
-    ranked = rank_instances(params.instances, params.values, summaries, params.rank_by,
-                            params.rank_method)
-    # rank_instances rounded its figures; the swept values stay as they are
-    write_rounded(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns},
-                  decimals=None)
-    draw.sweep_plot(ranked, list(params.parameters), outputs.plot)
+    params_files = iter(outputs.params)
+    for sweep, summary_path, plot_path in zip(params.sweeps, outputs.summaries,
+                                              outputs.plots):
+        summaries = []
+        for instance in sweep["instances"]:
+            path = next(params_files)
+            root = os.path.dirname(path)
+            os.makedirs(root, exist_ok=True)
+            for stage, folder in instance["folders"].items():
+                if os.path.normpath(folder) == os.path.normpath(root):
+                    continue
+                for name in _folders(stage):
+                    link = os.path.join(root, name)
+                    if os.path.islink(link):
+                        os.remove(link)
+                    os.symlink(os.path.relpath(os.path.join(folder, name), root), link)
+            write_text(path, yaml.safe_dump(
+                {"sweep": sweep["name"], "instance": instance["name"],
+                 "swept": instance["values"], "config": instance["config"]},
+                sort_keys=False))
+            summaries.append(pd.read_csv(os.path.join(
+                instance["folders"]["evaluate"], "evaluation", "summary.csv")))
+        ranked = rank_instances([i["name"] for i in sweep["instances"]],
+                                [i["values"] for i in sweep["instances"]], summaries,
+                                params.rank_by, params.rank_method)
+        # rank_instances rounded its figures; the swept values stay as they are
+        write_rounded(summary_path, {c: ranked[c].to_numpy() for c in ranked.columns},
+                      decimals=None)
+        draw.sweep_plot(ranked, sweep["parameters"], plot_path)
+
+
+def _folders(stage):
+    """The folder names stage `stage` writes in a run folder."""
+    from .layout import stage_files
+
+    files = vars(stage_files("", stage, ["m"], ["m"])).values()
+    return sorted({(f if isinstance(f, str) else f[0]).split(os.sep)[0] for f in files})
 
 
 def workbook(inputs, outputs, params):
@@ -344,6 +293,4 @@ def workbook(inputs, outputs, params):
 
 JOBS = {job.__name__: job for job in (
     metrics, normalise, threshold, weights, attention, difference, blocks, verdicts, evaluate,
-    figures,
-    sweep_normalise, sweep_threshold, sweep_classic, sweep_attention, sweep_instance,
-    sweep_summary, workbook)}
+    classic, figures, sweep_summary, workbook)}

@@ -25,8 +25,8 @@ def stage_files(root, stage, metrics, words):
                           item_groups=os.path.join(root, "normalise/items.csv")),
         "threshold": dict(learn=each("threshold/{}_learn.csv", metrics),
                           valid=each("threshold/{}_valid.csv", metrics)),
-        "classic": dict(evaluation=each("classic/{}.csv", metrics),
-                        confusion=each("classic/{}_confusion.csv", metrics)),
+        "classic": dict(evaluation=each("classic/{}.csv", words),
+                        confusion=each("classic/{}_confusion.csv", words)),
         "weights": dict(weights=each("weights/{}.csv", ROLES)),
         "attention": dict(attention=each("attention/{}.csv", words)),
         "difference": dict(difference=each("difference/{}.csv", words),
@@ -39,6 +39,7 @@ def stage_files(root, stage, metrics, words):
                          confusion=each("evaluation/{}_confusion.csv", words),
                          summary=os.path.join(root, "evaluation/summary.csv")),
         "figures": {kind: each("figures/{}_" + kind + ".png", words) for kind in FIGURES},
+        "workbook": dict(workbook=os.path.join(root, "workbook.xlsx")),
     }[stage]
     return SimpleNamespace(**files)
 
@@ -46,3 +47,21 @@ def stage_files(root, stage, metrics, words):
 def pick(files, metrics, words):
     """The entries of per-metric lists `files` that belong to `words`, in words order."""
     return [files[metrics.index(w)] for w in words]
+
+
+def run_files(stage, run):
+    """({input name: files}, {output name: files}) of `stage` in `run` (a
+    soart_core.sweep.Run): outputs in its folder, inputs from the folders of the stages
+    it reads (settings.STAGES), or, for normalise, the metric tables."""
+    from .settings import STAGES, input_paths, words as words_of
+
+    metrics, words = list(run.config["metrics"]), words_of(run.config)
+    if stage == "normalise":
+        tables = input_paths(run.config)
+        inputs = {kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")}
+    else:
+        inputs = {}
+        for name, (before, output, *only_words) in STAGES[stage].inputs.items():
+            files = getattr(stage_files(run.upstream[before], before, metrics, words), output)
+            inputs[name] = pick(files, metrics, words) if only_words else files
+    return inputs, vars(stage_files(run.folder, stage, metrics, words))

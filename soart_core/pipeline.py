@@ -100,7 +100,8 @@ def build_weights(learn_by_metric, roles):
     return weights
 
 
-def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", source=None):
+def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", source=None,
+           workers=1):
     """Stage 4: the attention of the items (`words`) over the judges, items x judges.
 
     Scores beyond float64 (or float32) make NaN rows; that is an error blamed on the
@@ -109,7 +110,8 @@ def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", sour
     with np.errstate(over="ignore", invalid="ignore"):
         out = stages.attention(words.values, weights["query"].values,
                                weights["key"].values, weights["value"].values,
-                               chunk_rows=chunk_rows, dtype=np.dtype(dtype).type)
+                               chunk_rows=chunk_rows, dtype=np.dtype(dtype).type,
+                               workers=workers)
     if _first_bad(out):
         row, col = np.unravel_index(np.argmax(np.abs(words.values)), words.values.shape)
         raise InputError(source or words.path,

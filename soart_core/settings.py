@@ -3,6 +3,7 @@
 import codecs
 import os
 import sys
+from dataclasses import dataclass, field
 
 from .errors import ConfigError
 
@@ -184,71 +185,149 @@ def input_paths(config):
             for metric, files in config["metrics"].items()}
 
 
-def job_params(config, job):
-    """The tunables job `job` reads: what its rule passes as `params:` (so Snakemake
-    reruns a job exactly when one of them changes). One mapping for the plain rules
-    and the sweep levels."""
-    metrics = list(config["metrics"])
-    return {
-        "metrics": lambda: dict(metrics=metrics,
-                                group_column=config["groups"]["column"],
-                                kinds=config["images"]["kinds"],
-                                grayscale=config["images"]["grayscale"],
-                                grid=config["images"]["grid"], crop=config["images"]["crop"],
-                                sn_ratio=config["images"]["sn_ratio"],
-                                sn_max_db=config["images"]["sn_max_db"],
-                                max_pixels=config["images"]["max_pixels"],
-                                reference_group=config["images"]["reference_group"]
-                                or reference_group(config)),
-        "normalise": lambda: dict(metrics=metrics, features=config["features"],
-                                  groups=config["groups"], id_column=config["id_column"],
-                                  encoding=config["encoding"],
-                                  delimiter=config["delimiter"], decimal=config["decimal"],
-                                  scale=config["normalise"]["scale"]),
-        # sources: the input tables, named in messages about their cells
-        "threshold": lambda: dict(metrics=metrics, learn=config["threshold"]["learn"],
-                                  valid=config["threshold"]["valid"],
-                                  sources=input_paths(config)),
-        "weights": lambda: dict(metrics=metrics, roles=config["roles"]),
-        "attention": lambda: dict(words=words(config), sources=input_paths(config),
-                                  decimals=config["attention"]["decimals"],
-                                  chunk_rows=config["attention"]["chunk_rows"],
-                                  dtype=config["attention"]["dtype"]),
-        "difference": lambda: dict(method=config["baseline"]["method"],
-                                   group=baseline_group(config)),
-        "blocks": lambda: dict(order=config["groups"]["order"],
-                               tolerance=block_tolerance(config)),
-        "verdicts": lambda: dict(words=words(config), order=config["groups"]["order"],
-                                 unit_space=reference_group(config),
-                                 tolerance=block_tolerance(config),
-                                 verdicts=config["verdicts"]),
-        "evaluate": lambda: dict(words=words(config), order=config["groups"]["order"],
-                                 reference=baseline_group(config),
-                                 unit_space=reference_group(config),
-                                 verdicts=config["verdicts"],
-                                 max_loo_items=config["evaluate"]["max_loo_items"]),
-        "figures": lambda: dict(words=words(config), order=config["groups"]["order"]),
-        # settings: the whole config, for the workbook's settings sheet (so any change
-        # of config reruns this one cheap job)
-        "workbook": lambda: dict(words=words(config), order=config["groups"]["order"],
-                                 max_items=config["workbook"]["max_items"],
-                                 settings=dict(config)),
-    }[job]()
+def only(config, paths):
+    """A copy of `config` holding just the values at key `paths` (dotted): a stage's
+    params function sees nothing it has not declared, so its declaration cannot lie."""
+    view = {}
+    for path in paths:
+        *parents, last = path.split(".")
+        node, into = config, view
+        for part in parents:
+            node, into = node[part], into.setdefault(part, {})
+        into[last] = node[last]
+    return view
 
 
-# the jobs whose tunables each sweep level's job reads
-LEVEL_JOBS = {
-    "normalise": ("normalise",),
-    "threshold": ("normalise", "threshold"),
-    "classic": ("normalise", "threshold", "evaluate"),
-    "attention": ("normalise", "weights", "attention", "evaluate"),
-    "instance": ("normalise", "difference", "blocks", "verdicts", "evaluate"),
+@dataclass(frozen=True)
+class Stage:
+    """What a stage reads: its config keys (dotted paths; `*` the whole config) and the
+    outputs of earlier stages (input name -> (stage, output name[, "words"]): "words"
+    keeps the entries of the words metrics). Snakemake's params (reruns) and a sweep's
+    sharing (soart_core.sweep) both come from this one declaration."""
+    reads: tuple
+    params: object  # config (only `reads`) -> the job's params
+    inputs: dict = field(default_factory=dict)
+    threads: int = 1
+
+    def after(self):
+        return tuple(dict.fromkeys(source[0] for source in self.inputs.values()))
+
+
+INPUT_KEYS = ("data_dir", "images_dir", "metrics")  # where input_paths looks
+
+
+def _metrics(c):
+    return list(c["metrics"])
+
+
+STAGES = {
+    "metrics": Stage(
+        reads=("metrics", "groups.column", "groups.order", "images"),
+        params=lambda c: dict(metrics=_metrics(c), group_column=c["groups"]["column"],
+                              kinds=c["images"]["kinds"],
+                              grayscale=c["images"]["grayscale"],
+                              grid=c["images"]["grid"], crop=c["images"]["crop"],
+                              sn_ratio=c["images"]["sn_ratio"],
+                              sn_max_db=c["images"]["sn_max_db"],
+                              max_pixels=c["images"]["max_pixels"],
+                              reference_group=c["images"]["reference_group"]
+                              or reference_group(c))),
+    # its input files: the metric tables (input_paths)
+    "normalise": Stage(
+        reads=INPUT_KEYS + ("features", "groups", "id_column", "encoding", "delimiter",
+                            "decimal", "normalise"),
+        params=lambda c: dict(metrics=_metrics(c), features=c["features"],
+                              groups=c["groups"], id_column=c["id_column"],
+                              encoding=c["encoding"], delimiter=c["delimiter"],
+                              decimal=c["decimal"], scale=c["normalise"]["scale"])),
+    # sources: the input tables, named in messages about their cells
+    "threshold": Stage(
+        reads=INPUT_KEYS + ("threshold",),
+        params=lambda c: dict(metrics=_metrics(c), learn=c["threshold"]["learn"],
+                              valid=c["threshold"]["valid"], sources=input_paths(c)),
+        inputs={"learn": ("normalise", "learn"), "valid": ("normalise", "valid")}),
+    "weights": Stage(
+        reads=("metrics", "roles"),
+        params=lambda c: dict(metrics=_metrics(c), roles=c["roles"]),
+        inputs={"learn": ("threshold", "learn")}),
+    "attention": Stage(
+        reads=INPUT_KEYS + ("words", "attention"),
+        params=lambda c: dict(words=words(c), sources=input_paths(c),
+                              decimals=c["attention"]["decimals"],
+                              chunk_rows=c["attention"]["chunk_rows"],
+                              dtype=c["attention"]["dtype"]),
+        inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights")},
+        threads=4),
+    "difference": Stage(
+        reads=("baseline", "groups.order"),
+        params=lambda c: dict(method=c["baseline"]["method"], group=baseline_group(c)),
+        inputs={"attention": ("attention", "attention")}),
+    "blocks": Stage(
+        reads=("groups.order", "blocks", "attention.decimals"),
+        params=lambda c: dict(order=c["groups"]["order"], tolerance=block_tolerance(c)),
+        inputs={"difference": ("difference", "difference"),
+                "judge_groups": ("normalise", "judge_groups")}),
+    "verdicts": Stage(
+        reads=("metrics", "words", "groups.order", "blocks", "attention.decimals",
+               "verdicts"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              unit_space=reference_group(c), tolerance=block_tolerance(c),
+                              verdicts=c["verdicts"]),
+        inputs={"difference": ("difference", "difference"),
+                "judge_groups": ("normalise", "judge_groups")}),
+    # the classic baselines read the validation tables thresholded here, not the
+    # threshold stage's: they do not depend on threshold.learn
+    "classic": Stage(
+        reads=INPUT_KEYS + ("words", "threshold.valid", "groups.order",
+                            "evaluate.max_loo_items", "verdicts"),
+        params=lambda c: dict(words=words(c), valid=c["threshold"]["valid"],
+                              sources=input_paths(c), order=c["groups"]["order"],
+                              unit_space=reference_group(c),
+                              max_loo_items=c["evaluate"]["max_loo_items"],
+                              verdicts=c["verdicts"]),
+        inputs={"valid": ("normalise", "valid", "words")}),
+    "evaluate": Stage(
+        reads=("metrics", "words", "groups.order", "baseline.group"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              reference=baseline_group(c), unit_space=reference_group(c)),
+        inputs={"attention": ("attention", "attention"),
+                "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
+                "verdicts": ("verdicts", "verdicts"),
+                "classic_evaluation": ("classic", "evaluation"),
+                "classic_confusion": ("classic", "confusion")}),
+    "figures": Stage(
+        reads=("metrics", "words", "groups.order"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"]),
+        inputs={"attention": ("attention", "attention"),
+                "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
+                "verdicts": ("verdicts", "verdicts"),
+                "thresholds": ("verdicts", "thresholds"),
+                "judge_groups": ("normalise", "judge_groups")}),
+    # settings: the whole config for the workbook's settings sheet (so any change of
+    # config reruns this one cheap job)
+    "workbook": Stage(
+        reads=("*",),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              max_items=c["workbook"]["max_items"], settings=dict(c)),
+        inputs={"attention": ("attention", "attention"),
+                "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
+                "summary": ("evaluate", "summary"),
+                "judge_groups": ("normalise", "judge_groups"),
+                "verdicts": ("verdicts", "verdicts")}),
 }
 
 
-def level_params(config, level):
-    """All tunables of a sweep level's job, as one dict."""
-    merged = {}
-    for job in LEVEL_JOBS[level]:
-        merged.update(job_params(config, job))
-    return merged
+def job_params(config, stage):
+    """The tunables stage `stage` reads, from the config values it declares."""
+    reads = STAGES[stage].reads
+    return STAGES[stage].params(config if reads == ("*",) else only(config, reads))
+
+
+def upstream(stage):
+    """Every stage whose outputs `stage` reads, directly or through others."""
+    seen = []
+    for before in STAGES[stage].after():
+        for s in upstream(before) + (before,):
+            if s not in seen:
+                seen.append(s)
+    return tuple(seen)

@@ -3,7 +3,6 @@
 Nothing here reads files or knows about Snakemake; `soart_core.tables` does the I/O.
 """
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -50,13 +49,13 @@ def auto_chunk_rows(n_items, itemsize=8, budget_bytes=48 << 20):
 
 
 def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float64,
-              workers=None):
+              workers=1):
     """softmax(Q K^T / sqrt(J)) V with Q = X W_Q, K = X W_K, V = X W_V (docs/method.md, stage 4).
 
     Computed in row chunks, the softmax done per chunk, so that memory grows like N x J
-    plus one chunk per worker and never N x N. Chunks run on `workers` threads (default:
-    all cores), each with a single-threaded BLAS, so that the softmax's element-wise
-    work runs on every core too.
+    plus one chunk per worker and never N x N. Chunks run on `workers` threads (the
+    job's `threads:`), each with a single-threaded BLAS, so that the softmax's
+    element-wise work runs on every core it was given too.
 
     The scores have rank at most d (features): Q K^T = X (W_Q W_K^T) X^T and
     A V = (A X) W_V. When d < J the two N x N products therefore run with inner size d
@@ -89,7 +88,7 @@ def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float
         np.divide(mixed, total, out=out[start:stop])  # normalise J columns, not N
 
     starts = range(0, n_items, rows)
-    workers = min(workers or os.cpu_count() or 1, len(starts))
+    workers = min(workers, len(starts))
     if workers == 1:
         for start in starts:
             run(start)

@@ -2,31 +2,31 @@
 
 A sweep maps config key paths (`threshold.learn.cutoff`, `roles.query`, ...) to lists
 of values; every combination is an instance with a readable, stable name built from
-its values (`cutoff~0.3_query~Y1`). The stages form shared levels, each keyed by the
-swept values it depends on, so instances that agree on a level's settings share its
-outputs: `normalise` (the inputs and their reading), `threshold`, `classic` (the
-classic baselines, which read only the thresholded validation metrics), `attention`
-(weights and attention); only difference, blocks and the evaluation run per instance.
+its values (`cutoff~0.3_query~Y3`). The workflow's stage rules run sweeps as they run
+the plain one (workflow/rules/stages.smk). Each stage of an instance writes to a run
+folder chosen by the swept values that stage reads (settings.STAGES declares them, for
+the stage and the stages before it): none -> the plain run's `results/` (shared with
+it), all of the instance's -> the instance's own folder, some ->
+`results/sweeps/{sweep}/_shared/{those values}/`. Instances that agree on a stage's
+values share its outputs; each instance folder links to the ones it read.
 """
 
 import copy
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
+from .settings import STAGES, upstream
 
-# the config key paths each shared level reads (its own and those of the levels above)
-NORMALISE = ("data_dir", "encoding", "delimiter", "decimal", "metrics", "features", "groups", "id_column",
-             "normalise")
-UNSWEPT = ("images_dir", "images", "sweeps")  # the metrics stage is shared by all sweeps
-LEVEL_PREFIXES = {
-    "normalise": NORMALISE,
-    "threshold": NORMALISE + ("threshold",),
-    "classic": NORMALISE + ("threshold.valid", "evaluate.max_loo_items", "verdicts"),
-    "attention": NORMALISE + ("threshold", "roles", "words", "attention"),
-}
-LEVELS = tuple(LEVEL_PREFIXES)
+PLAIN = "results"
+# the stages a sweep runs (figures and the workbook: the plain run's only)
+SWEPT_STAGES = ("normalise", "threshold", "weights", "attention", "difference", "blocks",
+                "verdicts", "classic", "evaluate")
+# the metrics stage runs once for the plain run and every sweep; metrics and words set
+# which files every run writes
+UNSWEPT = ("images_dir", "images", "sweeps", "max_sweep_instances", "metrics", "words")
 DEFAULT_KEY = "default"
 
 
@@ -81,10 +81,15 @@ def set_path(config, path, value):
     node[last] = value
 
 
-def reads(level, path):
-    """Does shared `level` read the config value at key path `path`?"""
-    return any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
-               for p in LEVEL_PREFIXES[level])
+def _overlaps(path, read):
+    return read == "*" or path == read or path.startswith(read + ".") or \
+        read.startswith(path + ".")
+
+
+def depends(stage, path):
+    """Does `stage` (or a stage before it) read the config value at key path `path`?"""
+    return any(_overlaps(path, read) for s in upstream(stage) + (stage,)
+               for read in STAGES[s].reads)
 
 
 @dataclass
@@ -93,7 +98,7 @@ class Instance:
     name: str
     values: dict  # key path -> value
     config: dict  # the full config of this instance
-    keys: dict = field(default_factory=dict)  # level -> shared key
+    folders: dict = field(default_factory=dict)  # stage -> run folder of its outputs
 
 
 def _name(values, short):
@@ -106,23 +111,34 @@ def plan(config, validate):
     """{sweep: {instance name: Instance}} for every sweep in config["sweeps"].
 
     `validate(config)` checks one instance's config (schema and cross-key checks) and
-    raises on a bad value; its message is prefixed with the sweep and instance.
+    raises on a bad value; its message is prefixed with the sweep and instance. A grid
+    of more than config["max_sweep_instances"] instances stops before any is made.
     """
     base = {k: v for k, v in config.items() if k != "sweeps"}
+    limit = config.get("max_sweep_instances", 10000)
     plans = {}
     for sweep, grid in (config.get("sweeps") or {}).items():
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", sweep) or sweep.startswith("_"):
             raise SweepError(sweep, "a sweep's name may hold letters, digits, '_', '.', "
                                     "'-' and must not start with '_'")
+        size = math.prod(len(values) for values in grid.values())
+        if size > limit:
+            raise SweepError(sweep, f"{size:,} instances ("
+                                    + " x ".join(str(len(v)) for v in grid.values())
+                                    + f") exceed max_sweep_instances ({limit:,}); raise "
+                                      f"that key or make the grid smaller")
         for path in grid:
             if path.split(".", 1)[0] in UNSWEPT:
                 raise SweepError(sweep, f"'{path}' cannot be swept: the metrics stage "
-                                        f"runs once for the plain run and every sweep")
+                                        f"runs once for the plain run and every sweep, "
+                                        f"and metrics and words set which files every "
+                                        f"run writes")
             try:
                 get_path(base, path)
             except (KeyError, TypeError):
                 raise SweepError(sweep, f"'{path}' is not a config key path") from None
         short = short_names(list(grid))
+        stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in SWEPT_STAGES}
         instances = {}
         for combo in itertools.product(*grid.values()):
             values = dict(zip(grid, combo))
@@ -137,21 +153,41 @@ def plan(config, validate):
                 validate(instance_config)
             except Exception as err:  # the schema's or check_config's own message
                 raise SweepError(sweep, f"instance '{name}': {err}") from None
-            instance = Instance(sweep, name, values, instance_config)
-            for level in LEVELS:
-                own = {p: v for p, v in values.items() if reads(level, p)}
-                instance.keys[level] = _name(own, short)
-            instances[name] = instance
+            folders = {}
+            for stage, paths in stage_reads.items():
+                own = {p: values[p] for p in paths}
+                folders[stage] = (PLAIN if not own else
+                                  f"{PLAIN}/sweeps/{sweep}/{name}" if len(own) == len(values)
+                                  else f"{PLAIN}/sweeps/{sweep}/_shared/{_name(own, short)}")
+            instances[name] = Instance(sweep, name, values, instance_config, folders)
         plans[sweep] = instances
     return plans
 
 
-def level_config(plans, sweep, level, key):
-    """The config of any instance on shared `key` of `level` (they agree on it)."""
-    for instance in plans[sweep].values():
-        if instance.keys[level] == key:
-            return instance.config
-    raise KeyError(f"sweep {sweep}: no {level} key {key}")
+@dataclass
+class Run:
+    """One stage's work in one run folder: the config it runs with and, per stage
+    before it, the folder of the outputs it reads."""
+    folder: str
+    config: dict
+    upstream: dict
+
+
+def plain_runs(config, stage):
+    return [Run(PLAIN, config, {s: PLAIN for s in STAGES[stage].after()})]
+
+
+def sweep_runs(plans, stage):
+    """The runs of `stage` over every sweep's instances, once per run folder; none in
+    the plain run's folder (the plain rule makes those)."""
+    runs = {}
+    for instances in plans.values():
+        for instance in instances.values():
+            folder = instance.folders[stage]
+            if folder != PLAIN and folder not in runs:
+                runs[folder] = Run(folder, instance.config,
+                                   {s: instance.folders[s] for s in STAGES[stage].after()})
+    return list(runs.values())
 
 
 def rank_instances(names, values, summaries, rank_by, method, decimals=4):

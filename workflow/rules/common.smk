@@ -1,10 +1,10 @@
 # Names derived from the config, shared by the rule files.
 import re
 
-from soart_core.settings import check_config, input_paths, job_params, level_params, words
 from soart_core.errors import one_line_errors
-from soart_core.layout import FIGURES, ROLES
-from soart_core.sweep import level_config, plan
+from soart_core.layout import FIGURES, run_files
+from soart_core.settings import STAGES, check_config, input_paths, job_params, words
+from soart_core.sweep import SWEPT_STAGES, plain_runs, plan, sweep_runs
 
 METRICS = list(config["metrics"])
 WORDS = words(config)
@@ -12,19 +12,6 @@ WORDS = words(config)
 INPUTS = input_paths(config)
 
 
-# ---- report entries ----
-def reported(pattern, caption, category, subcategory, **labels):
-    """One report() entry per words metric, grouped in the HTML report by stage/metric."""
-    # (a line may not start with `report(`: Snakemake reads that as its keyword)
-    entries = [
-        (pattern.format(metric=m), {"metric": m, **labels}) for m in WORDS
-    ]
-    caption = f"../report/{caption}.rst"
-    return [report(path, caption, category, subcategory, labels=labels)  # fmt: skip
-            for path, labels in entries]
-
-
-# ---- sweeps (workflow/rules/sweeps.smk) ----
 def check_instance(instance_config):
     validate(instance_config, "../schemas/config.schema.yaml")
     check_config(instance_config)
@@ -34,20 +21,47 @@ with one_line_errors():
     SWEEPS = plan(config, check_instance)
 
 
-def shared_folder(level, sweep, key):
-    return f"results/sweeps/{sweep}/_shared/{level}/{key}"
+# ---- report entries of the plain run: (stage, output) -> caption, category, subcategory,
+# labels; an output per words metric gets one entry per metric
+REPORTED = {
+    ("verdicts", "verdicts"): ("verdicts", "Verdicts", "by metric", {"table": "verdicts"}),
+    ("verdicts", "summary"): ("verdicts_summary", "Verdicts", "summary",
+                              {"table": "verdicts, all metrics"}),
+    ("evaluate", "evaluation"): ("evaluation", "Evaluation", "by metric", {"table": "figures"}),
+    ("evaluate", "confusion"): ("confusion", "Evaluation", "by metric", {"table": "confusion"}),
+    ("evaluate", "summary"): ("summary", "Evaluation", "summary", {"table": "summary"}),
+    ("figures", "attention"): ("attention", "Attention", "heatmaps", {"figure": "attention"}),
+    ("figures", "difference"): ("difference", "Baseline difference", "heatmaps",
+                                {"figure": "difference"}),
+    ("figures", "blocks"): ("blocks", "Blocks", "sign scores", {"figure": "blocks"}),
+    ("figures", "verdicts"): ("verdicts_figure", "Verdicts", "distances",
+                              {"figure": "verdicts"}),
+    ("workbook", "workbook"): ("workbook", "Workbook", None, {"file": "workbook.xlsx"}),
+}
 
 
-def instance_of(w):
-    return SWEEPS[w.sweep][w.instance]
+def reported(stage, outputs):
+    """The plain run's outputs, those in REPORTED wrapped in report()."""
+    done = {}
+    for name, files in outputs.items():
+        if (stage, name) not in REPORTED:
+            done[name] = files
+            continue
+        caption, category, subcategory, labels = REPORTED[stage, name]
+        entries = ([(files, labels)] if isinstance(files, str) else
+                   [(f, {"metric": m, **labels}) for f, m in zip(files, WORDS)])
+        # (a line may not start with `report(`: Snakemake reads that as its keyword)
+        done[name] = [report(f, f"../report/{caption}.rst", category, subcategory,  # fmt: skip
+                             labels=l) for f, l in entries]
+        if isinstance(files, str):
+            done[name] = done[name][0]
+    return done
 
 
-def upstream(level, above):
-    """Input function: the shared folder of level `above` that `level`'s key reads."""
-
-    def folder(w):
-        instances = SWEEPS[w.sweep].values()
-        key = next(i.keys[above] for i in instances if i.keys[level] == w.key)
-        return shared_folder(above, w.sweep, key)
-
-    return folder
+def merged(parts):
+    """Named file lists of several runs, concatenated name by name."""
+    names = {}
+    for part in parts:
+        for name, files in part.items():
+            names.setdefault(name, []).extend([files] if isinstance(files, str) else files)
+    return names

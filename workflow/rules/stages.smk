@@ -1,105 +1,39 @@
-# The six stages of docs/method.md. Every rule runs soart_core.jobs.<rule name> through
-# workflow/scripts/stage.py; a stage that runs per words metric handles them all in one
-# job (one interpreter start instead of one per metric).
+# The stages of docs/method.md, one rule definition each (settings.STAGES declares what
+# a stage reads: config keys and earlier stages' outputs). The plain run's rule is named
+# after the stage and writes results/{stage}/; the `sweep_{stage}` rule runs the same
+# stage for every run folder of every sweep (soart_core.sweep) in one job, so a sweep
+# costs its arithmetic, not an interpreter start per instance. A job runs
+# soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py).
+PLAIN_STAGES = [s for s in STAGES if s != "metrics"]  # metrics: metrics.smk
 
+for prefix, stages, runs_of in (
+    ("", PLAIN_STAGES, lambda stage: plain_runs(config, stage)),
+    ("sweep_", SWEPT_STAGES, lambda stage: sweep_runs(SWEEPS, stage)),
+):
+    for stage in stages:
+        runs = runs_of(stage)
+        if not runs:  # every sweep reads this stage's plain outputs
+            continue
+        files = [run_files(stage, run) for run in runs]
+        outputs = merged(out for _, out in files)
 
-rule normalise:
-    input:
-        learn=[INPUTS[m]["learn"] for m in METRICS],
-        valid=[INPUTS[m]["valid"] for m in METRICS],
-    output:
-        learn=expand("results/normalise/{metric}_learn.csv", metric=METRICS),
-        valid=expand("results/normalise/{metric}_valid.csv", metric=METRICS),
-        range="results/normalise/range.csv",
-        judge_groups="results/normalise/judges.csv",
-        item_groups="results/normalise/items.csv",
-    params:
-        **job_params(config, "normalise"),
-    log:
-        "results/logs/normalise.log",
-    conda:
-        "../envs/soart.yaml"
-    script:
-        "../scripts/stage.py"
-
-
-rule threshold:
-    input:
-        learn=rules.normalise.output.learn,
-        valid=rules.normalise.output.valid,
-    output:
-        learn=expand("results/threshold/{metric}_learn.csv", metric=METRICS),
-        valid=expand("results/threshold/{metric}_valid.csv", metric=METRICS),
-    params:
-        **job_params(config, "threshold"),
-    log:
-        "results/logs/threshold.log",
-    conda:
-        "../envs/soart.yaml"
-    script:
-        "../scripts/stage.py"
-
-
-rule weights:
-    input:
-        learn=rules.threshold.output.learn,
-    output:
-        weights=expand("results/weights/{role}.csv", role=ROLES),
-    params:
-        **job_params(config, "weights"),
-    log:
-        "results/logs/weights.log",
-    conda:
-        "../envs/soart.yaml"
-    script:
-        "../scripts/stage.py"
-
-
-rule attention:
-    input:
-        words=expand("results/threshold/{metric}_valid.csv", metric=WORDS),
-        weights=rules.weights.output.weights,
-    output:
-        attention=expand("results/attention/{metric}.csv", metric=WORDS),
-    params:
-        **job_params(config, "attention"),
-    log:
-        "results/logs/attention.log",
-    benchmark:
-        "results/benchmarks/attention.tsv"
-    conda:
-        "../envs/soart.yaml"
-    script:
-        "../scripts/stage.py"
-
-
-rule difference:
-    input:
-        attention=rules.attention.output.attention,
-    output:
-        difference=expand("results/difference/{metric}.csv", metric=WORDS),
-        baseline=expand("results/difference/{metric}_baseline.csv", metric=WORDS),
-    params:
-        **job_params(config, "difference"),
-    log:
-        "results/logs/difference.log",
-    conda:
-        "../envs/soart.yaml"
-    script:
-        "../scripts/stage.py"
-
-
-rule blocks:
-    input:
-        difference=rules.difference.output.difference,
-        judge_groups=rules.normalise.output.judge_groups,
-    output:
-        blocks=expand("results/blocks/{metric}.csv", metric=WORDS),
-    params:
-        **job_params(config, "blocks"),
-    log:
-        "results/logs/blocks.log",
-    conda:
-        "../envs/soart.yaml"
-    script:
-        "../scripts/stage.py"
+        rule:
+            name:
+                prefix + stage
+            input:
+                **merged(inp for inp, _ in files),
+            output:
+                **(reported(stage, files[0][1]) if not prefix else outputs),
+            params:
+                runs=[dict(folder=run.folder, inputs=inp, outputs=out,
+                           params=job_params(run.config, stage))
+                      for run, (inp, out) in zip(runs, files)],
+            threads: STAGES[stage].threads
+            log:
+                f"results/logs/{prefix}{stage}.log",
+            benchmark:
+                f"results/benchmarks/{prefix}{stage}.tsv"
+            conda:
+                "../envs/soart.yaml"
+            script:
+                "../scripts/stage.py"
