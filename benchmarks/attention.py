@@ -79,7 +79,7 @@ def torch_sdpa(x, wq, wk, wv):
 def soart(x, wq, wk, wv):
     from soart_core.stages import attention
 
-    return attention(x, wq, wk, wv, dtype=x.dtype.type)
+    return attention(x, wq, wk, wv, dtype=x.dtype.type, workers=os.cpu_count())
 
 
 METHODS = {"seed": seed_as_written, "full": full_matrix, "soart": soart, "torch": torch_sdpa}

@@ -4,8 +4,9 @@
     python benchmarks/sweep.py --grid wide
 
 Each measurement runs `snakemake --cores 2` in a fresh scratch copy of the workflow (no
-results, no .snakemake): the plain run (`all`), then each 100-instance sweep, then a
-no-op rerun of the sweep. Writes benchmarks/results/sweep.csv.
+results, no .snakemake): the plain run (`all`), then each 100-instance sweep from
+scratch, a no-op rerun, and the rerun after one value more in the grid; then the dry run (planning) of a 1,000-instance sweep. Writes
+benchmarks/results/sweep.csv.
 
 Grids: `downstream` sweeps the learning cutoff (5 values, a threshold and an attention
 each), the baseline (2) and the block tolerance (10): 100 instances over 5 shared
@@ -36,17 +37,31 @@ GRIDS = {
         "threshold.valid.cutoff": [round(0.1 + 0.05 * i, 2) for i in range(10)],
     },
 }
+PLANNED = {  # 1,000 instances, planned only
+    "threshold.learn.cutoff": [round(0.2 + 0.05 * i, 2) for i in range(10)],
+    "threshold.valid.cutoff": [round(0.1 + 0.05 * i, 2) for i in range(10)],
+    "blocks.tolerance": [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+}
 
 
 def scratch():
     folder = tempfile.mkdtemp(prefix="soart-bench-")
-    for name in ("Snakefile", "config.yaml", "workflow", "soart_core"):
+    for name in ("Snakefile", "config.yaml", "workflow", "soart_core", "profiles"):
         src = os.path.join(ROOT, name)
         (shutil.copytree if os.path.isdir(src) else shutil.copy2)(
             src, os.path.join(folder, name), **({"ignore": shutil.ignore_patterns(
                 "__pycache__")} if os.path.isdir(src) else {}))
     shutil.copytree(os.path.join(ROOT, "resources"), os.path.join(folder, "resources"))
     return folder
+
+
+def with_sweep(folder, name, grid):
+    path = os.path.join(folder, "config.yaml")  # this grid alone, not config's example
+    with open(path) as stream:
+        config = yaml.safe_load(stream)
+    config["sweeps"] = {name: grid}
+    with open(path, "w") as stream:
+        yaml.safe_dump(config, stream, sort_keys=False)
 
 
 def timed(folder, *args):
@@ -81,18 +96,28 @@ def main():
     shutil.rmtree(folder)
     for grid in args.grid:
         folder = scratch()
-        path = os.path.join(folder, "config.yaml")  # this grid alone, not config's example
-        config = yaml.safe_load(open(path))
-        config["sweeps"] = {grid: GRIDS[grid]}
-        yaml.safe_dump(config, open(path, "w"), sort_keys=False)
+        with_sweep(folder, grid, GRIDS[grid])
         jobs = count_jobs(folder, "sweep")
         seconds = timed(folder, "sweep")
         rows.append((f"sweep '{grid}' (100 instances)", jobs, seconds, seconds / plain))
         rows.append((f"sweep '{grid}' no-op rerun", 0, timed(folder, "sweep"), None))
+        first = next(iter(GRIDS[grid]))
+        with_sweep(folder, grid, {**GRIDS[grid], first: GRIDS[grid][first] + [0.7]})
+        jobs = count_jobs(folder, "sweep")
+        seconds = timed(folder, "sweep")
+        rows.append((f"sweep '{grid}' + one {first.split('.')[-1]} value", jobs, seconds,
+                     seconds / plain))
         shutil.rmtree(folder)
-    print(f"{'what':<36} {'jobs':>5} {'wall s':>8} {'x plain':>8}")
+    folder = scratch()
+    with_sweep(folder, "planned", PLANNED)
+    start = time.perf_counter()
+    jobs = count_jobs(folder, "sweep")
+    rows.append(("plan (dry run) of 1,000 instances", jobs, time.perf_counter() - start,
+                 None))
+    shutil.rmtree(folder)
+    print(f"{'what':<40} {'jobs':>5} {'wall s':>8} {'x plain':>8}")
     for what, jobs, seconds, ratio in rows:
-        print(f"{what:<36} {jobs:>5} {seconds:8.1f} "
+        print(f"{what:<40} {jobs:>5} {seconds:8.1f} "
               f"{'' if ratio is None else format(ratio, '8.2f')}")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "sweep.csv"), "w") as out:

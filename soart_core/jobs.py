@@ -226,45 +226,40 @@ def figures(inputs, outputs, params):
 
 
 def sweep_summary(inputs, outputs, params):
-    """Per sweep: every instance folder gets its params.yaml and links to the stage
-    folders it shares (so that it holds the plain layout), and the instances are ranked
-    by their evaluation figures (as their summaries show them, rounded) in a table and
-    a plot per parameter."""
+    """A sweep's instance folders get their params.yaml and links to the stage folders
+    they share (so that each holds the plain layout); the instances are ranked by their
+    evaluation figures (as their summaries show them, rounded) in a table and a plot
+    per parameter."""
     import pandas as pd
     import yaml
 
     from . import figures as draw
     from .sweep import rank_instances
 
-    params_files = iter(outputs.params)
-    for sweep, summary_path, plot_path in zip(params.sweeps, outputs.summaries,
-                                              outputs.plots):
-        summaries = []
-        for instance in sweep["instances"]:
-            path = next(params_files)
-            root = os.path.dirname(path)
-            os.makedirs(root, exist_ok=True)
-            for stage, folder in instance["folders"].items():
-                if os.path.normpath(folder) == os.path.normpath(root):
-                    continue
-                for name in _folders(stage):
-                    link = os.path.join(root, name)
-                    if os.path.islink(link):
-                        os.remove(link)
-                    os.symlink(os.path.relpath(os.path.join(folder, name), root), link)
-            write_text(path, yaml.safe_dump(
-                {"sweep": sweep["name"], "instance": instance["name"],
-                 "swept": instance["values"], "config": instance["config"]},
-                sort_keys=False))
-            summaries.append(pd.read_csv(os.path.join(
-                instance["folders"]["evaluate"], "evaluation", "summary.csv")))
-        ranked = rank_instances([i["name"] for i in sweep["instances"]],
-                                [i["values"] for i in sweep["instances"]], summaries,
-                                params.rank_by, params.rank_method)
-        # rank_instances rounded its figures; the swept values stay as they are
-        write_rounded(summary_path, {c: ranked[c].to_numpy() for c in ranked.columns},
-                      decimals=None)
-        draw.sweep_plot(ranked, sweep["parameters"], plot_path)
+    summaries = []
+    for instance, path in zip(params.instances, outputs.params):
+        root = os.path.dirname(path)
+        os.makedirs(root, exist_ok=True)
+        for stage, folder in instance["folders"].items():
+            if os.path.normpath(folder) == os.path.normpath(root):
+                continue
+            for name in _folders(stage):
+                link = os.path.join(root, name)
+                if os.path.islink(link):
+                    os.remove(link)
+                os.symlink(os.path.relpath(os.path.join(folder, name), root), link)
+        write_text(path, yaml.safe_dump({"sweep": params.sweep, "instance": instance["name"],
+                                         "swept": instance["values"],
+                                         "config": instance["config"]}, sort_keys=False))
+        summaries.append(pd.read_csv(os.path.join(instance["folders"]["evaluate"],
+                                                  "evaluation", "summary.csv")))
+    ranked = rank_instances([i["name"] for i in params.instances],
+                            [i["values"] for i in params.instances], summaries,
+                            params.rank_by, params.rank_method)
+    # rank_instances rounded its figures; the swept values stay as they are
+    write_rounded(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns},
+                  decimals=None)
+    draw.sweep_plot(ranked, params.parameters, outputs.plot)
 
 
 def _folders(stage):

@@ -29,7 +29,8 @@ class _Tee:
 
 
 def run_stage(snakemake, job=None):
-    """Run `job` (default: soart_core.jobs.<stage>) for the job's runs (params.runs: a
+    """Run `job` (default: soart_core.jobs.<params.stage, or the rule's name>) for the
+    job's runs (params.runs: a
     run folder each, with its inputs, outputs and params; the plain run has one), or on
     the job's own input, output and params where there are no runs; log its time; turn
     an InputError into one message and exit 1.
@@ -43,7 +44,7 @@ def run_stage(snakemake, job=None):
     if job is None:
         from . import jobs
 
-        job = jobs.JOBS.get(snakemake.rule) or jobs.JOBS[snakemake.rule.removeprefix("sweep_")]
+        job = jobs.JOBS[getattr(snakemake.params, "stage", snakemake.rule)]
     threads = int(getattr(snakemake, "threads", 1) or 1)
     log = logging.getLogger("soart")  # jobs log their progress here
     log.setLevel(logging.INFO)
@@ -55,11 +56,18 @@ def run_stage(snakemake, job=None):
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         handlers.append(handler)
-    # warnings (a degenerate setting, a group with no rows) on the console too
+    # warnings (a degenerate setting, a group with no rows) on the console too, named
+    # by the run folder where a job runs several
+    current = {"where": ""}
+
+    def warning(record):
+        record.where = current["where"]
+        return record.levelno == logging.WARNING  # errors: below
+
     console = logging.StreamHandler(streams[1])
-    console.addFilter(lambda record: record.levelno == logging.WARNING)  # errors: below
-    console.setFormatter(logging.Formatter(f"soart: warning in rule {snakemake.rule}: "
-                                           f"%(message)s"))
+    console.addFilter(warning)
+    console.setFormatter(logging.Formatter(f"soart: warning in rule {snakemake.rule}"
+                                           f"%(where)s: %(message)s"))
     handlers.append(console)
     for handler in handlers:
         log.addHandler(handler)
@@ -73,6 +81,7 @@ def run_stage(snakemake, job=None):
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
             for folder, inputs, outputs, params in calls:
+                current["where"] = f" ({folder})" if len(calls) > 1 else ""
                 job(inputs, outputs, params, **extra)
                 if len(calls) > 1:
                     log.info(f"rule {snakemake.rule}: {folder} done")

@@ -257,7 +257,7 @@ STAGES = {
                               chunk_rows=c["attention"]["chunk_rows"],
                               dtype=c["attention"]["dtype"]),
         inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights")},
-        threads=4),
+        threads=2),
     "difference": Stage(
         reads=("baseline", "groups.order"),
         params=lambda c: dict(method=c["baseline"]["method"], group=baseline_group(c)),

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
-from .settings import STAGES, upstream
+from .settings import STAGES, check_config, upstream
 
 PLAIN = "results"
 # the stages a sweep runs (figures and the workbook: the plain run's only)
@@ -110,9 +110,10 @@ def _name(values, short):
 def plan(config, validate):
     """{sweep: {instance name: Instance}} for every sweep in config["sweeps"].
 
-    `validate(config)` checks one instance's config (schema and cross-key checks) and
-    raises on a bad value; its message is prefixed with the sweep and instance. A grid
-    of more than config["max_sweep_instances"] instances stops before any is made.
+    `validate(config)` checks a config against the schema and raises on a bad value;
+    it runs once per swept value (its message is prefixed with the sweep and the
+    value), the cross-key checks (settings.check_config) once per instance. A grid of
+    more than config["max_sweep_instances"] instances stops before any is made.
     """
     base = {k: v for k, v in config.items() if k != "sweeps"}
     limit = config.get("max_sweep_instances", 10000)
@@ -137,6 +138,15 @@ def plan(config, validate):
                 get_path(base, path)
             except (KeyError, TypeError):
                 raise SweepError(sweep, f"'{path}' is not a config key path") from None
+        for path, values in grid.items():
+            for value in values:
+                one = copy.deepcopy(base)
+                set_path(one, path, value)
+                try:
+                    validate(one)
+                except Exception as err:  # the schema's own message
+                    raise SweepError(sweep, f"{path} = {format_value(value)}: "
+                                            f"{err}") from None
         short = short_names(list(grid))
         stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in SWEPT_STAGES}
         instances = {}
@@ -150,8 +160,8 @@ def plan(config, validate):
                 raise SweepError(sweep, f"two instances are both named '{name}'; make "
                                         f"the values differ in their text")
             try:
-                validate(instance_config)
-            except Exception as err:  # the schema's or check_config's own message
+                check_config(instance_config)
+            except ConfigError as err:
                 raise SweepError(sweep, f"instance '{name}': {err}") from None
             folders = {}
             for stage, paths in stage_reads.items():
@@ -177,16 +187,15 @@ def plain_runs(config, stage):
     return [Run(PLAIN, config, {s: PLAIN for s in STAGES[stage].after()})]
 
 
-def sweep_runs(plans, stage):
-    """The runs of `stage` over every sweep's instances, once per run folder; none in
-    the plain run's folder (the plain rule makes those)."""
+def sweep_runs(instances, stage):
+    """The runs of `stage` over a sweep's instances, once per run folder; none in the
+    plain run's folder (the plain rule makes those)."""
     runs = {}
-    for instances in plans.values():
-        for instance in instances.values():
-            folder = instance.folders[stage]
-            if folder != PLAIN and folder not in runs:
-                runs[folder] = Run(folder, instance.config,
-                                   {s: instance.folders[s] for s in STAGES[stage].after()})
+    for instance in instances.values():
+        folder = instance.folders[stage]
+        if folder != PLAIN and folder not in runs:
+            runs[folder] = Run(folder, instance.config,
+                               {s: instance.folders[s] for s in STAGES[stage].after()})
     return list(runs.values())
 
 

@@ -1,6 +1,7 @@
 """Every kind of bad input stops the run with one clear message and leaves no partial CSV."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -283,7 +284,6 @@ def test_a_huge_learning_value(workflow_copy):
 
 def test_a_bug_leaves_its_traceback_in_the_rules_log(tmp_path):
     """A failure that is no input error (a bug) still reaches the rule's log in full."""
-    from types import SimpleNamespace
 
     from soart_core.script import run_stage
 
@@ -296,6 +296,35 @@ def test_a_bug_leaves_its_traceback_in_the_rules_log(tmp_path):
         run_stage(job, broken)
     text = log.read_text()
     assert "rule broken failed" in text and "Traceback" in text and "RuntimeError: a bug" in text
+
+
+def test_a_job_gets_its_threads_and_its_log_everything_it_printed(tmp_path):
+    """run_stage hands a job exactly the rule's threads, BLAS limited to them, runs it
+    once per run folder, and the rule's log gets what the job printed."""
+    import sys
+
+    from threadpoolctl import threadpool_info
+
+    from soart_core.script import run_stage
+
+    seen = []
+
+    def job(inputs, outputs, params, threads=1):
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        seen.append((inputs.x, outputs.y, params.p, threads, blas))
+        print(f"printed {params.p}")
+        print(f"on stderr {params.p}", file=sys.stderr)
+
+    log = tmp_path / "rule.log"
+    runs = [dict(folder=f"r{i}", inputs={"x": i}, outputs={"y": -i}, params={"p": 10 * i})
+            for i in (1, 2)]
+    run_stage(SimpleNamespace(rule="sweep_job", input=[], output=[], log=[str(log)],
+                              params=SimpleNamespace(runs=runs), threads=3), job)
+    assert [s[:4] for s in seen] == [(1, -1, 10, 3), (2, -2, 20, 3)]
+    assert all(blas == [3] * len(blas) for *_, blas in seen)
+    text = log.read_text()
+    for piece in ("printed 10", "on stderr 20", "r1 done", "r2 done", "on 3 thread(s)"):
+        assert piece in text, text
 
 
 def test_ids_are_text_and_must_be_there(workflow_copy):

@@ -175,7 +175,7 @@ def test_own_configfile(tmp_path):
 def test_one_sweep_target(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     jobs = planned_jobs(workdir, "results/sweeps/example/summary.csv")
-    assert jobs["sweep_instance"] == 18 and jobs["sweep_summary"] == 1
+    assert jobs["sweep_example_evaluate"] == 1 and jobs["sweep_example_summary"] == 1
 
 
 def test_dry_run_and_changes(example_run, tmp_path):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from soart_core import evaluation, figures, jobs, pipeline
 from soart_core.sweep import rank_instances
@@ -139,33 +140,30 @@ def test_tables_for_people_are_rounded_with_empty_cells(tmp_path):
 
 
 # ---- end to end, through the jobs ---------------------------------------------------
-def run_evaluate(folder, words, attention, groups, shared=False):
-    """jobs.evaluate on tables written where the workflow writes them; with `shared`,
-    the classic baselines come from a sweep's shared tables (written, then read back)."""
+def run_evaluate(folder, words, attention, groups):
+    """jobs.classic and jobs.evaluate on tables written where the workflow writes them."""
     groups = list(groups)
     folder.mkdir()
     paths = SimpleNamespace(**{k: [str(folder / f"{k}.csv")] for k in
-                               ("words", "attention", "difference", "blocks")})
+                               ("words", "attention", "difference", "blocks",
+                                "classic_evaluation", "classic_confusion")})
     diff = table(attention - attention.mean(axis=0), groups)
     write_table(table(words, groups), "item", paths.words[0])
     write_table(table(attention, groups), "item", paths.attention[0])
     write_table(diff, "item", paths.difference[0])
     write_columns(paths.blocks[0], pipeline.score_blocks(diff, JUDGES, ORDER, 0.0))
     params = SimpleNamespace(words=["Y1"], order=ORDER, reference="NORMAL",
-                             max_loo_items=2000, unit_space="NORMAL", verdicts=VERDICTS)
+                             max_loo_items=2000, unit_space="NORMAL", verdicts=VERDICTS,
+                             valid={"cutoff": -np.inf, "power": 1.0},
+                             sources={"Y1": {"valid": paths.words[0]}})
     # the verdicts as the verdicts job writes them (their own tests: test_verdicts.py)
     paths.verdicts = [str(folder / "verdicts.csv")]
     write_columns(paths.verdicts[0], {"item": diff.names, "group": groups,
                                       "predicted": groups, "distance": np.arange(len(groups)),
                                       "flag": ["normal"] * len(groups)})
-    if shared:
-        rows, confusion = evaluation.classic("Y1", table(words, groups), order=ORDER,
-                                             reference="NORMAL", verdicts=VERDICTS)
-        paths.classic_evaluation = [str(folder / "classic.csv")]
-        paths.classic_confusion = [str(folder / "classic_confusion.csv")]
-        write_columns(paths.classic_evaluation[0], evaluation.rows_to_columns(rows))
-        write_columns(paths.classic_confusion[0], evaluation.rows_to_columns(confusion))
-        del paths.words
+    jobs.classic(SimpleNamespace(valid=paths.words),
+                 SimpleNamespace(evaluation=paths.classic_evaluation,
+                                 confusion=paths.classic_confusion), params)
     out = SimpleNamespace(evaluation=[str(folder / "evaluation" / "Y1.csv")],
                           confusion=[str(folder / "evaluation" / "Y1_confusion.csv")],
                           summary=str(folder / "evaluation" / "summary.csv"))
@@ -185,7 +183,7 @@ def test_jobs_evaluate_reports_degenerate_input(tmp_path, case):
     elif case == "empty group":
         keep = groups != "ERROR_B"
         words, attention, groups = x[keep], np.abs(x[keep]), groups[keep]
-    rows, plain = run_evaluate(tmp_path / "plain", words, attention, groups)
+    rows, _ = run_evaluate(tmp_path / "plain", words, attention, groups)
     assert len(rows) == 6 and {"chance_accuracy", "chance_balanced_accuracy",
                                "chance_roc_auc", "warnings"} <= set(rows[0])
     lda = next(r for r in rows if r["method"] == "metrics_lda")
@@ -201,10 +199,6 @@ def test_jobs_evaluate_reports_degenerate_input(tmp_path, case):
         assert all("no items of group ERROR_B" in r["warnings"] for r in rows)
     for row in rows:  # rounded to 4 decimals, or empty
         assert all(len(row[k].split(".")[-1]) <= 4 for k in row if k.startswith("recall_"))
-    # a sweep instance (classic baselines read back from its shared level) writes the
-    # same bytes as the plain run
-    _, swept = run_evaluate(tmp_path / "sweep", words, attention, groups, shared=True)
-    assert swept.read_bytes() == plain.read_bytes()
 
 
 def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
@@ -225,11 +219,22 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
     assert ranked["warnings"][0] == ""
     assert "Y1: metrics_lda: every feature is constant" in ranked["warnings"][1]
     assert figures.sweep_plot(ranked, ["cutoff"], tmp_path / "plot.png")["chance"] == "--"
-    out = SimpleNamespace(summary=str(tmp_path / "summary.csv"),
-                          plot=str(tmp_path / "summary.png"))
-    jobs.sweep_summary(SimpleNamespace(instances=[str(tmp_path / n) for n in "ab"]), out,
-                       SimpleNamespace(settings=settings))
-    header, *lines = (tmp_path / "summary.csv").read_text().splitlines()
+    # the job: each instance folder gets params.yaml and links to the folders it read
+    sweep = tmp_path / "sweeps" / "s"
+    out = SimpleNamespace(summary=str(sweep / "summary.csv"),
+                          plot=str(sweep / "summary.png"),
+                          params=[str(sweep / n / "params.yaml") for n in "ab"])
+    instances = [dict(name=n, values=v, config={"x": 1},
+                      folders={"evaluate": str(tmp_path / n)})
+                 for n, v in zip("ab", settings["values"])]
+    jobs.sweep_summary(None, out, SimpleNamespace(
+        sweep="s", parameters=["cutoff"], instances=instances,
+        rank_by="balanced_accuracy", rank_method="metrics_lda"))
+    assert (sweep / "a" / "evaluation" / "summary.csv").read_bytes() == \
+        (tmp_path / "a" / "evaluation" / "summary.csv").read_bytes()
+    assert yaml.safe_load((sweep / "b" / "params.yaml").read_text())["swept"] == \
+        {"cutoff": 1e-5}
+    header, *lines = (sweep / "summary.csv").read_text().splitlines()
     assert header.split(",")[:3] == ["rank", "instance", "cutoff"]
     assert header.endswith(",chance_accuracy,chance_balanced_accuracy,warnings")
     assert lines[0].startswith("1,a,0.1,") and lines[1].startswith("2,b,1e-05,")

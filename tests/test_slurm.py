@@ -64,12 +64,22 @@ def test_slurm_run_equals_local_run(cluster, tmp_path):
                           stderr=subprocess.STDOUT, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stdout[-5000:]
-    assert "submitted with SLURM jobid" in proc.stdout
-    log = (remote / "results" / "logs" / "normalise.log").read_text()
-    assert " as slurm job " in log, log
-    instance_log = next((remote / "results" / "sweeps" / "small" / "_shared" / "logs"
-                         / "instances").glob("*.log")).read_text()
-    assert " as slurm job " in instance_log
+    # every job ran as a Slurm job; the short stages in groups, a handful in all
+    ids = {}
+    for log in [*(remote / "results" / "logs").glob("*.log"),
+                *(remote / "results" / "sweeps" / "small" / "logs").glob("*.log")]:
+        name = ("sweep " if "sweeps" in log.parts else "") + log.stem
+        if name == "sweep summary":  # a local rule
+            continue
+        text = log.read_text()
+        assert " as slurm job " in text, (name, text)
+        ids[name] = text.rsplit(" as slurm job ", 1)[1].split()[0]
+    assert len(ids) >= 15 and "sweep attention" in ids
+    assert ids["normalise"] == ids["threshold"] == ids["weights"]
+    assert ids["difference"] == ids["evaluate"] != ids["normalise"]
+    assert ids["sweep difference"] == ids["sweep evaluate"] != ids["evaluate"]
+    submitted = proc.stdout.count("submitted with SLURM jobid")
+    assert submitted == len(set(ids.values())) <= 9, proc.stdout[-3000:]
     ours, theirs = outputs(remote), outputs(local)
     assert len(theirs) > 60 and sorted(ours) == sorted(theirs)
     assert [name for name in theirs if ours[name] != theirs[name]] == []

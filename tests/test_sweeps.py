@@ -21,19 +21,26 @@ def sweep_run(example_run):
 
 
 def test_sweep_layout_sharing_and_ranking(sweep_run):
-    root = sweep_run / "results" / "sweeps" / "example"
+    results = sweep_run / "results"
+    root = results / "sweeps" / "example"
     summary = pd.read_csv(root / "summary.csv")
     assert len(summary) == 18 and summary["rank"].tolist() == list(range(1, 19))
     ranked = summary["mean_balanced_accuracy"].tolist()
     assert ranked == sorted(ranked, reverse=True)
     assert {"threshold.learn.cutoff", "roles.query", "baseline.method"} <= set(summary)
-    shared = {level: len(list((root / "_shared" / level).iterdir()))
-              for level in ("normalise", "threshold", "classic", "attention")}
-    assert shared == {"normalise": 1, "threshold": 3, "classic": 1, "attention": 9}
+    # a stage runs once per distinct value of what it reads: threshold per cutoff,
+    # weights and attention per cutoff x query, the rest per instance; normalise and
+    # the classic baselines read nothing swept: the plain run's
+    shared = {name: sorted(p.name for p in (root / "_shared").glob(f"*/{name}"))
+              for name in ("normalise", "threshold", "weights", "attention", "classic")}
+    assert {k: len(v) for k, v in shared.items()} == {
+        "normalise": 0, "threshold": 3, "weights": 9, "attention": 9, "classic": 0}
     instance = root / DEFAULT_INSTANCE
-    for stage in ("normalise", "threshold", "weights", "attention", "difference", "blocks",
-                  "evaluation"):
+    for stage in ("normalise", "threshold", "weights", "attention", "classic",
+                  "difference", "blocks", "verdicts", "evaluation"):
         assert (instance / stage).is_dir(), stage
+    assert os.path.realpath(instance / "normalise") == str(results / "normalise")
+    assert not (instance / "difference").is_symlink()
     params = yaml.safe_load((instance / "params.yaml").read_text())
     assert params["swept"] == {"threshold.learn.cutoff": 0.5, "roles.query": "Y3",
                                "baseline.method": "group_mean"}
@@ -43,7 +50,8 @@ def test_sweep_layout_sharing_and_ranking(sweep_run):
 def test_an_instance_equals_the_plain_run_with_its_values(sweep_run):
     instance = sweep_run / "results" / "sweeps" / "example" / DEFAULT_INSTANCE
     plain = sweep_run / "results"
-    for path in ("attention/Y1.csv", "difference/Y2.csv", "blocks/Y3.csv",
+    for path in ("threshold/Y1_learn.csv", "attention/Y1.csv", "difference/Y2.csv",
+                 "blocks/Y3.csv", "verdicts/Y1.csv", "classic/Y2.csv",
                  "evaluation/summary.csv"):
         assert (instance / path).read_bytes() == (plain / path).read_bytes(), path
 
@@ -56,16 +64,99 @@ def test_rerun_does_nothing_and_a_longer_grid_runs_only_new_instances(sweep_run)
     try:
         # 9 new instances; they reuse normalise, threshold, classic and attention
         assert planned_jobs(sweep_run, "sweep") == {
-            "sweep_instance": 9, "sweep_summary": 1, "sweep": 1}
+            "sweep_example_difference": 1, "sweep_example_blocks": 1,
+            "sweep_example_verdicts": 1, "sweep_example_evaluate": 1,
+            "sweep_example_summary": 1, "sweep": 1}
         config["sweeps"]["example"]["threshold.learn.cutoff"].append(0.6)
         (sweep_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         assert planned_jobs(sweep_run, "sweep") == {
-            "sweep_threshold": 1, "sweep_attention": 3, "sweep_instance": 9 + 9,
-            "sweep_summary": 1, "sweep": 1}
+            f"sweep_example_{stage}": 1 for stage in (
+                "threshold", "weights", "attention", "difference", "blocks", "verdicts",
+                "evaluate", "summary")} | {"sweep": 1}
     finally:
         config["sweeps"]["example"]["baseline.method"].remove("mean")
         config["sweeps"]["example"]["threshold.learn.cutoff"].remove(0.6)
         (sweep_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+# every config key a stage reads, with another valid value (the example sweeps
+# threshold.learn.cutoff, roles.query and baseline.method)
+CHANGES = {
+    "features": "X0:X2",
+    "groups.valid_counts": [9, 11, 10],
+    "id_column": None,
+    "encoding": "utf-8",
+    "delimiter": ",",
+    "decimal": ".",
+    "normalise.scale": 3.0,
+    "threshold.learn.power": 1.5,
+    "threshold.learn.cutoff": 0.45,
+    "threshold.valid.cutoff": 0.2,
+    "threshold.valid.power": 2.0,
+    "roles.key": "Y3",
+    "roles.query": "Y1",
+    "attention.decimals": 6,
+    "attention.chunk_rows": 7,
+    "attention.dtype": "float32",
+    "baseline.method": "mean",
+    "baseline.group": "ERROR_A",
+    "blocks.tolerance": 0.01,
+    "verdicts.threshold": 3.0,
+    "verdicts.quantile": 0.9,
+    "verdicts.max_loo_items": 5,
+    "evaluate.max_loo_items": 5,
+    "evaluate.rank_by": "accuracy",
+    "workbook.max_items": 5,
+}
+OUTSIDE = {"all", "sweep", "figures", "workbook", "metrics", "summary"}
+SWEEP_RULE = "sweep_example_"
+
+
+@pytest.mark.parametrize("key", sorted(CHANGES))
+def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, key, tmp_path):
+    from soart_core.settings import job_params
+    from soart_core.sweep import get_path, set_path
+
+    config = yaml.safe_load((sweep_run / "config.yaml").read_text())
+    changed = {k: v for k, v in config.items() if k != "sweeps"}
+    assert get_path(changed, key) != CHANGES[key]
+    set_path(changed, key, CHANGES[key])
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(changed, sort_keys=False))
+    jobs = planned_jobs(sweep_run, "all", "sweep", "--configfile", str(path))
+    plain = {rule for rule in jobs if rule not in OUTSIDE and not rule.startswith("sweep_")}
+    swept = {rule.removeprefix(SWEEP_RULE) for rule in jobs
+             if rule.startswith(SWEEP_RULE)} - OUTSIDE
+    if key in config["sweeps"]["example"]:  # the sweep sets its own values
+        assert swept == set(), jobs
+    else:
+        # each stage that has runs of its own in the sweep reruns there exactly when
+        # it reruns in the plain run
+        own = {rule.removeprefix(SWEEP_RULE) for rule in snakemake_rules(sweep_run)
+               if rule.startswith(SWEEP_RULE)} - OUTSIDE
+        assert swept == plain & own, jobs
+    if key not in ("evaluate.rank_by", "workbook.max_items"):  # sweep summary, workbook
+        assert plain, f"changing {key} reruns nothing: is it read at all?"
+
+
+def snakemake_rules(workdir):
+    return [line.strip() for line in snakemake(workdir, "--list-rules").stdout.splitlines()
+            if line.strip() and not line.startswith(" ")]
+
+
+def test_a_grid_over_the_limit_stops_before_any_job(tmp_path):
+    from conftest import copy_workflow
+
+    workdir = copy_workflow(tmp_path)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["sweeps"] = {"huge": {"threshold.learn.cutoff": list(range(200)),
+                                 "threshold.valid.cutoff": list(range(100))}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(workdir, "-n", "sweep", check=False)
+    assert proc.returncode == 1
+    assert ("soart: error: config key 'sweeps.huge': 20,000 instances (200 x 100) exceed "
+            "max_sweep_instances (10,000)") in proc.stdout, proc.stdout
+    assert not (workdir / "results").exists()
 
 
 def test_names_have_no_float_noise_and_stay_unique():
@@ -107,7 +198,7 @@ def test_the_plain_rules_write_the_layout_sweeps_use(example_run):
 
     metrics = words = ["Y1", "Y2", "Y3"]
     for stage in ("normalise", "threshold", "weights", "attention", "difference", "blocks",
-                  "evaluate", "figures"):
+                  "verdicts", "classic", "evaluate", "figures", "workbook"):
         files = stage_files(str(example_run / "results"), stage, metrics, words)
         for entry in vars(files).values():
             for path in entry if isinstance(entry, list) else [entry]:

@@ -3,7 +3,7 @@ import re
 
 from soart_core.errors import one_line_errors
 from soart_core.layout import FIGURES, run_files
-from soart_core.settings import STAGES, check_config, input_paths, job_params, words
+from soart_core.settings import STAGES, input_paths, job_params, words
 from soart_core.sweep import SWEPT_STAGES, plain_runs, plan, sweep_runs
 
 METRICS = list(config["metrics"])
@@ -12,13 +12,8 @@ WORDS = words(config)
 INPUTS = input_paths(config)
 
 
-def check_instance(instance_config):
-    validate(instance_config, "../schemas/config.schema.yaml")
-    check_config(instance_config)
-
-
 with one_line_errors():
-    SWEEPS = plan(config, check_instance)
+    SWEEPS = plan(config, lambda swept: validate(swept, "../schemas/config.schema.yaml"))
 
 
 # ---- report entries of the plain run: (stage, output) -> caption, category, subcategory,
@@ -56,6 +51,11 @@ def reported(stage, outputs):
         if isinstance(files, str):
             done[name] = done[name][0]
     return done
+
+
+def sweep_rule(sweep, stage):
+    """The name of sweep `sweep`'s rule for `stage` (a rule name is an identifier)."""
+    return f"sweep_{re.sub(r'[^A-Za-z0-9_]', '_', sweep)}_{stage}"
 
 
 def merged(parts):

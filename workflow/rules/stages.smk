@@ -1,38 +1,49 @@
 # The stages of docs/method.md, one rule definition each (settings.STAGES declares what
 # a stage reads: config keys and earlier stages' outputs). The plain run's rule is named
-# after the stage and writes results/{stage}/; the `sweep_{stage}` rule runs the same
-# stage for every run folder of every sweep (soart_core.sweep) in one job, so a sweep
-# costs its arithmetic, not an interpreter start per instance. A job runs
-# soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py).
+# after the stage and writes results/{stage}/; for each sweep, `sweep_{sweep}_{stage}`
+# runs the same stage for every run folder of the sweep (soart_core.sweep) in one job,
+# so that a sweep costs its arithmetic, not an interpreter start per instance. A job
+# runs soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py).
 PLAIN_STAGES = [s for s in STAGES if s != "metrics"]  # metrics: metrics.smk
+# On a cluster (profiles/slurm) the short stages of a run go as two jobs, not one each;
+# local runs ignore groups.
+GROUPS = {"normalise": "prepare", "threshold": "prepare", "weights": "prepare",
+          "difference": "score", "blocks": "score", "verdicts": "score",
+          "classic": "score", "evaluate": "score"}
 
-for prefix, stages, runs_of in (
-    ("", PLAIN_STAGES, lambda stage: plain_runs(config, stage)),
-    ("sweep_", SWEPT_STAGES, lambda stage: sweep_runs(SWEEPS, stage)),
-):
+for sweep, stages, runs_of in [
+    (None, PLAIN_STAGES, lambda stage: plain_runs(config, stage)),
+    *[(s, SWEPT_STAGES, lambda stage, s=s: sweep_runs(SWEEPS[s], stage)) for s in SWEEPS],
+]:
     for stage in stages:
         runs = runs_of(stage)
-        if not runs:  # every sweep reads this stage's plain outputs
+        if not runs:  # the sweep reads this stage's outputs in the plain run
             continue
         files = [run_files(stage, run) for run in runs]
-        outputs = merged(out for _, out in files)
+        name = stage if sweep is None else sweep_rule(sweep, stage)
+        logs = "results" if sweep is None else f"results/sweeps/{sweep}"
 
         rule:
             name:
-                prefix + stage
+                name
             input:
                 **merged(inp for inp, _ in files),
             output:
-                **(reported(stage, files[0][1]) if not prefix else outputs),
+                **(reported(stage, files[0][1]) if sweep is None else
+                   merged(out for _, out in files)),
             params:
+                stage=stage,
                 runs=[dict(folder=run.folder, inputs=inp, outputs=out,
                            params=job_params(run.config, stage))
                       for run, (inp, out) in zip(runs, files)],
             threads: STAGES[stage].threads
+            group:
+                GROUPS.get(stage) if sweep is None else
+                (sweep_rule(sweep, GROUPS[stage]) if stage in GROUPS else None)
             log:
-                f"results/logs/{prefix}{stage}.log",
+                f"{logs}/logs/{stage}.log",
             benchmark:
-                f"results/benchmarks/{prefix}{stage}.tsv"
+                f"{logs}/benchmarks/{stage}.tsv"
             conda:
                 "../envs/soart.yaml"
             script:
