@@ -32,7 +32,7 @@ def make_tables(folder, items, judges, metrics):
     """Stage CSVs of a run; returns write_workbook's keyword arguments (paths)."""
     import numpy as np
 
-    from soart_core import pipeline
+    from soart_core import jobs
     from soart_core.tables import Table, write_columns, write_rounded, write_table
 
     rng = np.random.default_rng(0)
@@ -51,7 +51,7 @@ def make_tables(folder, items, judges, metrics):
                         decimals=5 if kind == "attention" else None)
             files[kind].append(path)
         path = os.path.join(folder, "blocks", f"{metric}.csv")
-        write_columns(path, pipeline.score_blocks(
+        write_columns(path, jobs.score_blocks(
             Table(path, names, item_groups, judge_names, difference), judge_groups, GROUPS,
             1e-5))
         files["blocks"].append(path)

@@ -1,7 +1,8 @@
 """soart_core: the arithmetic of soart's attention analysis (docs/method.md).
 
-`stages` holds the pure array functions, `pipeline` the stages on tables with their
-checks, `tables` the CSV I/O; the Snakemake workflow only moves data between them.
+`stages` holds the pure array functions, `jobs` one function per stage (files in,
+checks, files out), `settings` what each stage reads, `sweep` the sweeps' runs,
+`tables` the CSV I/O; the Snakemake workflow only moves data between them.
 """
 
 from .errors import InputError

@@ -1,26 +1,160 @@
-"""One function per workflow job: read the job's input files, run a stage, write its outputs.
+"""One function per stage: read the stage's input files, run its arithmetic
+(soart_core.stages) with the checks that turn bad input or a bad setting into an
+`InputError` naming the file, line and column, and write its outputs.
 
-Every function takes `(inputs, outputs, params)`: objects with named attributes, as
-Snakemake's `snakemake.input`, `.output` and `.params` (or `types.SimpleNamespace` in
-tests and sweeps). `workflow/scripts/stage.py` calls the function named as its rule.
-Stages that run once per words metric take lists in `params.words` order. Only the
-jobs that need pandas, scikit-learn or matplotlib import them: a job's imports cost
-more than the work of most stages.
+Every job function takes `(inputs, outputs, params)`: objects with named attributes,
+one run's files and tunables (soart_core.script.run_stage makes them from the rule's
+`params.runs`; tests pass `types.SimpleNamespace`). Stages that run once per words
+metric take lists in `params.words` order. Only the jobs that need pandas,
+scikit-learn or matplotlib import them: a job's imports cost more than the work of
+most stages.
 """
 
 import logging
 import os
+from dataclasses import replace
 
-from . import pipeline
-from .layout import BLOCK_TEXT, VERDICT_TEXT
-from .tables import (read_columns, read_table, write_columns, write_rounded, write_table,
-                     write_text)
+import numpy as np
+
+from . import stages
+from .errors import InputError, excerpt
+from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT
+from .tables import (Table, line_of, read_columns, read_table, write_columns,
+                     write_rounded, write_table, write_text)
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
 
+# ---- the stages on in-memory Tables, with their checks ------------------------------
+def _first_bad(values):
+    """(row, column) of the first non-finite cell in reading order, or None."""
+    bad = ~np.isfinite(values)
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
+def normalise_pair(learn, valid, scale):
+    """Stage 1: scale both tables with the learning table's lo and hi."""
+    lo, hi = stages.value_range(learn.values)
+    if not hi > lo:
+        raise InputError(learn.path, f"every cell of the learning table is {lo!r}: "
+                                     f"normalise divides by hi - lo = 0")
+    with np.errstate(over="ignore", invalid="ignore"):
+        done = [replace(t, values=stages.normalise(t.values, lo, hi, scale))
+                for t in (learn, valid)]
+    for before, after in zip((learn, valid), done):
+        bad = _first_bad(after.values)
+        if bad:  # hi - lo overflows, or is so small (subnormal) that dividing overflows
+            raise InputError(before.path, f"value {float(before.values[bad])!r} cannot be "
+                                          f"normalised: (x - lo) / (hi - lo) with lo = "
+                                          f"{lo!r}, hi = {hi!r} of {learn.path} is not a "
+                                          f"finite float64; rescale the metric's tables",
+                             line=line_of(bad[0]), column=before.columns[bad[1]])
+    return done[0], done[1], lo, hi
+
+
+FAR_OUTSIDE = 10.0  # learning ranges beyond the learning table: surely a wrong value
+LONE_OUTLIER = 1000.0  # median absolute deviations from a learning table's median
+
+
+def implausible_values(learn, valid, lo, hi):
+    """Warnings (text) about values that are finite but surely wrong, as they silently
+    dominate the result: a learning value far from all the others (it alone sets the
+    normalise range), a validation value many learning ranges outside it (that item
+    then dominates every item's attention)."""
+    found = []
+    centre = np.median(learn.values)
+    spread = np.median(np.abs(learn.values - centre))
+    if spread > 0:
+        far = np.abs(learn.values - centre) > LONE_OUTLIER * spread
+        if far.any():
+            row, col = np.argwhere(far)[0]
+            found.append(f"{learn.path}, line {line_of(row)}, column "
+                         f"'{excerpt(learn.columns[col])}': value "
+                         f"{float(learn.values[row, col]):.6g} is over {LONE_OUTLIER:g} "
+                         f"median absolute deviations from the table's median "
+                         f"{centre:.6g}, and sets its normalise range alone "
+                         f"({int(far.sum())} such cell(s)); check it")
+    outside = np.maximum(lo - valid.values, valid.values - hi) / (hi - lo)
+    far = outside > FAR_OUTSIDE
+    if far.any():
+        row, col = np.unravel_index(np.argmax(outside), outside.shape)
+        found.append(f"{valid.path}, line {line_of(row)}, column "
+                     f"'{excerpt(valid.columns[col])}': value "
+                     f"{float(valid.values[row, col]):.6g} lies {outside[row, col]:.3g} "
+                     f"learning ranges outside [{lo:.6g}, {hi:.6g}] of {learn.path} "
+                     f"({int(far.sum())} cell(s) beyond {FAR_OUTSIDE:g}); such an item "
+                     f"dominates every item's attention: check it")
+    return found
+
+
+def threshold_table(table, cutoff, power, setting, source):
+    """Stage 2: x < cutoff -> 0, else x ** power; a NaN or inf it makes is an error of
+    `setting`, blamed on the input file `source` (the table's rows are its rows)."""
+    values = stages.threshold(table.values, cutoff, power)
+    bad = _first_bad(values)
+    if bad:
+        raise InputError(source, f"{setting} (cutoff {cutoff}, power {power}) turns this "
+                                 f"value, normalised to {float(table.values[bad])!r}, into "
+                                 f"{values[bad]}; choose a cutoff that keeps such values "
+                                 f"out, or an integer power, or check the value",
+                         line=line_of(bad[0]), column=table.columns[bad[1]])
+    return replace(table, values=values)
+
+
+def build_weights(learn_by_metric, roles):
+    """Stage 3: {role: W} with W = thresholded learning table of roles[role], d x J."""
+    weights = {}
+    for role in ROLES:
+        learn = learn_by_metric[roles[role]]
+        weights[role] = Table(learn.path, list(learn.columns), None, list(learn.names),
+                              stages.weight_matrix(learn.values))
+    return weights
+
+
+def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", source=None,
+           workers=1):
+    """Stage 4: the attention of the items (`words`) over the judges, items x judges.
+
+    Scores beyond float64 (or float32) make NaN rows; that is an error blamed on the
+    largest cell of the words table, whose item drives every score it takes part in,
+    at its line in the input file `source`."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = stages.attention(words.values, weights["query"].values,
+                               weights["key"].values, weights["value"].values,
+                               chunk_rows=chunk_rows, dtype=np.dtype(dtype).type,
+                               workers=workers)
+    if _first_bad(out):
+        row, col = np.unravel_index(np.argmax(np.abs(words.values)), words.values.shape)
+        raise InputError(source or words.path,
+                         f"the attention overflows {dtype} (its scores pass "
+                         f"{np.finfo(dtype).max:.3g}): item '{excerpt(words.names[row])}' "
+                         f"has the largest value, {words.values[row, col]:.6g} after "
+                         f"normalising and thresholding, far outside the learning "
+                         f"table's range; check the value", line=line_of(row),
+                         column=words.columns[col])
+    values = stages.round_half_even(out.astype(np.float64), decimals)
+    return Table(words.path, words.names, words.groups, list(weights["value"].columns),
+                 values)
+
+
+def baseline_difference(attention, method, group=None):
+    """Stage 5: subtract the per-judge baseline row; returns (D, b)."""
+    try:
+        base = stages.baseline_row(attention.values, attention.groups, method, group)
+    except ValueError as err:
+        raise InputError(attention.path, f"baseline: {err}") from None
+    return replace(attention, values=stages.difference(attention.values, base)), base
+
+
+def score_blocks(difference, judge_groups, order, tolerance):
+    """Stage 6: sign counts per (item group, judge group) block, as named columns."""
+    return stages.block_scores(difference.values, difference.groups, judge_groups, order,
+                               tolerance)
+
+
+# ---- the jobs: files in, files out -------------------------------------------------------
 def metrics(inputs, outputs, params):
     """Stage 0 (optional): the metric tables, in the seed's layout, from images:
     `inputs.images` with their [set, group] in `params.labels` (soart_core.images.
@@ -64,10 +198,10 @@ def normalise(inputs, outputs, params):
         if missing:
             LOG.warning(f"groups.order lists {', '.join(missing)}, but no {what} in "
                         f"{table.path} belong to it")
-    done = {m: pipeline.normalise_pair(learn, valid, params.scale)
+    done = {m: normalise_pair(learn, valid, params.scale)
             for m, (learn, valid) in tables.items()}  # every table checked before a write
     for m, (learn, valid) in tables.items():
-        for warning in pipeline.implausible_values(learn, valid, done[m][2], done[m][3]):
+        for warning in implausible_values(learn, valid, done[m][2], done[m][3]):
             LOG.warning(warning)
     for m, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
         write_table(done[m][0], "judge", learn_path)
@@ -87,7 +221,7 @@ def threshold(inputs, outputs, params):
             for m, src, dst in zip(params.metrics, inputs.learn, outputs.learn)]
     todo += [(src, dst, "item", params.valid, "threshold.valid", params.sources[m]["valid"])
              for m, src, dst in zip(params.metrics, inputs.valid, outputs.valid)]
-    done = [(pipeline.threshold_table(read_table(src, key), s["cutoff"], s["power"], name,
+    done = [(threshold_table(read_table(src, key), s["cutoff"], s["power"], name,
                                       source), key, dst)
             for src, dst, key, s, name, source in todo]  # every table checked first
     for table, key, dst in done:
@@ -97,16 +231,16 @@ def threshold(inputs, outputs, params):
 def weights(inputs, outputs, params):
     """W_Q, W_K, W_V (features x judges) from the role metrics' learning tables."""
     learn = {m: read_table(path, "judge") for m, path in zip(params.metrics, inputs.learn)}
-    built = pipeline.build_weights(learn, params.roles)
-    for role, path in zip(pipeline.ROLES, outputs.weights):
+    built = build_weights(learn, params.roles)
+    for role, path in zip(ROLES, outputs.weights):
         write_table(built[role], "feature", path)
 
 
 def attention(inputs, outputs, params, threads=1):
     """The attention of each words metric's items over the judges, on `threads` cores."""
-    w = {role: read_table(path, "feature") for role, path in zip(pipeline.ROLES, inputs.weights)}
+    w = {role: read_table(path, "feature") for role, path in zip(ROLES, inputs.weights)}
     for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
-        out = pipeline.attend(read_table(words_path, "item"), w, decimals=params.decimals,
+        out = attend(read_table(words_path, "item"), w, decimals=params.decimals,
                               chunk_rows=params.chunk_rows, dtype=params.dtype,
                               source=params.sources[metric]["valid"], workers=threads)
         write_table(out, "item", out_path, decimals=params.decimals)
@@ -116,7 +250,7 @@ def difference(inputs, outputs, params):
     """Subtract the per-judge baseline row from each attention table."""
     for src, diff_path, base_path in zip(inputs.attention, outputs.difference,
                                          outputs.baseline):
-        diff, base = pipeline.baseline_difference(read_table(src, "item"), params.method,
+        diff, base = baseline_difference(read_table(src, "item"), params.method,
                                                   params.group)
         write_table(diff, "item", diff_path)
         write_columns(base_path, {"judge": diff.columns, "baseline": base})
@@ -126,23 +260,18 @@ def blocks(inputs, outputs, params):
     """Sign agreement per (item group, judge group) block of each difference table."""
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     for src, dst in zip(inputs.difference, outputs.blocks):
-        write_columns(dst, pipeline.score_blocks(read_table(src, "item"), judge_groups,
+        write_columns(dst, score_blocks(read_table(src, "item"), judge_groups,
                                                  params.order, params.tolerance))
 
 
 def classic(inputs, outputs, params):
     """The classic baselines (nearest centroid, LDA, MT on the metrics themselves) on
-    each words metric's validation table, thresholded here by threshold.valid (so that
-    they do not depend on threshold.learn)."""
+    each words metric's thresholded validation table."""
     from .evaluation import classic as baselines, rows_to_columns
 
-    s = params.valid
     for i, metric in enumerate(params.words):
-        words = pipeline.threshold_table(read_table(inputs.valid[i], "item"), s["cutoff"],
-                                         s["power"], "threshold.valid",
-                                         params.sources[metric]["valid"])
-        rows, confusion = baselines(metric, words, order=params.order,
-                                    max_loo_items=params.max_loo_items,
+        rows, confusion = baselines(metric, read_table(inputs.words[i], "item"),
+                                    order=params.order, max_loo_items=params.max_loo_items,
                                     reference=params.unit_space, verdicts=params.verdicts)
         write_columns(outputs.evaluation[i], rows_to_columns(rows))
         write_columns(outputs.confusion[i], rows_to_columns(confusion))

@@ -275,17 +275,14 @@ STAGES = {
                               verdicts=c["verdicts"]),
         inputs={"difference": ("difference", "difference"),
                 "judge_groups": ("normalise", "judge_groups")}),
-    # the classic baselines read the validation tables thresholded here, not the
-    # threshold stage's: they do not depend on threshold.learn
+    # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
-        reads=INPUT_KEYS + ("words", "threshold.valid", "groups.order",
-                            "evaluate.max_loo_items", "verdicts"),
-        params=lambda c: dict(words=words(c), valid=c["threshold"]["valid"],
-                              sources=input_paths(c), order=c["groups"]["order"],
+        reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               unit_space=reference_group(c),
                               max_loo_items=c["evaluate"]["max_loo_items"],
                               verdicts=c["verdicts"]),
-        inputs={"valid": ("normalise", "valid", "words")}),
+        inputs={"words": ("threshold", "valid", "words")}),
     "evaluate": Stage(
         reads=("metrics", "words", "groups.order", "baseline.group"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],

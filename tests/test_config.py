@@ -73,17 +73,17 @@ def test_only_affected_stages_rerun(example_run):
                         "figures": 1, "workbook": 1, "all": 1}
     cutoff = {**DEFAULTS["threshold"], "learn": {"cutoff": 0.4, "power": 2.0}}
     assert plan("threshold", cutoff) == {"threshold": 1, "weights": 1, "attention": 1,
-                                         **after_difference}
+                                         "classic": 1, **after_difference}
     assert plan("baseline", {"method": "median", "group": "NORMAL"}) == after_difference
     assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 1, "verdicts": 1, "evaluate": 1,
                                                    "figures": 1, "workbook": 1, "all": 1}
     assert plan("verdicts", {**DEFAULTS["verdicts"], "quantile": 0.9}) == {
-        "verdicts": 1, "evaluate": 1, "figures": 1, "workbook": 1, "all": 1}
+        "verdicts": 1, "classic": 1, "evaluate": 1, "figures": 1, "workbook": 1, "all": 1}
     assert plan("roles", {"query": "Y1", "key": "Y2", "value": "Y3"}) == {
         "weights": 1, "attention": 1, **after_difference}
     assert plan("normalise", {"scale": 3.0})["normalise"] == 1
     assert plan("evaluate", {**DEFAULTS["evaluate"], "max_loo_items": 5}) == {
-        "evaluate": 1, "workbook": 1, "all": 1}
+        "classic": 1, "evaluate": 1, "workbook": 1, "all": 1}
     # the workbook's settings sheet shows every config value: any change reruns it
     assert plan("workbook", {"max_items": 5}) == {"workbook": 1, "all": 1}
 

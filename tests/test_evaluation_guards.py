@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from soart_core import evaluation, figures, jobs, pipeline
+from soart_core import evaluation, figures, jobs
 from soart_core.sweep import rank_instances
 from soart_core.tables import Table, write_columns, write_rounded, write_table
 
@@ -31,7 +31,7 @@ def summary_of(groups, words, attention=None, difference=None, order=ORDER):
     groups = list(groups)
     attention = table(words if attention is None else attention, groups)
     difference = table(attention.values if difference is None else difference, groups)
-    blocks = pipeline.score_blocks(difference, JUDGES[:difference.values.shape[1]],
+    blocks = jobs.score_blocks(difference, JUDGES[:difference.values.shape[1]],
                                    order, 0.0)
     classic_rows, classic_confusion = evaluation.classic("Y1", table(words, groups),
                                                          order=order, reference="NORMAL",
@@ -151,17 +151,15 @@ def run_evaluate(folder, words, attention, groups):
     write_table(table(words, groups), "item", paths.words[0])
     write_table(table(attention, groups), "item", paths.attention[0])
     write_table(diff, "item", paths.difference[0])
-    write_columns(paths.blocks[0], pipeline.score_blocks(diff, JUDGES, ORDER, 0.0))
+    write_columns(paths.blocks[0], jobs.score_blocks(diff, JUDGES, ORDER, 0.0))
     params = SimpleNamespace(words=["Y1"], order=ORDER, reference="NORMAL",
-                             max_loo_items=2000, unit_space="NORMAL", verdicts=VERDICTS,
-                             valid={"cutoff": -np.inf, "power": 1.0},
-                             sources={"Y1": {"valid": paths.words[0]}})
+                             max_loo_items=2000, unit_space="NORMAL", verdicts=VERDICTS)
     # the verdicts as the verdicts job writes them (their own tests: test_verdicts.py)
     paths.verdicts = [str(folder / "verdicts.csv")]
     write_columns(paths.verdicts[0], {"item": diff.names, "group": groups,
                                       "predicted": groups, "distance": np.arange(len(groups)),
                                       "flag": ["normal"] * len(groups)})
-    jobs.classic(SimpleNamespace(valid=paths.words),
+    jobs.classic(SimpleNamespace(words=paths.words),
                  SimpleNamespace(evaluation=paths.classic_evaluation,
                                  confusion=paths.classic_confusion), params)
     out = SimpleNamespace(evaluation=[str(folder / "evaluation" / "Y1.csv")],
@@ -255,6 +253,6 @@ def test_figure_titles_and_colour_bars(tmp_path):
                             diverging=True, metric="Y2")
     assert drawn == ("Y2 baseline difference (attention - baseline row): 6 items x 9 "
                      "judges", "difference from baseline")
-    blocks = pipeline.score_blocks(table(x, groups), JUDGES, ORDER, 0.0)
+    blocks = jobs.score_blocks(table(x, groups), JUDGES, ORDER, 0.0)
     assert figures.block_grid(blocks, ORDER, tmp_path / "b.png", metric="Y2")[0] \
         == "Y2: block sign score (agreement), mean |difference|"

@@ -28,13 +28,13 @@ def test_sweep_layout_sharing_and_ranking(sweep_run):
     ranked = summary["mean_balanced_accuracy"].tolist()
     assert ranked == sorted(ranked, reverse=True)
     assert {"threshold.learn.cutoff", "roles.query", "baseline.method"} <= set(summary)
-    # a stage runs once per distinct value of what it reads: threshold per cutoff,
-    # weights and attention per cutoff x query, the rest per instance; normalise and
-    # the classic baselines read nothing swept: the plain run's
+    # a stage runs once per distinct value of what it reads: threshold and the classic
+    # baselines per cutoff, weights and attention per cutoff x query, the rest per
+    # instance; normalise reads nothing swept: the plain run's
     shared = {name: sorted(p.name for p in (root / "_shared").glob(f"*/{name}"))
               for name in ("normalise", "threshold", "weights", "attention", "classic")}
     assert {k: len(v) for k, v in shared.items()} == {
-        "normalise": 0, "threshold": 3, "weights": 9, "attention": 9, "classic": 0}
+        "normalise": 0, "threshold": 3, "weights": 9, "attention": 9, "classic": 3}
     instance = root / DEFAULT_INSTANCE
     for stage in ("normalise", "threshold", "weights", "attention", "classic",
                   "difference", "blocks", "verdicts", "evaluation"):
@@ -71,8 +71,8 @@ def test_rerun_does_nothing_and_a_longer_grid_runs_only_new_instances(sweep_run)
         (sweep_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         assert planned_jobs(sweep_run, "sweep") == {
             f"sweep_example_{stage}": 1 for stage in (
-                "threshold", "weights", "attention", "difference", "blocks", "verdicts",
-                "evaluate", "summary")} | {"sweep": 1}
+                "threshold", "weights", "attention", "classic", "difference", "blocks",
+                "verdicts", "evaluate", "summary")} | {"sweep": 1}
     finally:
         config["sweeps"]["example"]["baseline.method"].remove("mean")
         config["sweeps"]["example"]["threshold.learn.cutoff"].remove(0.6)

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import read_csv_cells
-from soart_core import pipeline, workbook
+from soart_core import jobs, workbook
 from soart_core.tables import Table, write_columns, write_rounded, write_table
 
 ORDER = ["NORMAL", "ERROR_A", "ERROR_B"]
@@ -42,7 +42,7 @@ def stage(tmp_path):
             files[kind].append(str(path))
         table = Table("d", ITEMS, ITEM_GROUPS, JUDGES, difference)
         path = tmp_path / "blocks" / f"{metric}.csv"
-        write_columns(path, pipeline.score_blocks(table, JUDGE_GROUPS, ORDER, 1e-5))
+        write_columns(path, jobs.score_blocks(table, JUDGE_GROUPS, ORDER, 1e-5))
         files["blocks"].append(str(path))
         path = tmp_path / "verdicts" / f"{metric}.csv"
         write_columns(path, {"item": ITEMS, "group": ITEM_GROUPS,
