@@ -366,7 +366,8 @@ def sweep_summary(inputs, outputs, params):
     from .sweep import rank_instances
 
     summaries = []
-    for instance, path in zip(params.instances, outputs.params):
+    for instance in params.instances:
+        path = instance["params"]
         root = os.path.dirname(path)
         os.makedirs(root, exist_ok=True)
         for stage, folder in instance["folders"].items():

@@ -219,10 +219,8 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
     assert figures.sweep_plot(ranked, ["cutoff"], tmp_path / "plot.png")["chance"] == "--"
     # the job: each instance folder gets params.yaml and links to the folders it read
     sweep = tmp_path / "sweeps" / "s"
-    out = SimpleNamespace(summary=str(sweep / "summary.csv"),
-                          plot=str(sweep / "summary.png"),
-                          params=[str(sweep / n / "params.yaml") for n in "ab"])
-    instances = [dict(name=n, values=v, config={"x": 1},
+    out = SimpleNamespace(summary=str(sweep / "summary.csv"), plot=str(sweep / "summary.png"))
+    instances = [dict(name=n, values=v, config={"x": 1}, params=str(sweep / n / "params.yaml"),
                       folders={"evaluate": str(tmp_path / n)})
                  for n, v in zip("ab", settings["values"])]
     jobs.sweep_summary(None, out, SimpleNamespace(

@@ -30,12 +30,14 @@ for sweep, instances in SWEEPS.items():
                         caption="../report/sweep_plot.rst", category="Sweeps",
                         subcategory=sweep,
                         labels={"sweep": sweep, "figure": "figures by parameter"}),
-            params=[f"results/sweeps/{sweep}/{name}/params.yaml" for name in instances],
         params:
             stage="sweep_summary",
             sweep=sweep,
             parameters=list(config["sweeps"][sweep]),
-            instances=[dict(name=i.name, values=i.values, folders=i.folders, config=i.config)
+            # params.yaml: not an output, so that a new instance reruns this job by its
+            # changed params (new outputs would have no provenance to compare)
+            instances=[dict(name=i.name, values=i.values, folders=i.folders, config=i.config,
+                            params=f"results/sweeps/{sweep}/{i.name}/params.yaml")
                        for i in instances.values()],
             rank_by=config["evaluate"]["rank_by"],
             rank_method=config["evaluate"]["rank_method"],
