@@ -1,6 +1,8 @@
 """What every workflow script shares: its log, and one clear line for bad input."""
 
+import hashlib
 import inspect
+import json
 import logging
 import os
 import sys
@@ -26,6 +28,61 @@ class _Tee:
 
     def __getattr__(self, name):
         return getattr(self.stream, name)
+
+
+def _digest(path):
+    with open(path, "rb") as stream:
+        return hashlib.sha256(stream.read()).hexdigest()
+
+
+def _files(named):
+    return [f for files in named.values() for f in ([files] if isinstance(files, str) else files)]
+
+
+def code_digest():
+    """Of soart_core's source: a changed soart recomputes what it made."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            with open(os.path.join(here, name), "rb") as stream:
+                digest.update(name.encode() + stream.read())
+    return digest.hexdigest()
+
+
+class Stamps:
+    """What a run of a stage was made from (its params, the bytes of its inputs,
+    soart's code) and what it made (its outputs' bytes), in
+    {run folder}/.stamps/{stage}.json: a sweep's job keeps a run whose stamp still
+    holds, so adding values to a grid computes only the new runs."""
+
+    def __init__(self, stage):
+        self.stage, self.code = stage, code_digest()
+
+    def path(self, run):
+        return os.path.join(run["folder"], ".stamps", f"{self.stage}.json")
+
+    def made_from(self, run):
+        return {"code": self.code, "params": run["params"],
+                "inputs": {f: _digest(f) for f in _files(run["inputs"])}}
+
+    def holds(self, run):
+        try:
+            with open(self.path(run), encoding="utf-8") as stream:
+                stamp = json.load(stream)
+            return (stamp["made_from"] == json.loads(json.dumps(self.made_from(run)))
+                    and all(_digest(f) == d for f, d in stamp["made"].items())
+                    and sorted(stamp["made"]) == sorted(_files(run["outputs"])))
+        except (OSError, ValueError, KeyError):
+            return False
+
+    def write(self, run):
+        from .tables import write_text
+
+        os.makedirs(os.path.dirname(self.path(run)), exist_ok=True)
+        write_text(self.path(run), json.dumps(
+            {"made_from": self.made_from(run),
+             "made": {f: _digest(f) for f in _files(run["outputs"])}}, indent=1))
 
 
 def run_stage(snakemake, job=None):
@@ -72,19 +129,25 @@ def run_stage(snakemake, job=None):
     for handler in handlers:
         log.addHandler(handler)
     runs = getattr(snakemake.params, "runs", None)
-    calls = ([(None, snakemake.input, snakemake.output, snakemake.params)] if runs is None
-             else [(run["folder"], SimpleNamespace(**run["inputs"]),
-                    SimpleNamespace(**run["outputs"]), SimpleNamespace(**run["params"]))
-                   for run in runs])
+    stamps = Stamps(snakemake.params.stage) if getattr(snakemake.params, "reuse", False) \
+        else None
     extra = {"threads": threads} if "threads" in inspect.signature(job).parameters else {}
-    started = time.perf_counter()
+    started, kept = time.perf_counter(), 0
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
-            for folder, inputs, outputs, params in calls:
-                current["where"] = f" ({folder})" if len(calls) > 1 else ""
-                job(inputs, outputs, params, **extra)
-                if len(calls) > 1:
-                    log.info(f"rule {snakemake.rule}: {folder} done")
+            if runs is None:
+                job(snakemake.input, snakemake.output, snakemake.params, **extra)
+            for run in runs or ():
+                current["where"] = f" ({run['folder']})" if len(runs) > 1 else ""
+                if stamps and stamps.holds(run):
+                    kept += 1
+                    continue
+                job(SimpleNamespace(**run["inputs"]), SimpleNamespace(**run["outputs"]),
+                    SimpleNamespace(**run["params"]), **extra)
+                if stamps:
+                    stamps.write(run)
+                if len(runs) > 1:
+                    log.info(f"rule {snakemake.rule}: {run['folder']} done")
     except InputError as err:
         message = f"soart: error in rule {snakemake.rule}: {err}"
         log.error(message)  # the log only: the console gets it once, below
@@ -96,9 +159,10 @@ def run_stage(snakemake, job=None):
     else:
         where = (f" as slurm job {os.environ['SLURM_JOB_ID']}"
                  if "SLURM_JOB_ID" in os.environ else "")
-        log.info(f"rule {snakemake.rule}: {len(calls)} run(s), {len(snakemake.output)} "
-                 f"output(s) in {time.perf_counter() - started:.3f} s on {threads} "
-                 f"thread(s){where}")
+        done = len(runs or [None]) - kept
+        log.info(f"rule {snakemake.rule}: {done} run(s) computed, {kept} kept (unchanged), "
+                 f"{len(snakemake.output)} output(s) in {time.perf_counter() - started:.3f} s "
+                 f"on {threads} thread(s){where}")
     finally:
         for handler in handlers:  # a caller that runs several jobs gets clean logs
             log.removeHandler(handler)

@@ -78,6 +78,44 @@ def test_rerun_does_nothing_and_a_longer_grid_runs_only_new_instances(sweep_run)
         (sweep_run / "config.yaml").write_text(original)
 
 
+def computed_and_kept(workdir, sweep, stage):
+    """(runs computed, runs kept) by the last job of `stage` in `sweep`, from its log."""
+    log = (workdir / "results" / "sweeps" / sweep / "logs" / f"{stage}.log").read_text()
+    line = next(l for l in log.splitlines() if " run(s) computed, " in l)
+    computed, rest = line.split(": ", 1)[1].split(" run(s) computed, ")
+    return int(computed), int(rest.split()[0])
+
+
+def test_a_longer_grid_computes_only_its_new_runs_and_a_changed_input_all(tmp_path):
+    from conftest import copy_workflow
+
+    workdir = copy_workflow(tmp_path)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["sweeps"] = {"s": {"threshold.learn.cutoff": [0.4, 0.5],
+                              "baseline.method": ["group_mean", "median"]}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "sweep")
+    root = workdir / "results" / "sweeps" / "s"
+    config["sweeps"]["s"]["threshold.learn.cutoff"].append(0.3)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "sweep")
+    assert computed_and_kept(workdir, "s", "attention") == (1, 2)
+    assert computed_and_kept(workdir, "s", "difference") == (2, 4)
+    fresh = copy_workflow(tmp_path / "fresh")  # the same grid from scratch
+    (fresh / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(fresh, "sweep")
+    ours = {p.relative_to(root): p.read_bytes() for p in root.rglob("*.csv")}
+    theirs = {p.relative_to(fresh / "results" / "sweeps" / "s"): p.read_bytes()
+              for p in (fresh / "results" / "sweeps" / "s").rglob("*.csv")}
+    assert ours == theirs
+    # a changed input (every table normalised anew) leaves nothing to keep
+    config["normalise"]["scale"] = 3.0
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "sweep")
+    assert computed_and_kept(workdir, "s", "threshold") == (3, 0)
+    assert computed_and_kept(workdir, "s", "evaluate") == (6, 0)
+
+
 # every config key a stage reads, with another valid value (the example sweeps
 # threshold.learn.cutoff, roles.query and baseline.method)
 CHANGES = {

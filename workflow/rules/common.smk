@@ -53,6 +53,11 @@ def reported(stage, outputs):
     return done
 
 
+def kept(outputs):
+    """A sweep job's outputs: not deleted before the job, which keeps the unchanged."""
+    return {name: [update(f) for f in files] for name, files in outputs.items()}
+
+
 def sweep_rule(sweep, stage):
     """The name of sweep `sweep`'s rule for `stage` (a rule name is an identifier)."""
     return f"sweep_{re.sub(r'[^A-Za-z0-9_]', '_', sweep)}_{stage}"

@@ -3,7 +3,10 @@
 # after the stage and writes results/{stage}/; for each sweep, `sweep_{sweep}_{stage}`
 # runs the same stage for every run folder of the sweep (soart_core.sweep) in one job,
 # so that a sweep costs its arithmetic, not an interpreter start per instance. A job
-# runs soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py).
+# runs soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py); a
+# sweep's job keeps the runs whose inputs, params and code are unchanged (their
+# outputs are `update()`d, not deleted first): a value added to a grid computes only
+# the runs it adds.
 PLAIN_STAGES = [s for s in STAGES if s != "metrics"]  # metrics: metrics.smk
 # On a cluster (profiles/slurm) the short stages of a run go as two jobs, not one each;
 # local runs ignore groups.
@@ -30,9 +33,10 @@ for sweep, stages, runs_of in [
                 **merged(inp for inp, _ in files),
             output:
                 **(reported(stage, files[0][1]) if sweep is None else
-                   merged(out for _, out in files)),
+                   kept(merged(out for _, out in files))),
             params:
                 stage=stage,
+                reuse=sweep is not None,
                 runs=[dict(folder=run.folder, inputs=inp, outputs=out,
                            params=job_params(run.config, stage))
                       for run, (inp, out) in zip(runs, files)],
