@@ -2,6 +2,7 @@
 
     python benchmarks/workflow_scale.py                      # N = 100,000 items
     python benchmarks/workflow_scale.py --items 20000 --judges 256 --features 64
+    python benchmarks/workflow_scale.py --items 20000 --job-per-metric false
 
 Generates metric tables (J judges, N items, d features) in a scratch folder, runs
 `snakemake --cores 2` on them from tables (images_dir null), and reports the wall time
@@ -30,12 +31,14 @@ def main():
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--judges", type=int, default=256)
     parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--job-per-metric", choices=["auto", "true", "false"],
+                        default="auto", help="config attention.job_per_metric")
     args = parser.parse_args()
     from soart_core.example import write_example
 
     scratch = tempfile.mkdtemp(prefix="soart-scale-")
     try:
-        for name in ("Snakefile", "workflow", "soart_core"):
+        for name in ("Snakefile", "workflow", "soart_core", "profiles"):
             src = os.path.join(ROOT, name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy2)(
                 src, os.path.join(scratch, name))
@@ -47,6 +50,8 @@ def main():
         config.update(images_dir=None, data_dir="data", sweeps={},
                       features=f"X0:X{args.features - 1}")
         config["groups"]["valid_counts"] = [per_group_items] * 3
+        config["attention"]["job_per_metric"] = {"true": True, "false": False}.get(
+            args.job_per_metric, "auto")
         yaml.safe_dump(config, open(os.path.join(scratch, "config.yaml"), "w"))
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet"],
@@ -56,8 +61,10 @@ def main():
         print(f"N = {3 * per_group_items:,} items, J = {3 * per_group_judges} judges, "
               f"d = {args.features}: whole workflow {wall:.0f} s, peak RSS of the largest "
               f"job {peak:.0f} MiB")
-        bench = os.path.join(scratch, "results", "benchmarks", "attention.tsv")
-        print(open(bench).read())
+        for bench in sorted(os.listdir(os.path.join(scratch, "results", "benchmarks"))):
+            if bench.startswith("attention"):
+                with open(os.path.join(scratch, "results", "benchmarks", bench)) as table:
+                    print(bench, table.read().splitlines()[-1])
     finally:
         shutil.rmtree(scratch)
 

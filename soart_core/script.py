@@ -53,14 +53,15 @@ def code_digest():
 class Stamps:
     """What a run of a stage was made from (its params, the bytes of its inputs,
     soart's code) and what it made (its outputs' bytes), in
-    {run folder}/.stamps/{stage}.json: a sweep's job keeps a run whose stamp still
-    holds, so adding values to a grid computes only the new runs."""
+    {run folder}/.stamps/{job}.json (a job: a stage, or one words metric's part of it,
+    as its log is named): a sweep's job keeps a run whose stamp still holds, so adding
+    values to a grid computes only the new runs."""
 
-    def __init__(self, stage):
-        self.stage, self.code = stage, code_digest()
+    def __init__(self, job):
+        self.job, self.code = job, code_digest()
 
     def path(self, run):
-        return os.path.join(run["folder"], ".stamps", f"{self.stage}.json")
+        return os.path.join(run["folder"], ".stamps", f"{self.job}.json")
 
     def made_from(self, run):
         return {"code": self.code, "params": run["params"],
@@ -129,8 +130,10 @@ def run_stage(snakemake, job=None):
     for handler in handlers:
         log.addHandler(handler)
     runs = getattr(snakemake.params, "runs", None)
-    stamps = Stamps(snakemake.params.stage) if getattr(snakemake.params, "reuse", False) \
-        else None
+    stamps = None
+    if getattr(snakemake.params, "reuse", False):
+        stamps = Stamps(os.path.splitext(os.path.basename(snakemake.log[0]))[0]
+                        if len(snakemake.log) else snakemake.params.stage)
     extra = {"threads": threads} if "threads" in inspect.signature(job).parameters else {}
     started, kept = time.perf_counter(), 0
     try:

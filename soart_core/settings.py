@@ -208,6 +208,7 @@ class Stage:
     params: object  # config (only `reads`) -> the job's params
     inputs: dict = field(default_factory=dict)
     threads: int = 1
+    resources: dict = field(default_factory=dict)  # sized from benchmarks/
 
     def after(self):
         return tuple(dict.fromkeys(source[0] for source in self.inputs.values()))
@@ -239,7 +240,8 @@ STAGES = {
         params=lambda c: dict(metrics=_metrics(c), features=c["features"],
                               groups=c["groups"], id_column=c["id_column"],
                               encoding=c["encoding"], delimiter=c["delimiter"],
-                              decimal=c["decimal"], scale=c["normalise"]["scale"])),
+                              decimal=c["decimal"], scale=c["normalise"]["scale"]),
+        resources={"mem_mb": 4000}),
     # sources: the input tables, named in messages about their cells
     "threshold": Stage(
         reads=INPUT_KEYS + ("threshold",),
@@ -257,11 +259,12 @@ STAGES = {
                               chunk_rows=c["attention"]["chunk_rows"],
                               dtype=c["attention"]["dtype"]),
         inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights")},
-        threads=2),
+        # N = 100,000 items over 256 judges: about 2 minutes, 0.5 GiB per words metric
+        threads=2, resources={"mem_mb": 4000, "runtime": 120}),
     "difference": Stage(
         reads=("baseline", "groups.order"),
         params=lambda c: dict(method=c["baseline"]["method"], group=baseline_group(c)),
-        inputs={"attention": ("attention", "attention")}),
+        inputs={"attention": ("attention", "attention")}, resources={"mem_mb": 4000}),
     "blocks": Stage(
         reads=("groups.order", "blocks", "attention.decimals"),
         params=lambda c: dict(order=c["groups"]["order"], tolerance=block_tolerance(c)),
@@ -291,7 +294,8 @@ STAGES = {
                 "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
                 "verdicts": ("verdicts", "verdicts"),
                 "classic_evaluation": ("classic", "evaluation"),
-                "classic_confusion": ("classic", "confusion")}),
+                "classic_confusion": ("classic", "confusion")},
+        resources={"mem_mb": 4000, "runtime": 60}),
     "figures": Stage(
         reads=("metrics", "words", "groups.order"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"]),
@@ -312,6 +316,18 @@ STAGES = {
                 "judge_groups": ("normalise", "judge_groups"),
                 "verdicts": ("verdicts", "verdicts")}),
 }
+
+
+SPLIT_ITEMS = 10_000  # attention.job_per_metric: auto splits from this many items on
+
+
+def attention_parts(config, count_items):
+    """The words metrics of each attention job: one list, or one per metric
+    (`count_items()`: the validation items, counted only for auto)."""
+    split = config["attention"].get("job_per_metric", "auto")
+    if split == "auto":
+        split = count_items() >= SPLIT_ITEMS
+    return [[m] for m in words(config)] if split else [words(config)]
 
 
 def job_params(config, stage):

@@ -88,6 +88,23 @@ def test_only_affected_stages_rerun(example_run):
     assert plan("workbook", {"max_items": 5}) == {"workbook": 1, "all": 1}
 
 
+def test_attention_as_a_job_per_metric(example_run, tmp_path):
+    """attention.job_per_metric: true makes one job per words metric, with the same
+    tables; auto does so from 10,000 items on (the example has 30: one job)."""
+    assert "attention" in planned_jobs(example_run, "--forcerun", "attention")
+    workdir = copy_workflow(tmp_path)
+    path = write_yaml(tmp_path / "split.yaml", {"attention": {
+        **DEFAULTS["attention"], "job_per_metric": True}})
+    targets = [f"results/attention/{m}.csv" for m in ("Y1", "Y2", "Y3")]
+    jobs = planned_jobs(workdir, *targets, "--configfile", str(path))
+    assert {k: v for k, v in jobs.items() if k.startswith("attention")} == {
+        "attention_Y1": 1, "attention_Y2": 1, "attention_Y3": 1}
+    snakemake(workdir, *targets, "--configfile", str(path))
+    for target in targets:
+        assert (workdir / target).read_bytes() == (example_run / target).read_bytes()
+    assert "attention_Y2: 1 run(s)" in (workdir / "results/logs/attention_Y2.log").read_text()
+
+
 def test_words_subset_builds_only_those(tmp_path):
     workdir = copy_workflow(tmp_path)
     path = write_yaml(tmp_path / "words.yaml", {"words": ["Y3"]})

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 # The stages of docs/method.md, one rule definition each (settings.STAGES declares what
 # a stage reads: config keys and earlier stages' outputs). The plain run's rule is named
 # after the stage and writes results/{stage}/; for each sweep, `sweep_{sweep}_{stage}`
@@ -14,21 +16,40 @@ GROUPS = {"normalise": "prepare", "threshold": "prepare", "weights": "prepare",
           "difference": "score", "blocks": "score", "verdicts": "score",
           "classic": "score", "evaluate": "score"}
 
+
+def valid_items():
+    """The validation items (N), counted while planning: images or table lines (a
+    missing table: 0, the normalise job names it)."""
+    if config["images_dir"]:
+        return sum(1 for _, set_name, _ in IMAGES if set_name == "valid")
+    try:
+        with open(INPUTS[WORDS[0]]["valid"], "rb") as table:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: table.read(1 << 20), b""))
+    except OSError:
+        return 0
+    return max(lines - 1, 0)
+
+
+PARTS = {"attention": attention_parts(config, valid_items)}  # else one job
+
 for sweep, stages, runs_of in [
     (None, PLAIN_STAGES, lambda stage: plain_runs(config, stage)),
     *[(s, SWEPT_STAGES, lambda stage, s=s: sweep_runs(SWEEPS[s], stage)) for s in SWEEPS],
 ]:
-    for stage in stages:
+    for stage, part in [(s, p) for s in stages for p in PARTS.get(s, [None])]:
         runs = runs_of(stage)
         if not runs:  # the sweep reads this stage's outputs in the plain run
             continue
+        job = stage
+        if len(PARTS.get(stage, ())) > 1:  # this job: one words metric only
+            runs = [replace(run, config={**run.config, "words": part}) for run in runs]
+            job = f"{stage}_{re.sub(r'[^A-Za-z0-9_]', '_', part[0])}"
         files = [run_files(stage, run) for run in runs]
-        name = stage if sweep is None else sweep_rule(sweep, stage)
         logs = "results" if sweep is None else f"results/sweeps/{sweep}"
 
         rule:
             name:
-                name
+                job if sweep is None else sweep_rule(sweep, job)
             input:
                 **merged(inp for inp, _ in files),
             output:
@@ -41,13 +62,15 @@ for sweep, stages, runs_of in [
                            params=job_params(run.config, stage))
                       for run, (inp, out) in zip(runs, files)],
             threads: STAGES[stage].threads
+            resources:
+                **STAGES[stage].resources,
             group:
                 GROUPS.get(stage) if sweep is None else
                 (sweep_rule(sweep, GROUPS[stage]) if stage in GROUPS else None)
             log:
-                f"{logs}/logs/{stage}.log",
+                f"{logs}/logs/{job}.log",
             benchmark:
-                f"{logs}/benchmarks/{stage}.tsv"
+                f"{logs}/benchmarks/{job}.tsv"
             conda:
                 "../envs/soart.yaml"
             script:
