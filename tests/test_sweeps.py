@@ -2,6 +2,7 @@
 and the figures."""
 
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -79,11 +80,13 @@ def test_rerun_does_nothing_and_a_longer_grid_runs_only_new_instances(sweep_run)
 
 
 def computed_and_kept(workdir, sweep, stage):
-    """(runs computed, runs kept) by the last job of `stage` in `sweep`, from its log."""
+    """(runs computed or copied from a run with the same inputs, runs kept) by the last
+    job of `stage` in `sweep`, from its log."""
     log = (workdir / "results" / "sweeps" / sweep / "logs" / f"{stage}.log").read_text()
     line = next(l for l in log.splitlines() if " run(s) computed, " in l)
-    computed, rest = line.split(": ", 1)[1].split(" run(s) computed, ")
-    return int(computed), int(rest.split()[0])
+    counts = re.findall(r"(\d+) (?:run\(s\) computed|copied|kept)", line)
+    computed, copied, kept = map(int, counts)
+    return computed + copied, kept
 
 
 def test_a_longer_grid_computes_only_its_new_runs_and_a_changed_input_all(tmp_path):

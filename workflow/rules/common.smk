@@ -53,9 +53,14 @@ def reported(stage, outputs):
     return done
 
 
-def kept(outputs):
-    """A sweep job's outputs: not deleted before the job, which keeps the unchanged."""
-    return {name: [update(f) for f in files] for name, files in outputs.items()}
+def sweep_inputs(sweep, stages, inputs):
+    """A sweep job's inputs: the plain run's files it reads, and the manifests of the
+    sweep's jobs of `stages` that write the others (stages.smk)."""
+    plain = {name: [f for f in files if not f.startswith(f"results/sweeps/{sweep}/")]
+             for name, files in inputs.items()}
+    manifests = [m for stage in stages for m in MANIFESTS.get((sweep, stage), [])]
+    return {**{name: files for name, files in plain.items() if files},
+            "manifests": manifests}
 
 
 def sweep_rule(sweep, stage):

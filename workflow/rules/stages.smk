@@ -5,10 +5,12 @@ from dataclasses import replace
 # after the stage and writes results/{stage}/; for each sweep, `sweep_{sweep}_{stage}`
 # runs the same stage for every run folder of the sweep (soart_core.sweep) in one job,
 # so that a sweep costs its arithmetic, not an interpreter start per instance. A job
-# runs soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py); a
-# sweep's job keeps the runs whose inputs, params and code are unchanged (their
-# outputs are `update()`d, not deleted first): a value added to a grid computes only
-# the runs it adds.
+# runs soart_core.jobs.<stage> once per run folder (workflow/scripts/stage.py). A
+# sweep's job declares one output, its manifest (the files it wrote, with digests), and
+# reads the manifests of the sweep's jobs before it: Snakemake keeps a record per
+# output, and a record per run file would repeat every run's params and inputs (with
+# 100 instances: 1 GB). It keeps the runs whose inputs, params and code are unchanged
+# (soart_core.script.Stamps): a value added to a grid computes only the runs it adds.
 PLAIN_STAGES = [s for s in STAGES if s != "metrics"]  # metrics: metrics.smk
 # On a cluster (profiles/slurm) the short stages of a run go as two jobs, not one each;
 # local runs ignore groups.
@@ -31,6 +33,7 @@ def valid_items():
 
 
 PARTS = {"attention": attention_parts(config, valid_items)}  # else one job
+MANIFESTS = {}  # (sweep, stage) -> the manifests of its jobs
 
 for sweep, stages, runs_of in [
     (None, PLAIN_STAGES, lambda stage: plain_runs(config, stage)),
@@ -46,15 +49,18 @@ for sweep, stages, runs_of in [
             job = f"{stage}_{re.sub(r'[^A-Za-z0-9_]', '_', part[0])}"
         files = [run_files(stage, run) for run in runs]
         logs = "results" if sweep is None else f"results/sweeps/{sweep}"
+        if sweep is not None:
+            MANIFESTS.setdefault((sweep, stage), []).append(f"{logs}/jobs/{job}.json")
 
         rule:
             name:
                 job if sweep is None else sweep_rule(sweep, job)
             input:
-                **merged(inp for inp, _ in files),
+                **(merged(inp for inp, _ in files) if sweep is None else
+                   sweep_inputs(sweep, STAGES[stage].after(), merged(i for i, _ in files))),
             output:
                 **(reported(stage, files[0][1]) if sweep is None else
-                   kept(merged(out for _, out in files))),
+                   {"manifest": MANIFESTS[sweep, stage][-1]}),
             params:
                 stage=stage,
                 reuse=sweep is not None,

@@ -20,8 +20,8 @@ for sweep, instances in SWEEPS.items():
             sweep_rule(sweep, "summary")
         localrule: True
         input:
-            summaries=[f"{i.folders['evaluate']}/evaluation/summary.csv"
-                       for i in instances.values()],
+            **sweep_inputs(sweep, ["evaluate"], {"summaries": [
+                f"{i.folders['evaluate']}/evaluation/summary.csv" for i in instances.values()]}),
         output:
             summary=report(f"results/sweeps/{sweep}/summary.csv",  # fmt: skip
                            caption="../report/sweep_summary.rst", category="Sweeps",
