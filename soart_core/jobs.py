@@ -273,7 +273,8 @@ def classic(inputs, outputs, params):
         rows, confusion = baselines(metric, read_table(inputs.words[i], "item"),
                                     order=params.order, max_loo_items=params.max_loo_items,
                                     reference=params.unit_space, verdicts=params.verdicts)
-        write_columns(outputs.evaluation[i], rows_to_columns(rows))
+        # every digit (evaluate rounds what people read); NaN as an empty cell
+        write_rounded(outputs.evaluation[i], rows_to_columns(rows), decimals=None)
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
 
 

@@ -166,6 +166,7 @@ def run_stage(snakemake, job=None):
                 current["where"] = f" ({run['folder']})" if len(runs) > 1 else ""
                 if stamps and stamps.holds(run):
                     kept += 1
+                    log.info(f"rule {snakemake.rule}: {run['folder']} kept (unchanged)")
                     continue
                 same = stamps.same_as(run, made) if stamps else None
                 if same:  # same params, same input bytes: the same outputs
@@ -178,10 +179,11 @@ def run_stage(snakemake, job=None):
                         SimpleNamespace(**run["params"]), **extra)
                 if stamps:
                     stamps.write(run)
+                if len(runs) > 1:
+                    log.info(f"rule {snakemake.rule}: {run['folder']} " + (
+                        f"copied from {same['folder']} (same inputs)" if same else "done"))
             if stamps:  # a sweep's job: its one declared output
                 stamps.manifest(runs, snakemake.output.manifest)
-                if len(runs) > 1:
-                    log.info(f"rule {snakemake.rule}: {run['folder']} done")
     except InputError as err:
         message = f"soart: error in rule {snakemake.rule}: {err}"
         log.error(message)  # the log only: the console gets it once, below

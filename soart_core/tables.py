@@ -146,7 +146,7 @@ def write_rounded(path, columns, decimals=4):
 
 def read_columns(path, text=(), integers=()):
     """A CSV written here as {name: array}: the `text` columns as str, `integers` as
-    int64, the rest float."""
+    int64, the rest float (an empty cell: NaN, as write_rounded writes it)."""
     with open(path, encoding="utf-8", newline="") as stream:
         header = next(csv.reader(stream))
     columns = {}
@@ -160,7 +160,11 @@ def read_columns(path, text=(), integers=()):
             columns[header[i]] = np.array(unescape(strings[:, k].tolist()) if strings.size
                                           else [], dtype=str)
     if num_idx:
-        numbers = np.loadtxt(path, dtype=np.float64, usecols=num_idx, **load)
+        try:
+            numbers = np.loadtxt(path, dtype=np.float64, usecols=num_idx, **load)
+        except ValueError:  # an empty cell: a figure that could not be computed (NaN)
+            numbers = np.loadtxt(path, dtype=np.float64, usecols=num_idx, **load,
+                                 converters=lambda cell: float(cell) if cell else np.nan)
         numbers = numbers.reshape(-1, len(num_idx))
         for k, i in enumerate(num_idx):
             column = numbers[:, k]

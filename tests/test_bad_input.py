@@ -188,7 +188,7 @@ NEVER_SILENT = [
 def test_never_silently_wrong(workflow_copy, name, target, edit, pieces):
     edit_lines(workflow_copy / target, edit)
     assert_fails_cleanly(workflow_copy, pieces, keep=("normalise/", "threshold/",
-                                                      "weights/"))
+                                                      "weights/", "classic/"))
     assert not (workflow_copy / "results" / "attention").exists() or \
         not list((workflow_copy / "results" / "attention").iterdir())
 
@@ -269,7 +269,7 @@ def test_a_single_item(workflow_copy):
         "results/difference/Y1.csv: no verdicts: 1 labeled item(s) of the reference group "
         "NORMAL: the verdicts' unit space needs 2 or more"],
         keep=("normalise/", "threshold/", "weights/", "attention/", "difference/",
-              "blocks/"))
+              "blocks/", "classic/"))
 
 
 def test_a_huge_learning_value(workflow_copy):
@@ -340,7 +340,8 @@ def test_ids_are_text_and_must_be_there(workflow_copy):
     edit_lines(workflow_copy / VALID_Y2, set_cell(4, "image", ""))
     assert_fails_cleanly(workflow_copy, [VALID_Y2, "line 4", "column 'image'",
                                          "empty id cell"], keep=("normalise/", "threshold/",
-                                                                 "weights/", "attention/",
+                                                                 "weights/", "classic/",
+                                                                 "attention/",
                                                                  "difference/", "blocks/",
                                                                  "verdicts/", "evaluation/",
                                                                  "figures/", "workbook"))
