@@ -1,4 +1,5 @@
-"""What every workflow script shares: its log, and one clear line for bad input."""
+"""What every workflow script shares: its log, one clear line for bad input, and the
+stamps by which a sweep's job keeps the runs it made before."""
 
 import hashlib
 import inspect
@@ -79,8 +80,6 @@ class Stamps:
             return False
 
     def write(self, run):
-
-        os.makedirs(os.path.dirname(self.path(run)), exist_ok=True)
         write_text(self.path(run), json.dumps(
             {"made_from": self.made_from(run),
              "made": {f: _digest(f) for f in _files(run["outputs"])}}, indent=1))
@@ -97,9 +96,7 @@ class Stamps:
         return None
 
     def manifest(self, runs, path):
-        """The job's declared output: every run's stamp (what it read and made)."""
-
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        """The job's declared output: what each of its runs made."""
         stamps = {}
         for run in runs:
             with open(self.path(run), encoding="utf-8") as stream:
@@ -109,10 +106,11 @@ class Stamps:
 
 def run_stage(snakemake, job=None):
     """Run `job` (default: soart_core.jobs.<params.stage, or the rule's name>) for the
-    job's runs (params.runs: a
-    run folder each, with its inputs, outputs and params; the plain run has one), or on
-    the job's own input, output and params where there are no runs; log its time; turn
-    an InputError into one message and exit 1.
+    job's runs (params.runs: a run folder each, with its inputs, outputs and params; the
+    plain run has one), or on the job's own input, output and params where there are no
+    runs; log its time; turn an InputError into one message and exit 1. A sweep's job
+    (params.reuse) keeps runs whose stamps hold, copies runs made from the same input
+    bytes and params as an earlier one, and writes its manifest.
 
     Everything the job prints, tracebacks included, reaches the rule's log too. BLAS
     and the attention use exactly the job's `threads`. Takes the `snakemake` object of
