@@ -18,7 +18,7 @@ import numpy as np
 
 from . import stages
 from .errors import InputError, excerpt
-from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT
+from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT, stage_files
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
 
@@ -221,8 +221,8 @@ def threshold(inputs, outputs, params):
             for m, src, dst in zip(params.metrics, inputs.learn, outputs.learn)]
     todo += [(src, dst, "item", params.valid, "threshold.valid", params.sources[m]["valid"])
              for m, src, dst in zip(params.metrics, inputs.valid, outputs.valid)]
-    done = [(threshold_table(read_table(src, key), s["cutoff"], s["power"], name,
-                                      source), key, dst)
+    done = [(threshold_table(read_table(src, key), s["cutoff"], s["power"], name, source),
+             key, dst)
             for src, dst, key, s, name, source in todo]  # every table checked first
     for table, key, dst in done:
         write_table(table, key, dst)
@@ -241,8 +241,8 @@ def attention(inputs, outputs, params, threads=1):
     w = {role: read_table(path, "feature") for role, path in zip(ROLES, inputs.weights)}
     for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
         out = attend(read_table(words_path, "item"), w, decimals=params.decimals,
-                              chunk_rows=params.chunk_rows, dtype=params.dtype,
-                              source=params.sources[metric]["valid"], workers=threads)
+                     chunk_rows=params.chunk_rows, dtype=params.dtype,
+                     source=params.sources[metric]["valid"], workers=threads)
         write_table(out, "item", out_path, decimals=params.decimals)
 
 
@@ -251,7 +251,7 @@ def difference(inputs, outputs, params):
     for src, diff_path, base_path in zip(inputs.attention, outputs.difference,
                                          outputs.baseline):
         diff, base = baseline_difference(read_table(src, "item"), params.method,
-                                                  params.group)
+                                         params.group)
         write_table(diff, "item", diff_path)
         write_columns(base_path, {"judge": diff.columns, "baseline": base})
 
@@ -261,7 +261,7 @@ def blocks(inputs, outputs, params):
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     for src, dst in zip(inputs.difference, outputs.blocks):
         write_columns(dst, score_blocks(read_table(src, "item"), judge_groups,
-                                                 params.order, params.tolerance))
+                                        params.order, params.tolerance))
 
 
 def classic(inputs, outputs, params):
@@ -395,8 +395,6 @@ def sweep_summary(inputs, outputs, params):
 
 def _folders(stage):
     """The folder names stage `stage` writes in a run folder."""
-    from .layout import stage_files
-
     files = vars(stage_files("", stage, ["m"], ["m"])).values()
     return sorted({(f if isinstance(f, str) else f[0]).split(os.sep)[0] for f in files})
 

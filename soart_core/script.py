@@ -69,39 +69,42 @@ class Stamps:
         return {"code": self.code, "params": run["params"],
                 "inputs": {f: _digest(f) for f in _files(run["inputs"])}}
 
-    def holds(self, run):
+    def kept(self, run, made_from):
+        """What `run` made, if its stamp holds: made from the same (`made_from`), and
+        its outputs still those bytes; else None."""
         try:
             with open(self.path(run), encoding="utf-8") as stream:
                 stamp = json.load(stream)
-            return (stamp["made_from"] == json.loads(json.dumps(self.made_from(run)))
-                    and all(_digest(f) == d for f, d in stamp["made"].items())
-                    and sorted(stamp["made"]) == sorted(_files(run["outputs"])))
+            made = stamp["made"]
+            if (stamp["made_from"] == json.loads(json.dumps(made_from))
+                    and sorted(made) == sorted(_files(run["outputs"]))
+                    and all(_digest(f) == d for f, d in made.items())):
+                return made
         except (OSError, ValueError, KeyError):
-            return False
-
-    def write(self, run):
-        write_text(self.path(run), json.dumps(
-            {"made_from": self.made_from(run),
-             "made": {f: _digest(f) for f in _files(run["outputs"])}}, indent=1))
-
-    def same_as(self, run, made):
-        """An earlier run of this job with the same params and input bytes (their paths
-        aside), or None; remembers `run` for the next."""
-        made_from = self.made_from(run)
-        key = json.dumps([made_from["params"], list(made_from["inputs"].values())],
-                         sort_keys=True)
-        if key in made:
-            return made[key]
-        made[key] = run
+            pass
         return None
 
-    def manifest(self, runs, path):
-        """The job's declared output: what each of its runs made."""
-        stamps = {}
-        for run in runs:
-            with open(self.path(run), encoding="utf-8") as stream:
-                stamps[run["folder"]] = json.load(stream)["made"]
-        write_text(path, json.dumps({"job": self.job, "runs": stamps}, indent=1))
+    def write(self, run, made_from):
+        """Stamp `run`; returns what it made ({output: digest})."""
+        made = {f: _digest(f) for f in _files(run["outputs"])}
+        write_text(self.path(run), json.dumps({"made_from": made_from, "made": made},
+                                              indent=1))
+        return made
+
+    @staticmethod
+    def same_as(run, made_from, earlier):
+        """An earlier run of this job (`earlier`: by what it was made from) with the
+        same params and input bytes, their paths aside, or None; remembers `run`."""
+        key = json.dumps([made_from["params"], list(made_from["inputs"].values())],
+                         sort_keys=True)
+        if key in earlier:
+            return earlier[key]
+        earlier[key] = run
+        return None
+
+    def manifest(self, made, path):
+        """The job's declared output: what each of its runs made ({folder: made})."""
+        write_text(path, json.dumps({"job": self.job, "runs": made}, indent=1))
 
 
 def run_stage(snakemake, job=None):
@@ -159,29 +162,32 @@ def run_stage(snakemake, job=None):
         with threadpool_limits(limits=threads, user_api="blas"):
             if runs is None:
                 job(snakemake.input, snakemake.output, snakemake.params, **extra)
-            made = {}  # what runs of this job computed, by what they were made from
+            earlier, made = {}, {}  # runs computed here, by their inputs; what each made
             for run in runs or ():
                 current["where"] = f" ({run['folder']})" if len(runs) > 1 else ""
-                if stamps and stamps.holds(run):
+                made_from = stamps.made_from(run) if stamps else None
+                if stamps and (kept_made := stamps.kept(run, made_from)) is not None:
                     kept += 1
+                    made[run["folder"]] = kept_made
                     log.info(f"rule {snakemake.rule}: {run['folder']} kept (unchanged)")
                     continue
-                same = stamps.same_as(run, made) if stamps else None
+                same = stamps.same_as(run, made_from, earlier) if stamps else None
                 if same:  # same params, same input bytes: the same outputs
                     copied += 1
                     for source, target in zip(_files(same["outputs"]), _files(run["outputs"])):
-                        write_atomic(target, lambda out, f=source: out.write(
-                            open(f, "rb").read()), binary=True)
+                        with open(source, "rb") as stream:
+                            content = stream.read()
+                        write_atomic(target, lambda out: out.write(content), binary=True)
                 else:
                     job(SimpleNamespace(**run["inputs"]), SimpleNamespace(**run["outputs"]),
                         SimpleNamespace(**run["params"]), **extra)
                 if stamps:
-                    stamps.write(run)
+                    made[run["folder"]] = stamps.write(run, made_from)
                 if len(runs) > 1:
                     log.info(f"rule {snakemake.rule}: {run['folder']} " + (
                         f"copied from {same['folder']} (same inputs)" if same else "done"))
             if stamps:  # a sweep's job: its one declared output
-                stamps.manifest(runs, snakemake.output.manifest)
+                stamps.manifest(made, snakemake.output.manifest)
     except InputError as err:
         message = f"soart: error in rule {snakemake.rule}: {err}"
         log.error(message)  # the log only: the console gets it once, below
