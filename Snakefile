@@ -10,7 +10,9 @@ from snakemake.utils import min_version, validate
 sys.path.insert(0, workflow.basedir)
 
 from soart_core.errors import one_line_errors
-from soart_core.settings import SCHEMA, prepare_config
+from soart_core.script import killed_run_lock
+from soart_core.settings import CONFIG_IN_FORCE, SCHEMA, config_in_force, prepare_config
+from soart_core.tables import write_text
 
 min_version("9.0")
 
@@ -22,6 +24,18 @@ with one_line_errors():
     prepare_config(config, workflow.basedir, workflow.config_settings.config,
                    workflow.config_settings.configfiles,
                    set_defaults=lambda c: validate(c, SCHEMA, set_default=True))
+
+
+if workflow.is_main_process and "--unlock" not in sys.argv:
+    # a killed run's lock: say first what to do (Snakemake's LockException follows)
+    if lock := killed_run_lock():
+        print(lock, file=sys.stderr)
+
+
+onstart:
+    # the config this run uses, defaults and all (not in a dry run)
+    write_text(CONFIG_IN_FORCE, config_in_force(config, workflow.config_settings.configfiles,
+                                                workflow.config_settings.config))
 
 
 report: "workflow/report/workflow.rst"

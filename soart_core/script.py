@@ -6,12 +6,16 @@ import inspect
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from types import SimpleNamespace
 
 from .errors import InputError
-from .tables import write_atomic, write_text
+from .tables import WRITING, NoSpace, write_atomic, write_text
+
+WATCH_SECONDS = 1.0  # how often a job checks that its Snakemake run is still there
 
 
 class _Tee:
@@ -32,6 +36,76 @@ class _Tee:
         return getattr(self.stream, name)
 
 
+def _process(pid):
+    """(start time, parent pid, command line) of a process, from /proc; None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stream:
+            stat = stream.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as stream:
+            command = stream.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "
+    return fields[19], int(fields[1]), command
+
+
+def snakemake_ancestors():
+    """(pid, start time) of this process's ancestors up to the outermost Snakemake
+    process (none where /proc is missing, or no Snakemake process is an ancestor)."""
+    chain, pid = [], os.getppid()
+    while pid > 1 and (found := _process(pid)) is not None:
+        start, parent, command = found
+        chain.append((pid, start, b"snakemake" in command))
+        pid = parent
+    outermost = max((i for i, (_, _, ours) in enumerate(chain) if ours), default=-1)
+    return [(pid, start) for pid, start, _ in chain[:outermost + 1]]
+
+
+def stop_with_run(rule, ancestors):
+    """A daemon thread that ends this job as soon as one of `ancestors` is gone (its
+    Snakemake run was killed, e.g. `kill -9`): a job would otherwise run on, orphaned,
+    and its temporary file would outlive it. The temporary files being written go."""
+    def watch():
+        while all((_process(pid) or (None,))[0] == start for pid, start in ancestors):
+            time.sleep(WATCH_SECONDS)
+        for tmp in list(WRITING):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        logging.getLogger("soart").error(f"rule {rule}: stopped, its Snakemake run is gone")
+        os._exit(1)
+
+    if ancestors:
+        threading.Thread(target=watch, name="soart-watch", daemon=True).start()
+
+
+def killed_run_lock(folder="."):
+    """The one command to run where a killed run left Snakemake's lock on `folder` and
+    no Snakemake process on this machine works there (else None): Snakemake's own
+    message (LockException) comes later and says more than the user needs."""
+    locks = os.path.join(folder, ".snakemake", "locks")
+    if not os.path.isdir(locks) or not os.listdir(locks):
+        return None
+    here = os.path.realpath(folder)
+    ours = {os.getpid()} | {pid for pid, _ in snakemake_ancestors()}
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not name.isdigit() or int(name) in ours:
+            continue
+        try:
+            if (os.path.realpath(f"/proc/{name}/cwd") == here
+                    and b"snakemake" in (_process(int(name)) or (0, 0, b""))[2]):
+                return None  # a live run holds the lock
+        except OSError:
+            continue
+    return ("soart: a killed run left this folder locked; if no other Snakemake run "
+            "uses it (on any machine), run `snakemake --unlock`, then your command again")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # a cluster's or Snakemake's SIGTERM: end as on Ctrl-C
+
+
 def _digest(path):
     with open(path, "rb") as stream:
         return hashlib.sha256(stream.read()).hexdigest()
@@ -41,26 +115,15 @@ def _files(named):
     return [f for files in named.values() for f in ([files] if isinstance(files, str) else files)]
 
 
-def code_digest():
-    """Of soart_core's source: a changed soart recomputes what it made."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(here)):
-        if name.endswith(".py"):
-            with open(os.path.join(here, name), "rb") as stream:
-                digest.update(name.encode() + stream.read())
-    return digest.hexdigest()
-
-
 class Stamps:
-    """What a run of a stage was made from (its params, the bytes of its inputs,
-    soart's code) and what it made (its outputs' bytes), in
+    """What a run of a stage was made from (its params, the bytes of its inputs, the
+    code the stage runs: soart_core.provenance, as for the plain run) and what it made (its outputs' bytes), in
     {run folder}/.stamps/{job}.json (a job: a stage, or one words metric's part of it,
     as its log is named): a sweep's job keeps a run whose stamp still holds, so adding
     values to a grid computes only the new runs."""
 
-    def __init__(self, job):
-        self.job, self.code = job, code_digest()
+    def __init__(self, job, code):
+        self.job, self.code = job, code
 
     def path(self, run):
         return os.path.join(run["folder"], ".stamps", f"{self.job}.json")
@@ -107,7 +170,7 @@ class Stamps:
         write_text(path, json.dumps({"job": self.job, "runs": made}, indent=1))
 
 
-def run_stage(snakemake, job=None):
+def run_stage(snakemake, job=None, watch=True):
     """Run `job` (default: soart_core.jobs.<params.stage, or the rule's name>) for the
     job's runs (params.runs: a run folder each, with its inputs, outputs and params; the
     plain run has one), or on the job's own input, output and params where there are no
@@ -115,7 +178,9 @@ def run_stage(snakemake, job=None):
     (params.reuse) keeps runs whose stamps hold, copies runs made from the same input
     bytes and params as an earlier one, and writes its manifest.
 
-    Everything the job prints, tracebacks included, reaches the rule's log too. BLAS
+    Everything the job prints, tracebacks included, reaches the rule's log too. With
+    `watch`, the job ends when its Snakemake run is killed (stop_with_run). Ctrl-C,
+    SIGTERM and a full disk end it with one line. BLAS
     and the attention use exactly the job's `threads`. Takes the `snakemake` object of
     a `script:` job by duck typing (no Snakemake import).
     """
@@ -155,9 +220,13 @@ def run_stage(snakemake, job=None):
     stamps = None
     if getattr(snakemake.params, "reuse", False):
         stamps = Stamps(os.path.splitext(os.path.basename(snakemake.log[0]))[0]
-                        if len(snakemake.log) else snakemake.params.stage)
+                        if len(snakemake.log) else snakemake.params.stage,
+                        snakemake.params.code)
     extra = {"threads": threads} if "threads" in inspect.signature(job).parameters else {}
     started, kept, copied = time.perf_counter(), 0, 0
+    if watch:
+        stop_with_run(snakemake.rule, snakemake_ancestors())
+    on_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
             if runs is None:
@@ -188,11 +257,19 @@ def run_stage(snakemake, job=None):
                         f"copied from {same['folder']} (same inputs)" if same else "done"))
             if stamps:  # a sweep's job: its one declared output
                 stamps.manifest(made, snakemake.output.manifest)
-    except InputError as err:
+    except (InputError, NoSpace) as err:
         message = f"soart: error in rule {snakemake.rule}: {err}"
+        if isinstance(err, NoSpace):
+            message += "; free some space, then run the same command again"
         log.error(message)  # the log only: the console gets it once, below
         print(message, file=streams[1])
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: nothing half-written stays
+        message = (f"soart: interrupted (rule {snakemake.rule}); the same command "
+                   f"resumes the run")
+        log.error(message)
+        print(message, file=streams[1])
+        sys.exit(130)
     except Exception:  # a bug: its traceback in the rule's log too, not only on screen
         log.exception(f"rule {snakemake.rule} failed")
         raise
@@ -205,6 +282,7 @@ def run_stage(snakemake, job=None):
                  f"{len(snakemake.output)} output(s) in {time.perf_counter() - started:.3f} s "
                  f"on {threads} thread(s){where}")
     finally:
+        signal.signal(signal.SIGTERM, on_term)
         for handler in handlers:  # a caller that runs several jobs gets clean logs
             log.removeHandler(handler)
             handler.close()

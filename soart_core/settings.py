@@ -5,7 +5,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
+from .errors import ConfigError, excerpt, names
 
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -22,25 +22,92 @@ def nulls_from_command_line(config, overrides, schema):
     return config
 
 
+def typed_overrides(config, overrides, schema):
+    """`--config 'threshold={"learn":{"cutoff":0.4}}'` hands Snakemake's parser a nested
+    value whose leaves it keeps as text ('0.4'): read such a leaf as YAML where the
+    schema wants no text there. Top-level `key=value` pairs are typed already."""
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(schema)
+    for _ in range(100):  # each pass fixes what the schema names; few passes suffice
+        typed = 0
+        for error in validator.iter_errors(config):
+            for fault in [error, *error.context]:
+                path = list(fault.absolute_path)
+                if (fault.validator != "type" or not isinstance(fault.instance, str)
+                        or len(path) < 2 or not _holds(overrides, [str(p) for p in path])):
+                    continue
+                try:
+                    value = yaml.safe_load(fault.instance)
+                except yaml.YAMLError:
+                    continue
+                if not isinstance(value, str):
+                    node = config
+                    for part in path[:-1]:
+                        node = node[part]
+                    node[path[-1]] = value
+                    typed += 1
+        if not typed:
+            return config
+    return config
+
+
+def _holds(node, path):
+    """Whether `node` (a config mapping) holds a value at `path` (a list of keys)."""
+    for part in path:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+# Mappings keyed by the user's own names: a configfile (or --config) that gives one
+# replaces config.yaml's whole, instead of Snakemake's key-by-key merge, which would
+# keep config.yaml's metric Y3 or its example sweep in a config that left them out.
+REPLACED = ("metrics", "images.kinds", "sweeps")
+
+
+def replaced_mappings(config, overrides, configfiles):
+    """Set each REPLACED mapping to the one of the last source that gives it
+    (configfiles in order, then --config); returns the keys replaced."""
+    import yaml
+
+    sources = []
+    for configfile in configfiles:
+        with open(configfile, encoding="utf-8") as stream:
+            sources.append(yaml.safe_load(stream) or {})
+    sources.append(overrides)
+    replaced = []
+    for key in REPLACED:
+        path = key.split(".")
+        given = [source for source in sources if _holds(source, path)]
+        if not given:
+            continue
+        value = given[-1]
+        for part in path:
+            value = value[part]
+        node = config
+        for part in path[:-1]:
+            node = node[part]
+        if node[path[-1]] != value:
+            node[path[-1]] = value
+            replaced.append(key)
+    return replaced
+
+
 def _source(path, overrides, configfiles):
     """Where the config value at `path` (a list of keys) came from, for messages."""
-    def holds(node):
-        for part in path:
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict) and part in node:
-                node = node[part]
-            else:
-                return False
-        return True
-
-    if holds(overrides):
+    if _holds(overrides, path):
         return "--config"
     import yaml
 
     for configfile in reversed(list(configfiles)):
         with open(configfile, encoding="utf-8") as stream:
-            if holds(yaml.safe_load(stream) or {}):
+            if _holds(yaml.safe_load(stream) or {}, path):
                 return os.path.basename(str(configfile))
     return "config.yaml"
 
@@ -83,17 +150,56 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     with open(os.path.join(basedir, "config.yaml"), encoding="utf-8") as stream:
         shipped = yaml.safe_load(stream)
     nulls_from_command_line(config, overrides, schema)
+    replaced_mappings(config, overrides, configfiles)
+    typed_overrides(config, overrides, schema)
     check_schema(config, schema, overrides, configfiles)
     set_defaults(config)
     check_config(config)
     note = choose_input(config, shipped)
     if note:
         print(note, file=sys.stderr)
-    if not config.get("images_dir") and not os.path.isdir(config["data_dir"]):
-        raise ConfigError("data_dir", f"'{config['data_dir']}' is not a folder (the "
+    if not config.get("images_dir"):
+        check_input_tables(config)
+    return config
+
+
+def check_input_tables(config):
+    """Tables mode: every metric table the config names exists. Checked while planning,
+    as Snakemake, with the normalise outputs of an earlier run in place, would not run
+    normalise for a missing input and silently keep the earlier run's tables."""
+    data_dir = config["data_dir"]
+    if not os.path.isdir(data_dir):
+        raise ConfigError("data_dir", f"'{excerpt(data_dir, 200)}' is not a folder (the "
                                       f"metric tables are read from it when images_dir "
                                       f"is null)")
-    return config
+    for metric, kinds in input_paths(config).items():
+        for kind, path in kinds.items():
+            if not os.path.isfile(path):
+                there = sorted(n for n in os.listdir(data_dir)
+                               if n.lower().endswith((".csv", ".tsv", ".txt")))
+                raise ConfigError(f"metrics.{metric}.{kind}",
+                                  f"table '{excerpt(path, 200)}' not found (data_dir + "
+                                  f"this file name); tables in data_dir: "
+                                  f"{names(there) or 'none'}; name yours in the config's "
+                                  f"metrics mapping (README: Your own data)")
+
+
+CONFIG_IN_FORCE = "results/config.yaml"
+
+
+def config_in_force(config, configfiles, overrides):
+    """The config a run used, every default filled in, as YAML text for
+    results/config.yaml, headed by where it came from."""
+    import yaml
+
+    sources = ["config.yaml", *(str(f) for f in configfiles)]
+    if overrides:
+        sources.append("--config " + excerpt(" ".join(f"{k}={v}" for k, v in
+                                                       overrides.items()), 400))
+    return (f"# The config in force for the last run in this folder, from: "
+            f"{'; '.join(sources)}\n"
+            f"# ({', '.join(REPLACED)}: a configfile's own replaces config.yaml's whole)\n"
+            + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
 def check_config(config):

@@ -7,6 +7,7 @@ its target and renamed, so that no stage ever leaves a half-written file.
 """
 
 import csv
+import errno
 import glob
 import os
 import tempfile
@@ -37,9 +38,23 @@ class Table:
 
 
 # ---- the workflow's own tables ------------------------------------------------------
+# temporary file -> its target, while being written: what a job that must stop at once
+# (its Snakemake run was killed: soart_core.script) removes before it exits
+WRITING = {}
+
+
+class NoSpace(OSError):
+    """The disk (or quota) filled up while writing `target`."""
+
+    def __init__(self, target):
+        super().__init__(errno.ENOSPC, f"no space left on device while writing {target}")
+        self.target = target
+
+
 def write_atomic(path, write, binary=False):
     """Call write(stream) on a temporary file beside `path`, then rename it to `path`:
-    readers never see a half-written file, and a failure leaves none behind."""
+    readers never see a half-written file, and a failure leaves none behind. A full
+    disk raises NoSpace naming `path` (whatever the writer made of the OSError)."""
     path = str(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
@@ -49,15 +64,28 @@ def write_atomic(path, write, binary=False):
     for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(prefix) + "*.tmp")):
         os.unlink(stale)
     handle, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+    WRITING[tmp] = path
     try:
         with (os.fdopen(handle, "wb") if binary else
               os.fdopen(handle, "w", encoding="utf-8", newline="")) as stream:
             write(stream)
         os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         os.unlink(tmp)
+        if _disk_full(err):  # also where a writer hid it (matplotlib's PNG writer)
+            raise NoSpace(path) from err
         raise
+    finally:
+        WRITING.pop(tmp, None)
+
+
+def _disk_full(err):
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 _UMASK = os.umask(0)

@@ -3,6 +3,7 @@ import re
 
 from soart_core.errors import one_line_errors
 from soart_core.layout import FIGURES, run_files
+from soart_core.provenance import code_digest
 from soart_core.settings import STAGES, attention_parts, input_paths, job_params, words
 from soart_core.sweep import SWEPT_STAGES, plain_runs, plan, sweep_runs
 

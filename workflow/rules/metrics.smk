@@ -13,6 +13,7 @@ if config["images_dir"]:
             learn=[INPUTS[m]["learn"] for m in METRICS],
             valid=[INPUTS[m]["valid"] for m in METRICS],
         params:
+            code=code_digest("metrics"),
             labels=[[set_name, group] for _, set_name, group in IMAGES],
             **job_params(config, "metrics"),
         log:

@@ -63,6 +63,7 @@ for sweep, stages, runs_of in [
                    {"manifest": MANIFESTS[sweep, stage][-1]}),
             params:
                 stage=stage,
+                code=code_digest(stage),
                 reuse=sweep is not None,
                 runs=[dict(folder=run.folder, inputs=inp, outputs=out,
                            params=job_params(run.config, stage))

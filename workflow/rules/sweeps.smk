@@ -32,6 +32,7 @@ for sweep, instances in SWEEPS.items():
                         labels={"sweep": sweep, "figure": "figures by parameter"}),
         params:
             stage="sweep_summary",
+            code=code_digest("sweep_summary"),
             sweep=sweep,
             parameters=list(config["sweeps"][sweep]),
             # params.yaml: not an output, so that a new instance reruns this job by its
