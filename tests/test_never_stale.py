@@ -1,0 +1,271 @@
+"""A result always comes from what it names: the input tables the config in force points
+at, that config, and the code and libraries that computed it (issue: never stale)."""
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from conftest import ENV, ROOT, SNAKEMAKE, copy_workflow, planned_jobs, snakemake, write_yaml
+from soart_core import provenance
+from soart_core.example import make_tables
+from soart_core.script import run_stage
+from soart_core.settings import SCHEMA, typed_overrides
+from soart_core.tables import write_atomic, write_columns
+
+OWN_NAMES = {"Y1": "beta", "Y2": "eta", "Y3": "gamma"}
+STAGES_BEFORE_DIFFERENCE = {"normalise", "threshold", "weights", "attention", "classic"}
+
+
+def own_tables(folder, seed=5):
+    """Tables unlike the example's, under the user's own file names (beta_learn.csv, ...)."""
+    folder.mkdir()
+    for metric, (learn, valid) in make_tables(judges_per_group=4, items_per_group=12,
+                                              seed=seed).items():
+        write_columns(folder / f"{OWN_NAMES[metric]}_learn.csv", learn)
+        write_columns(folder / f"{OWN_NAMES[metric]}_valid.csv", valid)
+    return folder
+
+
+def soart_errors(output):
+    return [line for line in output.splitlines() if line.startswith("soart: error")]
+
+
+def test_own_tables_under_other_names_are_one_line_never_the_examples(tmp_path):
+    """After a run on the example, tables under other names than config's `metrics`:
+    one line naming the key and the path tried (Snakemake would keep the earlier run's
+    normalised tables and exit 0); named in a configfile, their own numbers."""
+    workdir = copy_workflow(tmp_path / "work")
+    snakemake(workdir)
+    example_valid = (workdir / "results/normalise/Y1_valid.csv").read_bytes()
+    mine = own_tables(tmp_path / "mine")
+    proc = snakemake(workdir, "--config", "images_dir=null", f"data_dir={mine}", check=False)
+    assert proc.returncode == 1, proc.stdout
+    [line] = soart_errors(proc.stdout)
+    assert "'metrics.Y1.learn'" in line and str(mine / "learn_btY1_gs_class.csv") in line
+    assert "beta_learn.csv" in line  # what the folder holds
+    assert (workdir / "results/normalise/Y1_valid.csv").read_bytes() == example_valid
+
+    my_yaml = write_yaml(tmp_path / "my.yaml", {
+        "images_dir": None, "data_dir": str(mine), "groups": {"valid_counts": [12] * 3},
+        "metrics": {m: {"learn": f"{name}_learn.csv", "valid": f"{name}_valid.csv"}
+                    for m, name in OWN_NAMES.items()}})
+    snakemake(workdir, "--configfile", str(my_yaml))
+    ours = (workdir / "results/normalise/Y1_valid.csv").read_text().splitlines()
+    assert len(ours) == 1 + 36 and ours != example_valid.decode().splitlines()
+
+
+def test_a_fresh_folder_gets_the_same_one_line(tmp_path):
+    workdir = copy_workflow(tmp_path / "work")
+    mine = own_tables(tmp_path / "mine")
+    proc = snakemake(workdir, "-n", "--config", "images_dir=null", f"data_dir={mine}",
+                     check=False)
+    assert proc.returncode == 1 and "MissingInputException" not in proc.stdout
+    [line] = soart_errors(proc.stdout)
+    assert "'metrics.Y1.learn'" in line
+
+
+def test_a_configfile_replaces_the_metrics_and_the_config_in_force_is_written(tmp_path):
+    """A configfile with two metrics runs two (Snakemake alone would merge config.yaml's
+    Y3 back in); results/config.yaml holds the config the run used."""
+    workdir = copy_workflow(tmp_path / "work")
+    shipped = yaml.safe_load((workdir / "config.yaml").read_text())
+    mine = dict(shipped, metrics={m: shipped["metrics"][m] for m in ("Y1", "Y2")},
+                roles={"query": "Y2", "key": "Y1", "value": "Y2"}, sweeps={})
+    write_yaml(workdir / "my.yaml", mine)
+    snakemake(workdir, "--configfile", "my.yaml")
+    in_force = yaml.safe_load((workdir / "results/config.yaml").read_text())
+    assert list(in_force["metrics"]) == ["Y1", "Y2"] and in_force["sweeps"] == {}
+    assert in_force["threshold"] == shipped["threshold"]  # defaults and all
+    assert "my.yaml" in (workdir / "results/config.yaml").read_text().splitlines()[0]
+    assert sorted(p.name for p in (workdir / "results/attention").iterdir()) == \
+        ["Y1.csv", "Y2.csv"]
+    summary = (workdir / "results/verdicts/summary.csv").read_text()
+    assert "Y3" not in summary
+
+
+def test_nested_config_values_keep_their_yaml_types():
+    """`--config 'threshold={"learn":{"cutoff":0.4}}'`: Snakemake's parser keeps the
+    leaves as text; soart reads them as YAML where the schema wants a number."""
+    schema = yaml.safe_load((ROOT / SCHEMA).read_text())
+    shipped = yaml.safe_load((ROOT / "config.yaml").read_text())
+    overrides = {"threshold": {"learn": {"cutoff": "0.4"}},
+                 "groups": {"order": ["1", "2"], "valid_counts": ["15", "15"]}}
+    config = {**shipped, "threshold": {"learn": {"cutoff": "0.4", "power": 2.0},
+                                       "valid": shipped["threshold"]["valid"]},
+              "groups": {**shipped["groups"], "order": ["1", "2"],
+                         "valid_counts": ["15", "15"]}}
+    typed_overrides(config, overrides, schema)
+    assert config["threshold"]["learn"]["cutoff"] == 0.4
+    assert config["groups"]["valid_counts"] == [15, 15]
+    assert config["groups"]["order"] == ["1", "2"]  # names stay text
+
+
+def test_the_nested_form_works_as_typed(tmp_path):
+    """README's nested --config form: the plan reruns exactly threshold and after."""
+    workdir = copy_workflow(tmp_path / "work")
+    snakemake(workdir)
+    jobs = planned_jobs(workdir, "--config", 'threshold={"learn":{"cutoff":0.4}}')
+    assert "threshold" in jobs and "normalise" not in jobs
+
+
+# ---- code and libraries ----------------------------------------------------------------
+def test_a_stage_reaches_the_code_it_runs():
+    assert "stages.difference" in provenance.reach("difference")["code"]
+    assert "stages.difference" not in provenance.reach("workbook")["code"]
+    assert "workbook.write_workbook" in provenance.reach("workbook")["code"]
+    assert not any(k.startswith("workbook.") for k in provenance.reach("attention")["code"])
+    assert "sklearn" in provenance.reach("classic")["libraries"]
+    assert "sklearn" not in provenance.reach("attention")["libraries"]
+
+
+def test_a_library_version_changes_the_digest(monkeypatch):
+    before = provenance.code_digest("attention")
+    provenance.reach.cache_clear()
+    monkeypatch.setattr(provenance, "_version", lambda package: "99.0")
+    try:
+        assert provenance.code_digest("attention") != before
+    finally:
+        provenance.reach.cache_clear()
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def test_a_code_change_reruns_the_stages_it_can_alter(tmp_path):
+    """A one-line change to soart_core/stages.py plans the stages that use it (and what
+    reads their outputs); one to workbook.py only the workbook; a comment nothing.
+    `--touch` takes an upgrade without recomputing."""
+    workdir = copy_workflow(tmp_path / "work")
+    shutil.copytree(ROOT / "soart_core", workdir / "soart_core",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    snakemake(workdir)
+    assert planned_jobs(workdir) == {}
+    stages_py, workbook_py = workdir / "soart_core/stages.py", workdir / "soart_core/workbook.py"
+    original = stages_py.read_text()
+
+    edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")
+    jobs = planned_jobs(workdir)
+    assert {"difference", "blocks", "verdicts", "evaluate", "workbook"} <= set(jobs)
+    assert not set(jobs) & STAGES_BEFORE_DIFFERENCE
+    stages_py.write_text(original)
+    assert planned_jobs(workdir) == {}
+
+    edit(workbook_py, "def write_workbook(", "# a comment\ndef write_workbook(")
+    assert planned_jobs(workdir) == {}
+    edit(workbook_py, "    styles = _Styles()\n", "    styles = _Styles()\n    styles = styles\n")
+    assert set(planned_jobs(workdir)) == {"workbook", "all"}
+
+    edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")
+    snakemake(workdir, "--touch")  # README: after an upgrade, keep the results
+    assert planned_jobs(workdir) == {}
+
+
+# ---- faults -----------------------------------------------------------------------------
+def fake_job(tmp_path, rule="threshold"):
+    log = tmp_path / f"{rule}.log"
+    return SimpleNamespace(rule=rule, input=[], output=[], log=[str(log)],
+                           params=SimpleNamespace(), threads=1), log
+
+
+def test_ctrl_c_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys):
+    target = tmp_path / "out.csv"
+
+    def job(inputs, outputs, params):
+        def write(stream):
+            stream.write("half")
+            raise KeyboardInterrupt
+        write_atomic(target, write)
+
+    snakemake_object, log = fake_job(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        run_stage(snakemake_object, job)
+    assert stop.value.code == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "soart: interrupted (rule threshold); the same command resumes the run"]
+    assert list(tmp_path.glob("*.tmp")) == [] and not target.exists()
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys):
+    target = tmp_path / "figures" / "Y1_blocks.png"
+
+    def job(inputs, outputs, params):
+        def write(stream):
+            try:  # as matplotlib's PNG writer does: another error hides the OSError
+                raise OSError(errno.ENOSPC, "No space left on device")
+            except OSError:
+                raise AttributeError("'_idat' object has no attribute 'fileno'")
+        write_atomic(target, write, binary=True)
+
+    snakemake_object, log = fake_job(tmp_path, "figures")
+    with pytest.raises(SystemExit) as stop:
+        run_stage(snakemake_object, job)
+    assert stop.value.code == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == (f"soart: error in rule figures: no space left on device while writing "
+                    f"{target}; free some space, then run the same command again")
+    assert list(target.parent.iterdir()) == []
+
+
+def processes_in(folder):
+    """Pids of the processes whose working directory is `folder`."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.path.realpath(f"/proc/{name}/cwd") == str(folder):
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc (Linux)")
+def test_a_killed_run_takes_its_jobs_along_and_names_the_command(tmp_path):
+    """kill -9 of Snakemake alone, while the attention runs: the job ends within
+    seconds, no temporary file stays; the next plain run's first soart line names
+    `snakemake --unlock`, after which the plain command finishes the run."""
+    workdir = copy_workflow(tmp_path / "work").resolve()
+    tables = workdir / "resources" / "example"
+    for metric, (learn, valid) in make_tables(judges_per_group=40, items_per_group=2500,
+                                              n_features=48, seed=1).items():
+        learn_name, valid_name = (yaml.safe_load((workdir / "config.yaml").read_text())
+                                  ["metrics"][metric].values())
+        write_columns(tables / learn_name, learn)
+        write_columns(tables / valid_name, valid)
+    config = workdir / "config.yaml"
+    config.write_text(config.read_text().replace("valid_counts: [10, 10, 10]",
+                                                 "valid_counts: [2500, 2500, 2500]"))
+    run = subprocess.Popen([*SNAKEMAKE, "--cores", "2"], cwd=workdir, env=ENV,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = workdir / "results" / "logs" / "attention.log"
+    deadline = time.monotonic() + 300
+    while not started.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be killed"
+    run.send_signal(signal.SIGKILL)  # the Snakemake process alone, not its jobs
+    run.wait()
+    deadline = time.monotonic() + 20
+    while processes_in(workdir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_in(workdir) == []
+    assert list((workdir / "results").rglob("*.tmp")) == []
+    assert "its Snakemake run is gone" in started.read_text()
+
+    plain = snakemake(workdir, check=False)
+    assert plain.returncode != 0
+    first = next(line for line in plain.stdout.splitlines() if line.startswith("soart"))
+    assert "run `snakemake --unlock`, then your command again" in first
+    snakemake(workdir, "--unlock")
+    snakemake(workdir)
+    assert (workdir / "results" / "workbook.xlsx").is_file()
