@@ -150,3 +150,136 @@ def test_an_id_longer_than_an_excel_cell_is_refused_at_input(tmp_path):
     assert message == (f"{path}, line 3, column 'image': id '{'x' * 40}... (40000 "
                        f"characters)' is longer than 32,767 characters, Excel's limit "
                        f"for a cell (the workbook would cut it)")
+
+
+# ---- 5. a 10 MB config value is not echoed ---------------------------------------------
+def schema():
+    import yaml
+
+    return yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def shipped_config():
+    import yaml
+
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_a_huge_config_value_is_quoted_as_an_excerpt():
+    from soart_core.errors import ConfigError
+    from soart_core.settings import check_schema
+
+    config = shipped_config()
+    config["normalise"]["scale"] = "9" * 10_000_000
+    with pytest.raises(ConfigError) as err:
+        check_schema(config, schema(), {}, ())
+    message = str(err.value)
+    assert message.startswith("config key 'normalise.scale': '99999") and \
+        "is not of type 'number'" in message and len(message) < 300, message[:400]
+
+
+def test_a_huge_misspelt_key_is_quoted_as_an_excerpt():
+    from soart_core.errors import ConfigError
+    from soart_core.settings import check_schema
+
+    config = shipped_config()
+    config["x" * 1_000_000] = 1
+    with pytest.raises(ConfigError) as err:
+        check_schema(config, schema(), {}, ())
+    assert "not a soart setting" in str(err.value) and len(str(err.value)) < 400
+
+
+def test_every_error_message_is_capped():
+    from soart_core.errors import ConfigError
+
+    for error in (InputError("t.csv", "x" * 10**7, line=3), ConfigError("k" * 10**6, "y" * 10**7)):
+        assert len(str(error)) < 1000 and "characters)" in str(error)
+
+
+# ---- 7. configfiles: a key given twice, a tag that is no data --------------------------
+def test_a_key_given_twice_in_a_configfile_is_an_error(tmp_path):
+    from soart_core.settings import check_configfiles
+
+    path = tmp_path / "my.yaml"
+    path.write_text("threshold:\n  learn:\n    cutoff: 0.5\n    power: 2.0\n"
+                    "    cutoff: 0.4\n")
+    assert error_of(lambda: check_configfiles([ROOT / "config.yaml", path])) == (
+        f"{path}, line 5: key 'cutoff' is given twice (also on line 3); YAML keeps the "
+        f"later one without a word: keep one")
+
+
+def test_yaml_merge_keys_may_override(tmp_path):
+    from soart_core.settings import check_configfiles
+
+    path = tmp_path / "my.yaml"
+    path.write_text("x: &base {cutoff: 0.5, power: 2.0}\ny:\n  <<: *base\n  cutoff: 0.4\n")
+    check_configfiles([path])
+
+
+def run_error(proc):
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout, proc.stdout
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert len(errors) == 1, proc.stdout
+    return errors[0]
+
+
+def test_a_python_tag_in_a_configfile_is_one_line(workflow_copy):
+    """Snakemake's loader takes `!!python/name:os.system` (it runs nothing); soart says
+    the file holds no plain data, instead of a ConstructorError traceback."""
+    path = workflow_copy / "hostile.yaml"
+    path.write_text("normalise:\n  scale: !!python/name:os.system\n")
+    error = run_error(snakemake(workflow_copy, "-n", "--configfile", str(path),
+                                check=False))
+    assert error == (f"soart: error: {path}, line 2: could not determine a constructor "
+                     f"for the tag 'tag:yaml.org,2002:python/name:os.system': a soart "
+                     f"config holds plain YAML data only (read with yaml.safe_load)")
+    assert not (workflow_copy / "results").exists()
+
+
+# ---- 8. no output path leaves the project ----------------------------------------------
+@pytest.mark.parametrize("name", ["../../../escaped.csv", "/tmp/escaped.csv", "..",
+                                  "sub/learn.csv"])
+def test_metric_file_names_from_images_are_names(name):
+    from soart_core.errors import ConfigError
+    from soart_core.settings import check_config
+
+    config = shipped_config()
+    assert config["images_dir"]
+    config["metrics"]["Y1"]["learn"] = name
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert str(err.value).startswith(f"config key 'metrics.Y1.learn': '{name}' is not a "
+                                     f"file name: computed from images")
+
+
+def test_metric_file_names_in_tables_mode_may_hold_folders():
+    from soart_core.settings import check_config
+
+    config = shipped_config()
+    config["images_dir"] = None
+    config["metrics"]["Y1"]["learn"] = "sub/learn.csv"  # read in data_dir, not written
+    check_config(config)
+
+
+def test_an_escaping_metrics_name_writes_nothing(tmp_path):
+    from conftest import copy_workflow
+
+    workdir = copy_workflow(tmp_path / "wf", tables=False)
+    override = write_yaml(tmp_path / "escape.yaml", {"metrics": {
+        "Y1": {"learn": "../../../escaped.csv", "valid": "valid_Y1.csv"}}})
+    error = run_error(snakemake(workdir, "--configfile", str(override), check=False))
+    assert "config key 'metrics.Y1.learn': '../../../escaped.csv' is not a file name" \
+        in error
+    assert not (workdir / "results").exists() and not list(tmp_path.rglob("escaped.csv"))
+
+
+@pytest.mark.parametrize("sweep", ["..", ".", "a/b", ""])
+def test_a_sweep_name_that_is_no_folder_name_is_refused(sweep):
+    from soart_core.errors import ConfigError
+    from soart_core.sweep import plan
+
+    config = shipped_config()
+    config["sweeps"] = {sweep: {"threshold.learn.cutoff": [0.3, 0.4]}}
+    with pytest.raises(ConfigError) as err:
+        plan(config, lambda c: None)
+    assert f"'{sweep}' cannot name a sweep" in str(err.value)
