@@ -283,3 +283,24 @@ def test_a_sweep_name_that_is_no_folder_name_is_refused(sweep):
     with pytest.raises(ConfigError) as err:
         plan(config, lambda c: None)
     assert f"'{sweep}' cannot name a sweep" in str(err.value)
+
+
+def test_text_longer_than_an_excel_cell_is_cut_with_a_warning(tmp_path, caplog):
+    """A setting too long for a cell (a list of 5,000 feature names, say): the workbook
+    cuts it where Excel would, and says so."""
+    from openpyxl import Workbook, load_workbook
+
+    from soart_core.workbook import _Styles, settings_sheet
+
+    features = [f"feature_{k}" for k in range(5000)]
+    wb = Workbook(write_only=True)
+    with caplog.at_level(logging.WARNING, logger="soart"):
+        settings_sheet(wb, _Styles(), {"features": features}, {"soart": "0"})
+        wb.save(tmp_path / "w.xlsx")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "soart"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("workbook: the text '[\"feature_0\", \"feature_1\", ") and \
+        warnings[0].endswith("characters)' is cut to 32,767 characters, Excel's limit for "
+                             "a cell"), warnings
+    cell = load_workbook(tmp_path / "w.xlsx")["settings"]["B2"].value
+    assert len(cell) == 32_767 and cell.startswith('["feature_0", ')
