@@ -304,3 +304,33 @@ def test_text_longer_than_an_excel_cell_is_cut_with_a_warning(tmp_path, caplog):
                              "a cell"), warnings
     cell = load_workbook(tmp_path / "w.xlsx")["settings"]["B2"].value
     assert len(cell) == 32_767 and cell.startswith('["feature_0", ')
+
+
+# ---- end to end: as a user runs them ---------------------------------------------------
+def test_tables_saved_by_excel_with_empty_rows_run_with_one_warning_each(workflow_copy):
+    """Every table with the `,,,,,` rows Excel leaves below it: the run gives the
+    example's numbers, and each file's skipped rows are one counted warning, on the
+    console and in the log."""
+    tables = sorted((workflow_copy / "resources" / "example").glob("*.csv"))
+    for path in tables:
+        path.write_text(path.read_text() + ",,,,,\n" * 4)
+    proc = snakemake(workflow_copy)
+    warnings = [l for l in proc.stdout.splitlines() if l.startswith("soart: warning")
+                and "empty row(s)" in l]
+    assert len(warnings) == len(tables), proc.stdout
+    assert all("skipped 4 empty row(s) (every cell empty, as Excel leaves below a "
+               "table), the first at line " in w for w in warnings), warnings
+    log = (workflow_copy / "results" / "logs" / "normalise.log").read_text()
+    assert log.count("skipped 4 empty row(s)") == len(tables)
+    items = (workflow_copy / "results" / "normalise" / "items.csv").read_text()
+    assert len(items.splitlines()) == 31  # the 30 items, no empty one
+
+
+def test_a_validation_row_without_its_class_cell_stops_the_run(workflow_copy):
+    """Was exit 0 with a labeled item silently unlabeled."""
+    from test_bad_input import assert_fails_cleanly, edit_lines, replace_line
+
+    valid = "resources/example/valid_btY1_gs.csv"
+    edit_lines(workflow_copy / valid, replace_line(5, lambda l: l.rsplit(",", 1)[0]))
+    assert_fails_cleanly(workflow_copy, [f"{valid}, line 5: not a well-formed CSV",
+                                         "a row has 5 cells, the header 6"])
