@@ -269,18 +269,19 @@ def check_config(config):
     metrics = list(config["metrics"])
     for role, metric in config["roles"].items():
         if metric not in metrics:
-            raise ConfigError(f"roles.{role}", f"'{metric}' is not a metric "
+            raise ConfigError(f"roles.{role}", f"'{excerpt(metric)}' is not a metric "
                                                f"(metrics: {', '.join(metrics)})")
     for metric in config.get("words") or []:
         if metric not in metrics:
-            raise ConfigError("words", f"'{metric}' is not a metric "
+            raise ConfigError("words", f"'{excerpt(metric)}' is not a metric "
                                        f"(metrics: {', '.join(metrics)})")
     order = config["groups"]["order"]
     try:
         codecs.lookup(config["encoding"])
     except LookupError:
-        raise ConfigError("encoding", f"'{config['encoding']}' is not a text encoding "
-                                      f"Python knows (utf-8-sig, cp932, latin-1, ...)") from None
+        raise ConfigError("encoding", f"'{excerpt(config['encoding'])}' is not a text "
+                                      f"encoding Python knows (utf-8-sig, cp932, latin-1, "
+                                      f"...)") from None
     if config.get("images_dir"):
         kinds = config["images"]["kinds"]
         for metric in metrics:
@@ -299,7 +300,8 @@ def check_config(config):
     for key, group in (("baseline.group", config["baseline"]["group"]),
                        ("images.reference_group", config["images"]["reference_group"])):
         if group is not None and group not in order:
-            raise ConfigError(key, f"'{group}' is not in groups.order ({', '.join(order)})")
+            raise ConfigError(key, f"'{excerpt(group)}' is not in groups.order "
+                                   f"({', '.join(order)})")
     return config
 
 

@@ -141,7 +141,8 @@ def plan(config, validate):
             try:
                 get_path(base, path)
             except (KeyError, TypeError):
-                raise SweepError(sweep, f"'{path}' is not a config key path") from None
+                raise SweepError(sweep, f"'{excerpt(path)}' is not a config key "
+                                        f"path") from None
         for path, values in grid.items():
             for value in values:
                 one = copy.deepcopy(base)
@@ -149,8 +150,8 @@ def plan(config, validate):
                 try:
                     validate(one)
                 except Exception as err:  # the schema's own message
-                    raise SweepError(sweep, f"{path} = {format_value(value)}: "
-                                            f"{err}") from None
+                    raise SweepError(sweep, f"{path} = {excerpt(format_value(value))}"
+                                            f": {err}") from None
         short = short_names(list(grid))
         stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in SWEPT_STAGES}
         instances = {}

@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT, snakemake, write_yaml
 from soart_core.errors import InputError
 from soart_core.inputs import load_inputs, read_metric_table
+from soart_core.settings import SCHEMA
 
 EXAMPLE = ROOT / "resources" / "example"
 HEADER = "image,X0,X1,X2,X3,class"
@@ -123,22 +124,20 @@ def test_line_numbers_count_line_breaks_in_quoted_cells(tmp_path):
 
 
 def test_differing_rows_across_tables_name_the_files_own_line(tmp_path, caplog):
-    metrics = {}
-    for metric in ("Y1", "Y2"):
-        for kind, name in (("learn", f"learn_{'bt' if metric == 'Y1' else 'sn'}{metric}"
-                                     f"_gs_class.csv"),
-                           ("valid", f"valid_{'bt' if metric == 'Y1' else 'sn'}{metric}"
-                                     f"_gs.csv")):
-            lines = example_lines(name)
-            if (metric, kind) == ("Y2", "learn"):
-                lines = lines[:1] + [",,,,,"] * 2 + lines[1:]
-                lines[5], lines[6] = lines[6], lines[5]  # file lines 6 and 7 swapped
-            metrics.setdefault(metric, {})[kind] = write(tmp_path, lines, f"{metric}{kind}.csv")
+    files = {"Y1": ("learn_btY1_gs_class.csv", "valid_btY1_gs.csv"),
+             "Y2": ("learn_snY2_gs_class.csv", "valid_snY2_gs.csv")}
+    metrics = {m: {kind: write(tmp_path, example_lines(name), f"{m}_{kind}.csv")
+                   for kind, name in zip(("learn", "valid"), names)}
+               for m, names in files.items()}
+    lines = example_lines(files["Y2"][0])
+    lines = lines[:1] + [",,,,,"] * 2 + lines[1:]
+    lines[5], lines[6] = lines[6], lines[5]  # file lines 6 and 7 swapped
+    path = write(tmp_path, lines, "Y2_learn.csv")
     with caplog.at_level(logging.WARNING, logger="soart"):
         message = error_of(lambda: load_inputs(
             metrics, "auto", group_column="class", order=["NORMAL", "ERROR_A", "ERROR_B"],
             valid_counts=None, id_column="image"))
-    assert message.startswith(f"{metrics['Y2']['learn']}, line 6: judge group")
+    assert message.startswith(f"{path}, line 6: judge group")
 
 
 # ---- 6. ids longer than a workbook cell ------------------------------------------------
@@ -156,7 +155,7 @@ def test_an_id_longer_than_an_excel_cell_is_refused_at_input(tmp_path):
 def schema():
     import yaml
 
-    return yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return yaml.safe_load((ROOT / SCHEMA).read_text())
 
 
 def shipped_config():
@@ -192,7 +191,8 @@ def test_a_huge_misspelt_key_is_quoted_as_an_excerpt():
 def test_every_error_message_is_capped():
     from soart_core.errors import ConfigError
 
-    for error in (InputError("t.csv", "x" * 10**7, line=3), ConfigError("k" * 10**6, "y" * 10**7)):
+    for error in (InputError("t.csv", "x" * 10**7, line=3),
+                  ConfigError("k" * 10**6, "y" * 10**7)):
         assert len(str(error)) < 1000 and "characters)" in str(error)
 
 
@@ -299,7 +299,7 @@ def test_text_longer_than_an_excel_cell_is_cut_with_a_warning(tmp_path, caplog):
         wb.save(tmp_path / "w.xlsx")
     warnings = [r.getMessage() for r in caplog.records if r.name == "soart"]
     assert len(warnings) == 1, warnings
-    assert warnings[0].startswith("workbook: the text '[\"feature_0\", \"feature_1\", ") and \
+    assert warnings[0].startswith("workbook: the text '[\"feature_0\", \"feature_1") and \
         warnings[0].endswith("characters)' is cut to 32,767 characters, Excel's limit for "
                              "a cell"), warnings
     cell = load_workbook(tmp_path / "w.xlsx")["settings"]["B2"].value
