@@ -7,6 +7,7 @@ encodings, BOMs and CRLF line ends, and finds bad cells without a loop over them
 
 import codecs
 import csv
+import io
 import logging
 import os
 import re
@@ -193,15 +194,25 @@ def _read_frame(path, fmt, as_text=False, text_columns=()):
 def _scan(path, fmt):
     """(first line, cell count) of every record of the file, the header first, as the
     csv module reads it: as pandas does, and counting lines as an editor does."""
+    with open(path, encoding=fmt.encoding, newline="") as stream:
+        text = stream.read()
+    if '"' not in text:  # no quoted cells (most numeric tables): a record is a line
+        if "\r" in text:  # the csv module's line ends (not all of str.splitlines')
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        counts = [line.count(fmt.sep) + 1 if line else 0 for line in lines]
+        return np.arange(1, len(lines) + 1, dtype=np.int64), np.asarray(counts, np.int64)
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # any cell pandas reads
     starts, counts = [], []
-    with open(path, encoding=fmt.encoding, newline="") as stream:
-        reader = csv.reader(stream, delimiter=fmt.sep, skipinitialspace=True)
-        line = 1
-        for record in reader:
-            starts.append(line)
-            counts.append(len(record))
-            line = reader.line_num + 1
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=fmt.sep,
+                        skipinitialspace=True)
+    line = 1
+    for record in reader:
+        starts.append(line)
+        counts.append(len(record))
+        line = reader.line_num + 1
     return np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
 
 
