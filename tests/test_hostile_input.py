@@ -265,8 +265,9 @@ def test_an_escaping_metrics_name_writes_nothing(tmp_path):
     from conftest import copy_workflow
 
     workdir = copy_workflow(tmp_path / "wf", tables=False)
-    override = write_yaml(tmp_path / "escape.yaml", {"metrics": {
-        "Y1": {"learn": "../../../escaped.csv", "valid": "valid_Y1.csv"}}})
+    metrics = shipped_config()["metrics"]
+    metrics["Y1"]["learn"] = "../../../escaped.csv"
+    override = write_yaml(tmp_path / "escape.yaml", {"metrics": metrics})
     error = run_error(snakemake(workdir, "--configfile", str(override), check=False))
     assert "config key 'metrics.Y1.learn': '../../../escaped.csv' is not a file name" \
         in error
@@ -333,4 +334,5 @@ def test_a_validation_row_without_its_class_cell_stops_the_run(workflow_copy):
     valid = "resources/example/valid_btY1_gs.csv"
     edit_lines(workflow_copy / valid, replace_line(5, lambda l: l.rsplit(",", 1)[0]))
     assert_fails_cleanly(workflow_copy, [f"{valid}, line 5: not a well-formed CSV",
-                                         "a row has 5 cells, the header 6"])
+                                         "a row has 5 cells, the header 6"],
+                         keep=("config.yaml",))  # the config in force, written at planning
