@@ -328,10 +328,11 @@ def choose_input(config, shipped):
         return None
     if images_dir == shipped["images_dir"]:
         config["images_dir"] = None
-        return (f"soart: reading the metric tables in data_dir={data_dir} (images_dir, the "
-                f"bundled example images, is not used)")
-    raise ConfigError("images_dir", f"both images_dir ({images_dir}) and data_dir "
-                                    f"({data_dir}) point at your data; set images_dir=null "
+        return (f"soart: reading the metric tables in data_dir={excerpt(data_dir, 200)} "
+                f"(images_dir, the bundled example images, is not used)")
+    raise ConfigError("images_dir", f"both images_dir ({excerpt(images_dir, 100)}) and "
+                                    f"data_dir ({excerpt(data_dir, 100)}) point at your "
+                                    f"data; set images_dir=null "
                                     f"to read the tables in data_dir, or leave data_dir out "
                                     f"to compute them from the images")
 

@@ -335,3 +335,17 @@ def test_a_validation_row_without_its_class_cell_stops_the_run(workflow_copy):
     edit_lines(workflow_copy / valid, replace_line(5, lambda l: l.rsplit(",", 1)[0]))
     assert_fails_cleanly(workflow_copy, [f"{valid}, line 5: not a well-formed CSV",
                                          "a row has 5 cells, the header 6"])
+
+
+def test_a_huge_data_dir_is_quoted_as_an_excerpt_in_notes_and_errors():
+    from soart_core.errors import ConfigError
+    from soart_core.settings import choose_input
+
+    shipped = shipped_config()
+    huge = "/data/" + "d" * 10_000_000
+    note = choose_input({**shipped, "data_dir": huge}, shipped)
+    assert note.startswith("soart: reading the metric tables in data_dir=/data/ddd") and \
+        len(note) < 400
+    with pytest.raises(ConfigError) as err:
+        choose_input({**shipped, "data_dir": huge, "images_dir": huge}, shipped)
+    assert len(str(err.value)) < 800 and str(err.value).endswith("from the images")
