@@ -21,6 +21,12 @@ def names(values, limit=8):
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
+# the most of a fault a message shows: the last line of defence against a message that
+# echoes a value (a cell, a config value) whole; each message quotes its values as an
+# excerpt already
+MAX_FAULT = 600
+
+
 class InputError(Exception):
     """Bad input: names the file, where in it (line, column) and what is wrong.
 
@@ -37,14 +43,15 @@ class InputError(Exception):
             where.append(f"line {line}")
         if column is not None:
             where.append(f"column '{excerpt(column)}'")
-        super().__init__(", ".join(where) + ": " + fault)
+        super().__init__(excerpt(", ".join(where), MAX_FAULT) + ": " +
+                         excerpt(fault, MAX_FAULT))
 
 
 class ConfigError(ValueError):
     """A config value that is well-typed but inconsistent; names the key."""
 
     def __init__(self, key, fault):
-        super().__init__(f"config key '{key}': {fault}")
+        super().__init__(f"config key '{excerpt(key, 120)}': {excerpt(fault, MAX_FAULT)}")
 
 
 @contextmanager

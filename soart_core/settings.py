@@ -5,7 +5,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .errors import ConfigError, excerpt, names
+from .errors import ConfigError, InputError, excerpt, names
 
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -112,6 +112,66 @@ def _source(path, overrides, configfiles):
     return "config.yaml"
 
 
+def _message(error):
+    """jsonschema's message with the value it quotes (its repr) cut to an excerpt: a
+    10 MB config value is not echoed whole."""
+    shown = repr(error.instance)
+    if len(shown) <= 60 or shown not in error.message:
+        return error.message
+    return error.message.replace(shown, excerpt(shown, 60))
+
+
+def check_configfiles(paths):
+    """Read each configfile (config.yaml, every --configfile) once more, strictly, for
+    what Snakemake's loader lets pass: a key given twice in one mapping (the later wins
+    without a word) and a tag that is no plain data (`!!python/name:...`). Either is an
+    InputError naming the file, the line and the key or tag."""
+    import yaml
+
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                loader = _strict_loader()(stream)
+                loader.path = str(path)
+                try:
+                    loader.get_single_data()
+                finally:
+                    loader.dispose()
+        except yaml.constructor.ConstructorError as err:
+            mark = err.problem_mark
+            raise InputError(path, f"{excerpt(err.problem, 120)}: a soart config holds "
+                                   f"plain YAML data only (read with yaml.safe_load)",
+                             line=mark.line + 1 if mark else None) from None
+        except (OSError, yaml.YAMLError):  # not ours to judge: Snakemake read it
+            continue
+
+
+def _strict_loader():
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        """yaml.safe_load's loader that refuses a key given twice in a mapping."""
+        path = "configfile"
+
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or \
+                        not isinstance(key_node, yaml.ScalarNode):
+                    continue  # `<<` merges, which may override; complex keys: safe_load
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise InputError(self.path, f"key '{excerpt(key)}' is given twice "
+                                                f"(also on line {seen[key]}); YAML keeps "
+                                                f"the later one without a word: keep one",
+                                     line=line)
+                seen[key] = line
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
+
+
 def check_schema(config, schema, overrides=None, configfiles=()):
     """The config against the JSON schema; the first fault as a ConfigError of a few
     words: the key, where it came from, and for a misspelt key the nearest valid one."""
@@ -127,14 +187,15 @@ def check_schema(config, schema, overrides=None, configfiles=()):
     if error.validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
-        path, fault = path + [extra[0]], "not a soart setting"
+        path, fault = path + [excerpt(extra[0])], "not a soart setting"
         near = difflib.get_close_matches(extra[0], allowed, n=1, cutoff=0.6)
         fault += f"; did you mean '{near[0]}'?" if near else \
             f" (settings here: {', '.join(allowed)})"
     elif error.validator == "oneOf":  # say what each alternative wanted
-        fault = "; or ".join(dict.fromkeys(e.message for e in error.context)) or error.message
+        fault = "; or ".join(dict.fromkeys(_message(e) for e in error.context)) or \
+            _message(error)
     else:
-        fault = error.message
+        fault = _message(error)
     source = _source(path, overrides or {}, configfiles)
     raise ConfigError(".".join(path) or "(top level)", f"{fault} (from {source})")
 
@@ -145,6 +206,7 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     checks, and images or tables. Raises ConfigError; prints a note where it chose."""
     import yaml
 
+    check_configfiles([os.path.join(basedir, "config.yaml"), *configfiles])
     with open(os.path.join(basedir, SCHEMA), encoding="utf-8") as stream:
         schema = yaml.safe_load(stream)
     with open(os.path.join(basedir, "config.yaml"), encoding="utf-8") as stream:
@@ -207,24 +269,26 @@ def check_config(config):
     metrics = list(config["metrics"])
     for role, metric in config["roles"].items():
         if metric not in metrics:
-            raise ConfigError(f"roles.{role}", f"'{metric}' is not a metric "
+            raise ConfigError(f"roles.{role}", f"'{excerpt(metric)}' is not a metric "
                                                f"(metrics: {', '.join(metrics)})")
     for metric in config.get("words") or []:
         if metric not in metrics:
-            raise ConfigError("words", f"'{metric}' is not a metric "
+            raise ConfigError("words", f"'{excerpt(metric)}' is not a metric "
                                        f"(metrics: {', '.join(metrics)})")
     order = config["groups"]["order"]
     try:
         codecs.lookup(config["encoding"])
     except LookupError:
-        raise ConfigError("encoding", f"'{config['encoding']}' is not a text encoding "
-                                      f"Python knows (utf-8-sig, cp932, latin-1, ...)") from None
+        raise ConfigError("encoding", f"'{excerpt(config['encoding'])}' is not a text "
+                                      f"encoding Python knows (utf-8-sig, cp932, latin-1, "
+                                      f"...)") from None
     if config.get("images_dir"):
         kinds = config["images"]["kinds"]
         for metric in metrics:
             if metric not in kinds:
                 raise ConfigError("images.kinds", f"metric '{metric}' has no kind (beta, "
                                                   f"eta or gamma) to compute from images")
+        check_file_names(config["metrics"])
     detectors = ("difference_mt", "metrics_mt")
     rank_by, method = config["evaluate"]["rank_by"], config["evaluate"]["rank_method"]
     fits = ("roc_auc", "detection_rate") if method in detectors else (
@@ -236,8 +300,23 @@ def check_config(config):
     for key, group in (("baseline.group", config["baseline"]["group"]),
                        ("images.reference_group", config["images"]["reference_group"])):
         if group is not None and group not in order:
-            raise ConfigError(key, f"'{group}' is not in groups.order ({', '.join(order)})")
+            raise ConfigError(key, f"'{excerpt(group)}' is not in groups.order "
+                                   f"({', '.join(order)})")
     return config
+
+
+def check_file_names(metrics):
+    """From images, the metrics stage writes each metric's tables as
+    results/metrics/<name>: a name from config is a file name, not a path, so that no
+    output leaves results/. (From tables, the names are read in data_dir, where
+    sub-folders are fine: nothing is written there.)"""
+    for metric, files in metrics.items():
+        for kind, name in files.items():
+            if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+                raise ConfigError(f"metrics.{metric}.{kind}", f"'{excerpt(name)}' is not a "
+                                  f"file name: computed from images (images_dir set), "
+                                  f"the table is written as {METRICS_DIR}/<name>, so the "
+                                  f"name may hold no '/' or '\\' and not be '..'")
 
 
 def choose_input(config, shipped):
@@ -249,10 +328,11 @@ def choose_input(config, shipped):
         return None
     if images_dir == shipped["images_dir"]:
         config["images_dir"] = None
-        return (f"soart: reading the metric tables in data_dir={data_dir} (images_dir, the "
-                f"bundled example images, is not used)")
-    raise ConfigError("images_dir", f"both images_dir ({images_dir}) and data_dir "
-                                    f"({data_dir}) point at your data; set images_dir=null "
+        return (f"soart: reading the metric tables in data_dir={excerpt(data_dir, 200)} "
+                f"(images_dir, the bundled example images, is not used)")
+    raise ConfigError("images_dir", f"both images_dir ({excerpt(images_dir, 100)}) and "
+                                    f"data_dir ({excerpt(data_dir, 100)}) point at your "
+                                    f"data; set images_dir=null "
                                     f"to read the tables in data_dir, or leave data_dir out "
                                     f"to compute them from the images")
 

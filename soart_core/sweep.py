@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
+from .errors import ConfigError, excerpt
 from .settings import STAGES, check_config, upstream
 
 PLAIN = "results"
@@ -119,9 +119,13 @@ def plan(config, validate):
     limit = config.get("max_sweep_instances", 10000)
     plans = {}
     for sweep, grid in (config.get("sweeps") or {}).items():
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", sweep) or sweep.startswith("_"):
-            raise SweepError(sweep, "a sweep's name may hold letters, digits, '_', '.', "
-                                    "'-' and must not start with '_'")
+        # the name is a folder in results/sweeps/: '..' or '.' would put the instances
+        # beside the stages' folders
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", sweep) or sweep.startswith("_") or \
+                not sweep.strip("."):
+            raise SweepError(sweep, f"'{excerpt(sweep)}' cannot name a sweep (a folder "
+                                    f"in {PLAIN}/sweeps/): a name holds letters, digits, "
+                                    f"'_', '.', '-', starts with no '_' and is no '..'")
         size = math.prod(len(values) for values in grid.values())
         if size > limit:
             raise SweepError(sweep, f"{size:,} instances ("
@@ -137,7 +141,8 @@ def plan(config, validate):
             try:
                 get_path(base, path)
             except (KeyError, TypeError):
-                raise SweepError(sweep, f"'{path}' is not a config key path") from None
+                raise SweepError(sweep, f"'{excerpt(path)}' is not a config key "
+                                        f"path") from None
         for path, values in grid.items():
             for value in values:
                 one = copy.deepcopy(base)
@@ -145,8 +150,8 @@ def plan(config, validate):
                 try:
                     validate(one)
                 except Exception as err:  # the schema's own message
-                    raise SweepError(sweep, f"{path} = {format_value(value)}: "
-                                            f"{err}") from None
+                    raise SweepError(sweep, f"{path} = {excerpt(format_value(value))}"
+                                            f": {err}") from None
         short = short_names(list(grid))
         stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in SWEPT_STAGES}
         instances = {}

@@ -21,6 +21,7 @@ import contextlib
 import csv
 import importlib.metadata
 import json
+import logging
 import math
 import platform
 import re
@@ -29,11 +30,17 @@ import zipfile
 
 import numpy as np
 
+from .errors import excerpt
 from .layout import BLOCK_TEXT, VERDICT_TEXT
 from .tables import read_columns, read_table, unescape, write_atomic
 
 MAX_ROWS = 1_048_576  # Excel's limits of a sheet
 MAX_COLUMNS = 16_384
+# Excel's limit for a cell's text: Excel (and openpyxl) cut longer text when they read
+# it. Ids that long are refused at input (inputs.MAX_ID_CHARACTERS); other text (a long
+# setting) is cut here, with a warning
+MAX_CELL_TEXT = 32_767
+LOG = logging.getLogger("soart")
 HEADER_ROWS = 2  # judge names, judge groups
 LEAD_COLUMNS = 2  # item id, item group
 MAX_ITEMS_LIMIT = MAX_ROWS - HEADER_ROWS  # the largest sensible workbook.max_items
@@ -163,6 +170,10 @@ def _cell(ws, value, styles=None, border=None, header=False, rotated=False, note
     from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, str):
+        if len(value) > MAX_CELL_TEXT:
+            LOG.warning(f"workbook: the text '{excerpt(value)}' is cut to "
+                        f"{MAX_CELL_TEXT:,} characters, Excel's limit for a cell")
+            value = value[:MAX_CELL_TEXT]
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) or None  # "": an empty cell
         protect = value is not None and (value.startswith("=") or value in ERROR_CODES)
     elif isinstance(value, np.generic):

@@ -94,12 +94,14 @@ CASES = [
 
 
 def leftovers(workdir):
-    """Every file a failed run left under results/ apart from logs and benchmarks."""
+    """Every file a failed run left under results/ apart from logs, benchmarks and the
+    config in force (written while planning, before any job)."""
     results = workdir / "results"
     if not results.exists():
         return []
     return sorted(str(p.relative_to(results)) for p in results.rglob("*")
-                  if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks"))
+                  if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks")
+                  and p != results / "config.yaml")
 
 
 def assert_fails_cleanly(workdir, pieces, *args, keep=()):
