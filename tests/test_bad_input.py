@@ -124,8 +124,9 @@ def test_bad_table(workflow_copy, name, target, edit, pieces):
 def test_missing_file(workflow_copy):
     (workflow_copy / VALID_Y2).unlink()
     proc = snakemake(workflow_copy, check=False)
-    assert proc.returncode != 0
-    assert "Missing input files" in proc.stdout and VALID_Y2 in proc.stdout
+    assert proc.returncode == 1 and "MissingInputException" not in proc.stdout
+    [line] = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert "config key 'metrics.Y2.valid'" in line and VALID_Y2 in line
     assert leftovers(workflow_copy) == []
 
 

@@ -66,6 +66,9 @@ TESTED = {
     "snakemake --report results/report.html": "test_sweeps.py test_report_*",
     "snakemake --report results/report.html all sweep": "test_sweeps.py test_report_*",
     "snakemake --cores 2 -n": "test_dry_run_and_changes",
+    "snakemake --cores 2 --config 'threshold={\"learn\":{\"cutoff\":0.4}}'":
+        "test_never_stale.py test_the_nested_form_works_as_typed",
+    "snakemake --cores 2 --touch": "test_never_stale.py test_a_code_change_reruns_*",
     "python -m soart_core.example images resources/example/images":
         "test_image_generator_command",
     "python -m soart_core.example tables OUT --judges 5 --items 40 --features 6":

@@ -19,6 +19,7 @@ from soart_core.example import make_tables
 from soart_core.script import run_stage
 from soart_core.settings import SCHEMA, typed_overrides
 from soart_core.tables import write_atomic, write_columns
+from test_documented import as_typed
 
 OWN_NAMES = {"Y1": "beta", "Y2": "eta", "Y3": "gamma"}
 STAGES_BEFORE_DIFFERENCE = {"normalise", "threshold", "weights", "attention", "classic"}
@@ -109,11 +110,11 @@ def test_nested_config_values_keep_their_yaml_types():
 
 
 def test_the_nested_form_works_as_typed(tmp_path):
-    """README's nested --config form: the plan reruns exactly threshold and after."""
+    """README's nested --config form, as typed: the cutoff is the number 0.4."""
     workdir = copy_workflow(tmp_path / "work")
-    snakemake(workdir)
-    jobs = planned_jobs(workdir, "--config", 'threshold={"learn":{"cutoff":0.4}}')
-    assert "threshold" in jobs and "normalise" not in jobs
+    as_typed(workdir, "snakemake --cores 2 --config 'threshold={\"learn\":{\"cutoff\":0.4}}'")
+    in_force = yaml.safe_load((workdir / "results/config.yaml").read_text())
+    assert in_force["threshold"]["learn"] == {"cutoff": 0.4, "power": 2.0}
 
 
 # ---- code and libraries ----------------------------------------------------------------
@@ -167,7 +168,7 @@ def test_a_code_change_reruns_the_stages_it_can_alter(tmp_path):
     assert set(planned_jobs(workdir)) == {"workbook", "all"}
 
     edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")
-    snakemake(workdir, "--touch")  # README: after an upgrade, keep the results
+    as_typed(workdir, "snakemake --cores 2 --touch")  # README: keep the results
     assert planned_jobs(workdir) == {}
 
 
