@@ -11,7 +11,7 @@ import io
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -462,8 +462,8 @@ def load_inputs(metrics, features, *, group_column, order, valid_counts, id_colu
     valid = {m: _read_table(p["valid"], counts=valid_counts, unlabeled=True, **read)
              for m, p in metrics.items()}
     lines = {table.path: where for table, where in [*learn.values(), *valid.values()]}
-    learn = {m: table for m, (table, _) in learn.items()}
-    valid = {m: table for m, (table, _) in valid.items()}
+    learn = {m: replace(table, lines=where) for m, (table, where) in learn.items()}
+    valid = {m: replace(table, lines=where) for m, (table, where) in valid.items()}
     check_same_rows(list(learn.values()), "judges", lines)
     check_same_rows(list(valid.values()), "items", lines)
     first_learn, first_valid = next(iter(learn.values())), next(iter(valid.values()))

@@ -50,7 +50,7 @@ def normalise_pair(learn, valid, scale):
                                           f"normalised: (x - lo) / (hi - lo) with lo = "
                                           f"{lo!r}, hi = {hi!r} of {learn.path} is not a "
                                           f"finite float64; rescale the metric's tables",
-                             line=line_of(bad[0]), column=before.columns[bad[1]])
+                             line=before.line(bad[0]), column=before.columns[bad[1]])
     return done[0], done[1], lo, hi
 
 
@@ -70,7 +70,7 @@ def implausible_values(learn, valid, lo, hi):
         far = np.abs(learn.values - centre) > LONE_OUTLIER * spread
         if far.any():
             row, col = np.argwhere(far)[0]
-            found.append(f"{learn.path}, line {line_of(row)}, column "
+            found.append(f"{learn.path}, line {learn.line(row)}, column "
                          f"'{excerpt(learn.columns[col])}': value "
                          f"{float(learn.values[row, col]):.6g} is over {LONE_OUTLIER:g} "
                          f"median absolute deviations from the table's median "
@@ -80,7 +80,7 @@ def implausible_values(learn, valid, lo, hi):
     far = outside > FAR_OUTSIDE
     if far.any():
         row, col = np.unravel_index(np.argmax(outside), outside.shape)
-        found.append(f"{valid.path}, line {line_of(row)}, column "
+        found.append(f"{valid.path}, line {valid.line(row)}, column "
                      f"'{excerpt(valid.columns[col])}': value "
                      f"{float(valid.values[row, col]):.6g} lies {outside[row, col]:.3g} "
                      f"learning ranges outside [{lo:.6g}, {hi:.6g}] of {learn.path} "

@@ -11,7 +11,7 @@ import errno
 import glob
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,11 @@ class Table:
     groups: list
     columns: list
     values: np.ndarray
+    # row -> its line in `path` (input tables may hold blank lines); default line_of
+    lines: object = field(default=None, compare=False, repr=False)
+
+    def line(self, row):
+        return (self.lines or line_of)(row)
 
 
 # ---- the workflow's own tables ------------------------------------------------------

@@ -270,3 +270,26 @@ def test_a_killed_run_takes_its_jobs_along_and_names_the_command(tmp_path):
     snakemake(workdir, "--unlock")
     snakemake(workdir)
     assert (workdir / "results" / "workbook.xlsx").is_file()
+
+
+def test_normalise_messages_give_the_files_own_line(tmp_path):
+    """Blank lines before a row: the warning names the row's line in the file."""
+    from soart_core.inputs import load_inputs
+    from soart_core.jobs import implausible_values, normalise_pair
+
+    learn, valid = make_tables(judges_per_group=3, items_per_group=4, seed=2)["Y1"]
+    write_columns(tmp_path / "learn.csv", learn)
+    write_columns(tmp_path / "valid.csv", valid)
+    lines = (tmp_path / "valid.csv").read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[1] = "1e6"  # data row 5 (line 7), pushed to line 9 by two blank lines
+    lines[6] = ",".join(cells)
+    (tmp_path / "valid.csv").write_text("\n".join(lines[:3] + ["", ""] + lines[3:]) + "\n")
+    tables = load_inputs({"Y1": {"learn": str(tmp_path / "learn.csv"),
+                                 "valid": str(tmp_path / "valid.csv")}}, "auto",
+                         group_column="class", order=["NORMAL", "ERROR_A", "ERROR_B"],
+                         valid_counts=[4, 4, 4], id_column="image")
+    learn_table, valid_table = tables["Y1"]
+    _, _, lo, hi = normalise_pair(learn_table, valid_table, 2.0)
+    [warning] = implausible_values(learn_table, valid_table, lo, hi)
+    assert f"{tmp_path / 'valid.csv'}, line 9, column 'X1'" in warning
