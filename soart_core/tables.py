@@ -55,6 +55,9 @@ class NoSpace(OSError):
         super().__init__(errno.ENOSPC, f"no space left on device while writing {target}")
         self.target = target
 
+    def __str__(self):
+        return self.strerror
+
 
 def write_atomic(path, write, binary=False):
     """Call write(stream) on a temporary file beside `path`, then rename it to `path`:

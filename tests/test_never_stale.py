@@ -236,24 +236,9 @@ def test_a_killed_run_takes_its_jobs_along_and_names_the_command(tmp_path):
     """kill -9 of Snakemake alone, while the attention runs: the job ends within
     seconds, no temporary file stays; the next plain run's first soart line names
     `snakemake --unlock`, after which the plain command finishes the run."""
-    workdir = copy_workflow(tmp_path / "work").resolve()
-    tables = workdir / "resources" / "example"
-    for metric, (learn, valid) in make_tables(judges_per_group=40, items_per_group=2500,
-                                              n_features=48, seed=1).items():
-        learn_name, valid_name = (yaml.safe_load((workdir / "config.yaml").read_text())
-                                  ["metrics"][metric].values())
-        write_columns(tables / learn_name, learn)
-        write_columns(tables / valid_name, valid)
-    config = workdir / "config.yaml"
-    config.write_text(config.read_text().replace("valid_counts: [10, 10, 10]",
-                                                 "valid_counts: [2500, 2500, 2500]"))
-    run = subprocess.Popen([*SNAKEMAKE, "--cores", "2"], cwd=workdir, env=ENV,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    started = workdir / "results" / "logs" / "attention.log"
-    deadline = time.monotonic() + 300
-    while not started.exists() and time.monotonic() < deadline and run.poll() is None:
-        time.sleep(0.05)
-    assert run.poll() is None, "the run ended before it could be killed"
+    workdir = big_tables(copy_workflow(tmp_path / "work").resolve())
+    run, started = start_and_wait_for(workdir, "attention.log", stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
     run.send_signal(signal.SIGKILL)  # the Snakemake process alone, not its jobs
     run.wait()
     deadline = time.monotonic() + 20
@@ -293,3 +278,48 @@ def test_normalise_messages_give_the_files_own_line(tmp_path):
     _, _, lo, hi = normalise_pair(learn_table, valid_table, 2.0)
     [warning] = implausible_values(learn_table, valid_table, lo, hi)
     assert f"{tmp_path / 'valid.csv'}, line 9, column 'X1'" in warning
+
+
+def big_tables(workdir, items_per_group=2500):
+    """The example's tables replaced by larger ones, so that the attention takes a few
+    seconds: time to interrupt it."""
+    shipped = yaml.safe_load((workdir / "config.yaml").read_text())
+    for metric, (learn, valid) in make_tables(judges_per_group=40,
+                                              items_per_group=items_per_group,
+                                              n_features=48, seed=1).items():
+        names = shipped["metrics"][metric]
+        write_columns(workdir / "resources/example" / names["learn"], learn)
+        write_columns(workdir / "resources/example" / names["valid"], valid)
+    config = workdir / "config.yaml"
+    config.write_text(config.read_text().replace(
+        "valid_counts: [10, 10, 10]", f"valid_counts: {[items_per_group] * 3}"))
+    return workdir
+
+
+def start_and_wait_for(workdir, log, **popen):
+    run = subprocess.Popen([*SNAKEMAKE, "--cores", "2"], cwd=workdir, env=ENV, **popen)
+    started = workdir / "results" / "logs" / log
+    deadline = time.monotonic() + 300
+    while not started.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be stopped"
+    return run, started
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc (Linux)")
+def test_ctrl_c_during_a_run_is_one_line_and_the_same_command_resumes(tmp_path):
+    """Ctrl-C (SIGINT to the run's process group) while the attention runs: no
+    traceback, the job's one line, nothing half-written; the plain command resumes."""
+    workdir = big_tables(copy_workflow(tmp_path / "work").resolve())
+    run, started = start_and_wait_for(workdir, "attention.log", stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True,
+                                      start_new_session=True)
+    time.sleep(0.5)
+    os.killpg(run.pid, signal.SIGINT)
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+    assert "soart: interrupted (rule attention); the same command resumes the run" in out
+    assert list((workdir / "results").rglob("*.tmp")) == []
+    snakemake(workdir)
+    assert (workdir / "results" / "workbook.xlsx").is_file()
