@@ -138,8 +138,10 @@ def _check_not_utf16(path, head, encoding):
     for zeros, order in ((odd, "le"), (even, "be")):
         if zeros > len(head) // 4:  # most characters of a table are ASCII
             raise InputError(path, f"looks like UTF-16 text without a byte-order mark "
-                                   f"(a 0 byte beside every character); set `encoding: "
-                                   f"utf-16-{order}` in config.yaml")
+                                   f"(a 0 byte beside every character); save it as "
+                                   f"UTF-8, or as UTF-16 with a mark (Excel's Unicode "
+                                   f"text), or, where every table is such, set "
+                                   f"`encoding: utf-16-{order}` (it applies to all)")
 
 
 def _undecodable(path, encoding, err):

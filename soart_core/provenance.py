@@ -6,9 +6,9 @@ that stage, and only the stages it can alter.
 Reach is found from the source, without importing it: from `jobs.<stage>`, every name
 a function uses that is a top-level function or class of a soart_core module (by
 `from .x import y`, `from . import x` then `x.y`, or the module's own top-level names)
-is followed. A module that any reached function belongs to adds its other top-level
-statements (constants, imports), whose names are not followed (jobs.JOBS names every
-job). Code is compared as its syntax tree without docstrings, so comments, docstrings
+is followed. A module that any reached function belongs to, or whose constant one
+uses, adds its other top-level statements (constants, imports), whose names are not
+followed (jobs.JOBS names every job). Code is compared as its syntax tree without docstrings, so comments, docstrings
 and layout never rerun anything.
 """
 
@@ -88,20 +88,30 @@ def _uses(module, name):
 
 
 def _reached(module, name):
-    """Every (module, name) that `module.name` can reach, itself included; the
-    third-party packages imported on the way."""
+    """Every (module, name) that `module.name` can reach, itself included, with
+    (module, None) for a module whose constants it uses; the third-party packages
+    imported on the way (and those they imply)."""
     seen, libraries, todo = set(), set(), [(module, name)]
     while todo:
         symbol = todo.pop()
-        if symbol in seen or symbol[1] not in _module(symbol[0])[0]:
+        if symbol in seen:
+            continue
+        if symbol[1] not in _module(symbol[0])[0]:  # a constant: its module's statements
+            seen.add((symbol[0], None))
             continue
         seen.add(symbol)
         uses, used_libraries = _uses(*symbol)
         libraries |= used_libraries
         todo.extend(uses)
+    for package, implied in IMPLIED.items():
+        if package in libraries:
+            libraries |= set(implied)
     return seen, libraries
 
 
+# libraries whose arithmetic runs inside another's: scikit-learn's LDA and Ledoit-Wolf
+# call scipy.linalg
+IMPLIED = {"sklearn": ("scipy",)}
 # import name -> distribution where they differ (importlib.metadata's own map of every
 # installed package costs 0.2 s, paid at every Snakemake start)
 DISTRIBUTIONS = {"PIL": "pillow", "sklearn": "scikit-learn", "yaml": "pyyaml"}
@@ -127,7 +137,7 @@ def reach(job):
     statements}, "libraries": {package: version}} of soart_core.jobs.<job>."""
     symbols, libraries = _reached("jobs", job)
     modules = sorted({module for module, _ in symbols})
-    return {"code": {f"{m}.{n}": _dump(m, n) for m, n in sorted(symbols)},
+    return {"code": {f"{m}.{n}": _dump(m, n) for m, n in sorted(symbols, key=str) if n},
             "modules": {m: _dump(m) for m in modules},
             "libraries": {p: _version(p) for p in sorted(libraries | {"numpy"})},
             "python": list(sys.version_info[:2])}
@@ -137,3 +147,17 @@ def code_digest(job):
     """A short digest of what `reach(job)` holds: the stage's code param."""
     text = json.dumps(reach(job), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def files_stamp(paths):
+    """A short digest of the size and modification time (ns) of each file: a param of
+    the rules that read the user's files, as Snakemake reruns on a newer input only, and
+    a table replaced by an older one (unzip, cp -p, rsync -a) would keep its results."""
+    seen = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+            seen.append([path, info.st_size, info.st_mtime_ns])
+        except OSError:
+            seen.append([path, None, None])
+    return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:16]

@@ -25,8 +25,11 @@ class _Tee:
         self.stream, self.log = stream, log
 
     def write(self, text):
-        self.log.write(text)
-        self.log.flush()
+        try:
+            self.log.write(text)
+            self.log.flush()
+        except OSError:  # a full disk: the console still gets it
+            pass
         return self.stream.write(text)
 
     def flush(self):
@@ -37,16 +40,21 @@ class _Tee:
 
 
 def _process(pid):
-    """(start time, parent pid, command line) of a process, from /proc; None if gone."""
+    """(start time, parent pid, whether it is a Snakemake process) of a live process,
+    from /proc; None where it is gone (or a zombie: dead, not yet reaped)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8") as stream:
             stat = stream.read()
         with open(f"/proc/{pid}/cmdline", "rb") as stream:
-            command = stream.read()
+            argv = stream.read().split(b"\0")
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "
-    return fields[19], int(fields[1]), command
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) ": state, ppid, ...
+    if fields[0] in ("Z", "X"):
+        return None
+    # snakemake, /venv/bin/snakemake, python /venv/bin/snakemake, python -m snakemake
+    ours = any(os.path.basename(arg) == b"snakemake" for arg in argv[:3])
+    return fields[19], int(fields[1]), ours
 
 
 def snakemake_ancestors():
@@ -54,8 +62,8 @@ def snakemake_ancestors():
     process (none where /proc is missing, or no Snakemake process is an ancestor)."""
     chain, pid = [], os.getppid()
     while pid > 1 and (found := _process(pid)) is not None:
-        start, parent, command = found
-        chain.append((pid, start, b"snakemake" in command))
+        start, parent, ours = found
+        chain.append((pid, start, ours))
         pid = parent
     outermost = max((i for i, (_, _, ours) in enumerate(chain) if ours), default=-1)
     return [(pid, start) for pid, start, _ in chain[:outermost + 1]]
@@ -94,7 +102,7 @@ def killed_run_lock(folder="."):
             continue
         try:
             if (os.path.realpath(f"/proc/{name}/cwd") == here
-                    and b"snakemake" in (_process(int(name)) or (0, 0, b""))[2]):
+                    and (_process(int(name)) or (0, 0, False))[2]):
                 return None  # a live run holds the lock
         except OSError:
             continue
@@ -193,6 +201,8 @@ def run_stage(snakemake, job=None, watch=True):
     threads = int(getattr(snakemake, "threads", 1) or 1)
     log = logging.getLogger("soart")  # jobs log their progress here
     log.setLevel(logging.INFO)
+    # a log line that cannot be written (a full disk) is lost, not printed as a traceback
+    raise_before, logging.raiseExceptions = logging.raiseExceptions, False
     handlers, streams = [], (sys.stdout, sys.stderr)
     stream = None
     if len(snakemake.log):
@@ -283,9 +293,13 @@ def run_stage(snakemake, job=None, watch=True):
                  f"on {threads} thread(s){where}")
     finally:
         signal.signal(signal.SIGTERM, on_term)
+        logging.raiseExceptions = raise_before
         for handler in handlers:  # a caller that runs several jobs gets clean logs
             log.removeHandler(handler)
             handler.close()
         sys.stdout, sys.stderr = streams
         if stream is not None:
-            stream.close()
+            try:
+                stream.close()
+            except OSError:  # its last lines did not fit on a full disk
+                pass

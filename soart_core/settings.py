@@ -49,8 +49,24 @@ def typed_overrides(config, overrides, schema):
                     node[path[-1]] = value
                     typed += 1
         if not typed:
-            return config
+            break
+    # a sweep's values, lists of anything to the schema: each as YAML
+    for sweep, grid in (overrides.get("sweeps") or {}).items():
+        for path, values in (grid.items() if isinstance(grid, dict) else ()):
+            if isinstance(values, list):
+                config["sweeps"][sweep][path] = [_yaml_value(v) for v in values]
     return config
+
+
+def _yaml_value(text):
+    import yaml
+
+    if not isinstance(text, str):
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def _holds(node, path):
@@ -99,7 +115,7 @@ def replaced_mappings(config, overrides, configfiles):
     return replaced
 
 
-def _source(path, overrides, configfiles):
+def source_of(path, overrides, configfiles):
     """Where the config value at `path` (a list of keys) came from, for messages."""
     if _holds(overrides, path):
         return "--config"
@@ -172,9 +188,17 @@ def _strict_loader():
     return StrictLoader
 
 
-def check_schema(config, schema, overrides=None, configfiles=()):
+def load_schema(basedir):
+    import yaml
+
+    with open(os.path.join(basedir, SCHEMA), encoding="utf-8") as stream:
+        return yaml.safe_load(stream)
+
+
+def check_schema(config, schema, overrides=None, configfiles=(), source=None):
     """The config against the JSON schema; the first fault as a ConfigError of a few
-    words: the key, where it came from, and for a misspelt key the nearest valid one."""
+    words: the key, where it came from (`source`, or found in the overrides and
+    configfiles), and for a misspelt key the nearest valid one."""
     import difflib
 
     import jsonschema
@@ -196,7 +220,7 @@ def check_schema(config, schema, overrides=None, configfiles=()):
             _message(error)
     else:
         fault = _message(error)
-    source = _source(path, overrides or {}, configfiles)
+    source = source or source_of(path, overrides or {}, configfiles)
     raise ConfigError(".".join(path) or "(top level)", f"{fault} (from {source})")
 
 
@@ -207,8 +231,7 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     import yaml
 
     check_configfiles([os.path.join(basedir, "config.yaml"), *configfiles])
-    with open(os.path.join(basedir, SCHEMA), encoding="utf-8") as stream:
-        schema = yaml.safe_load(stream)
+    schema = load_schema(basedir)
     with open(os.path.join(basedir, "config.yaml"), encoding="utf-8") as stream:
         shipped = yaml.safe_load(stream)
     nulls_from_command_line(config, overrides, schema)
@@ -236,14 +259,20 @@ def check_input_tables(config):
                                       f"is null)")
     for metric, kinds in input_paths(config).items():
         for kind, path in kinds.items():
-            if not os.path.isfile(path):
+            if os.path.isfile(path):
+                continue
+            if os.path.isdir(path):
+                fault = "is a folder, not a table"
+            elif os.path.lexists(path):
+                fault = "is a link to nothing (or not a file)"
+            else:
                 there = sorted(n for n in os.listdir(data_dir)
                                if n.lower().endswith((".csv", ".tsv", ".txt")))
-                raise ConfigError(f"metrics.{metric}.{kind}",
-                                  f"table '{excerpt(path, 200)}' not found (data_dir + "
-                                  f"this file name); tables in data_dir: "
-                                  f"{names(there) or 'none'}; name yours in the config's "
-                                  f"metrics mapping (README: Your own data)")
+                fault = (f"not found (data_dir + this file name); tables in data_dir: "
+                         f"{names(there) or 'none'}; name yours in the config's metrics "
+                         f"mapping (README: Your own data)")
+            raise ConfigError(f"metrics.{metric}.{kind}", f"table '{excerpt(path, 200)}' "
+                                                          f"{fault}")
 
 
 CONFIG_IN_FORCE = "results/config.yaml"
@@ -288,7 +317,7 @@ def check_config(config):
             if metric not in kinds:
                 raise ConfigError("images.kinds", f"metric '{metric}' has no kind (beta, "
                                                   f"eta or gamma) to compute from images")
-        check_file_names(config["metrics"])
+    check_file_names(config["metrics"], images=bool(config.get("images_dir")))
     detectors = ("difference_mt", "metrics_mt")
     rank_by, method = config["evaluate"]["rank_by"], config["evaluate"]["rank_method"]
     fits = ("roc_auc", "detection_rate") if method in detectors else (
@@ -305,18 +334,27 @@ def check_config(config):
     return config
 
 
-def check_file_names(metrics):
+def check_file_names(metrics, images=True):
     """From images, the metrics stage writes each metric's tables as
     results/metrics/<name>: a name from config is a file name, not a path, so that no
     output leaves results/. (From tables, the names are read in data_dir, where
-    sub-folders are fine: nothing is written there.)"""
-    for metric, files in metrics.items():
+    sub-folders are fine: nothing is written there.) Every name is another table's."""
+    for metric, files in (metrics.items() if images else ()):
         for kind, name in files.items():
             if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
                 raise ConfigError(f"metrics.{metric}.{kind}", f"'{excerpt(name)}' is not a "
                                   f"file name: computed from images (images_dir set), "
                                   f"the table is written as {METRICS_DIR}/<name>, so the "
                                   f"name may hold no '/' or '\\' and not be '..'")
+    seen = {}
+    for metric, files in metrics.items():
+        for kind, name in files.items():
+            key = os.path.normpath(name)
+            if key in seen:  # one table would be read (or written) for two
+                raise ConfigError(f"metrics.{metric}.{kind}", f"'{excerpt(name)}' names "
+                                  f"the same table as metrics.{seen[key]}; every metric "
+                                  f"needs its own learn and valid tables")
+            seen[key] = f"{metric}.{kind}"
 
 
 def choose_input(config, shipped):

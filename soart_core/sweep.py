@@ -107,9 +107,11 @@ def _name(values, short):
     return "_".join(f"{_safe(short[p])}~{_safe(format_value(v))}" for p, v in values.items())
 
 
-def plan(config, validate):
+def plan(config, validate, origin=None):
     """{sweep: {instance name: Instance}} for every sweep in config["sweeps"].
 
+    `origin`: the file the sweeps come from, named in their errors when it is the
+    shipped config.yaml (a user's configfile did not replace its example sweep).
     `validate(config)` checks a config against the schema and raises on a bad value;
     it runs once per swept value (its message is prefixed with the sweep and the
     value), the cross-key checks (settings.check_config) once per instance. A grid of
@@ -167,7 +169,10 @@ def plan(config, validate):
             try:
                 check_config(instance_config)
             except ConfigError as err:
-                raise SweepError(sweep, f"instance '{name}': {err}") from None
+                hint = ("; this sweep is config.yaml's: a configfile's own `sweeps:` "
+                        "replaces them (`sweeps: {}` for none)"
+                        if origin == "config.yaml" else "")
+                raise SweepError(sweep, f"instance '{name}': {err}{hint}") from None
             folders = {}
             for stage, paths in stage_reads.items():
                 own = {p: values[p] for p in paths}

@@ -98,7 +98,9 @@ def test_utf16_without_a_bom_names_the_encoding_setting(tmp_path, codec):
     path.write_bytes(text.encode(codec))
     assert error_of(lambda: read(path)) == (
         f"{path}: looks like UTF-16 text without a byte-order mark (a 0 byte beside "
-        f"every character); set `encoding: {codec}` in config.yaml")
+        f"every character); save it as UTF-8, or as UTF-16 with a mark (Excel's Unicode "
+        f"text), or, where every table is such, set `encoding: {codec}` (it applies to "
+        f"all)")
     assert len(read(path, encoding=codec).names) == 30  # the setting it names works
 
 

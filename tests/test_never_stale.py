@@ -323,3 +323,45 @@ def test_ctrl_c_during_a_run_is_one_line_and_the_same_command_resumes(tmp_path):
     assert list((workdir / "results").rglob("*.tmp")) == []
     snakemake(workdir)
     assert (workdir / "results" / "workbook.xlsx").is_file()
+
+
+def test_constants_and_implied_libraries_count():
+    """A constant imported by name (layout.UNLABELED) and scipy under scikit-learn
+    are part of what a stage runs."""
+    assert "layout" in provenance.reach("normalise")["modules"]
+    assert "scipy" in provenance.reach("classic")["libraries"]
+
+
+def test_a_table_replaced_by_an_older_one_reruns_normalise(tmp_path):
+    """unzip, cp -p or rsync -a give a changed table an older time than the results:
+    Snakemake alone would keep them."""
+    workdir = copy_workflow(tmp_path / "work")
+    snakemake(workdir)
+    table = workdir / "resources/example/valid_btY1_gs.csv"
+    before = os.stat(table)
+    table.write_text(table.read_text().replace("0.9", "0.8", 1))
+    os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns - 10 ** 12))
+    assert "normalise" in planned_jobs(workdir)
+
+
+def test_two_metrics_cannot_share_a_table(tmp_path):
+    workdir = copy_workflow(tmp_path / "work", tables=False)
+    proc = snakemake(workdir, "-n", "--config",
+                     'metrics={"Y1":{"learn":"l1.csv","valid":"v.csv"},'
+                     '"Y2":{"learn":"l2.csv","valid":"v.csv"},'
+                     '"Y3":{"learn":"l3.csv","valid":"v3.csv"}}', check=False)
+    assert proc.returncode == 1
+    [line] = soart_errors(proc.stdout)
+    assert "'metrics.Y2.valid': 'v.csv' names the same table as metrics.Y1.valid" in line
+
+
+def test_sweep_values_on_the_command_line_keep_their_types(tmp_path):
+    workdir = copy_workflow(tmp_path / "work")
+    jobs = planned_jobs(workdir, "sweep", "--config",
+                        'sweeps={"s":{"threshold.learn.cutoff":[0.3,0.4]}}')
+    assert "sweep_s_threshold" in jobs
+    proc = snakemake(workdir, "-n", "sweep", "--config",
+                     'sweeps={"s":{"normalise.scale":[abc,2]}}', check=False)
+    [line] = soart_errors(proc.stdout)
+    assert line == ("soart: error: config key 'sweeps.s': normalise.scale = abc: config key "
+                    "'normalise.scale': 'abc' is not of type 'number' (from a swept value)")

@@ -3,18 +3,23 @@ import re
 
 from soart_core.errors import one_line_errors
 from soart_core.layout import FIGURES, run_files
-from soart_core.provenance import code_digest
-from soart_core.settings import STAGES, attention_parts, input_paths, job_params, words
+from soart_core.provenance import code_digest, files_stamp
+from soart_core.settings import (STAGES, attention_parts, check_schema, input_paths,
+                                 job_params, load_schema, source_of, words)
 from soart_core.sweep import SWEPT_STAGES, plain_runs, plan, sweep_runs
 
 METRICS = list(config["metrics"])
 WORDS = words(config)
 
 INPUTS = input_paths(config)
+SWEEP_SCHEMA = load_schema(workflow.basedir)
 
 
 with one_line_errors():
-    SWEEPS = plan(config, lambda swept: validate(swept, "../schemas/config.schema.yaml"))
+    SWEEPS = plan(config, lambda swept: check_schema(swept, SWEEP_SCHEMA,
+                                                     source="a swept value"),
+                  origin=source_of(["sweeps"], workflow.config_settings.config,
+                                   workflow.config_settings.configfiles))
 
 
 # ---- report entries of the plain run: (stage, output) -> caption, category, subcategory,

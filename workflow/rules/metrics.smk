@@ -14,6 +14,8 @@ if config["images_dir"]:
             valid=[INPUTS[m]["valid"] for m in METRICS],
         params:
             code=code_digest("metrics"),
+            # the images, by size and time: an older replacement reruns too
+            images=files_stamp([path for path, _, _ in IMAGES]),
             labels=[[set_name, group] for _, set_name, group in IMAGES],
             **job_params(config, "metrics"),
         log:

@@ -64,6 +64,10 @@ for sweep, stages, runs_of in [
             params:
                 stage=stage,
                 code=code_digest(stage),
+                # the user's tables, by size and time: an older replacement reruns too
+                **({"tables": files_stamp(sorted({f for inp, _ in files
+                                                  for names in inp.values() for f in names}))}
+                   if stage == "normalise" else {}),
                 reuse=sweep is not None,
                 runs=[dict(folder=run.folder, inputs=inp, outputs=out,
                            params=job_params(run.config, stage))
