@@ -327,3 +327,104 @@ def rows_to_columns(rows):
 def columns_to_rows(columns):
     names = list(columns)
     return [dict(zip(names, values)) for values in zip(*(columns[n] for n in names))]
+
+
+# ---- confidence intervals (95 %), closed form so that they are exact and deterministic -----
+Z95 = 1.959963984540054
+
+
+def wilson(successes, n, z=Z95):
+    """Wilson score interval of a rate successes / n: (low, high); NaN for n = 0."""
+    if n == 0:
+        return np.nan, np.nan
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def hanley_mcneil(auc, n_pos, n_neg, z=Z95):
+    """Hanley & McNeil (1982) standard error of a ROC AUC, as a normal interval clipped
+    to [0, 1]: (low, high)."""
+    if not (n_pos and n_neg) or np.isnan(auc):
+        return np.nan, np.nan
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc)
+           + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    half = z * np.sqrt(max(var, 0.0))
+    return float(max(auc - half, 0.0)), float(min(auc + half, 1.0))
+
+
+def balanced_accuracy_interval(recalls, supports, z=Z95):
+    """Normal interval of a balanced accuracy (the mean of G recalls, each binomial on
+    its group's n_g items): variance sum r_g (1 - r_g) / n_g / G^2, with each recall
+    moved half an item from 0 and 1 (so that a perfect score has an interval)."""
+    r, n = np.asarray(recalls, dtype=float), np.asarray(supports, dtype=float)
+    keep = n > 0
+    if not keep.any():
+        return np.nan, np.nan
+    r, n = r[keep], n[keep]
+    shrunk = np.clip(r, 0.5 / n, 1 - 0.5 / n)
+    half = z * np.sqrt((shrunk * (1 - shrunk) / n).sum()) / len(r)
+    centre = r.mean()
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def tied_auc(is_error, score, decimals=None):
+    """ROC AUC of `score` (higher = more abnormal), error items against reference ones,
+    ties counting half; `decimals`: the score rounded first, so that differences below
+    its resolution are ties, not ranks."""
+    from sklearn.metrics import roc_auc_score
+
+    score = np.asarray(score, dtype=np.float64)
+    if decimals is not None:
+        score = np.round(score, decimals)
+    is_error = np.asarray(is_error, dtype=bool)
+    if is_error.all() or not is_error.any():
+        return np.nan
+    return float(roc_auc_score(is_error, score))
+
+
+def relative_round(values, resolution=1e-9):
+    """`values` on a grid of `resolution` times their largest magnitude: differences
+    below the data's resolution become exact ties."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    scale = float(np.abs(finite).max()) if finite.size else 0.0
+    if scale == 0:
+        return values
+    step = resolution * scale
+    return np.round(values / step) * step
+
+
+def detector_figures(groups, score, flag, predicted, *, order, reference, decimals=None):
+    """A method's figures with 95 % intervals on labeled items: ROC AUC of `score`
+    (Hanley-McNeil), detection and false-alarm rates of `flag` (Wilson), balanced
+    accuracy of `predicted` (normal approximation); None inputs give NaN."""
+    groups = np.asarray(groups, dtype=object)
+    keep = labeled_mask(groups)
+    groups = groups[keep]
+    normal, error = groups == reference, groups != reference
+    out = {}
+    auc = np.nan
+    if score is not None:
+        auc = tied_auc(error, np.asarray(score)[keep], decimals)
+    out["roc_auc"] = auc
+    out["roc_auc_ci"] = hanley_mcneil(auc, int(error.sum()), int(normal.sum()))
+    for name, mask in (("detection_rate", error), ("false_alarm_rate", normal)):
+        if flag is None or not mask.any():
+            out[name], out[name + "_ci"] = np.nan, (np.nan, np.nan)
+            continue
+        hits = int((np.asarray(flag)[keep][mask] == "abnormal").sum())
+        out[name] = hits / int(mask.sum())
+        out[name + "_ci"] = wilson(hits, int(mask.sum()))
+    if predicted is None:
+        out["balanced_accuracy"], out["balanced_accuracy_ci"] = np.nan, (np.nan, np.nan)
+    else:
+        figures, _ = scores(groups, np.asarray(predicted, dtype=object)[keep], order)
+        support = group_counts(groups, order)
+        recalls = [figures[f"recall_{g}"] for g in order]
+        out["balanced_accuracy"] = figures["balanced_accuracy"]
+        out["balanced_accuracy_ci"] = balanced_accuracy_interval(
+            np.nan_to_num(recalls), support)
+    return out

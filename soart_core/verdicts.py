@@ -176,3 +176,94 @@ def combine(metrics, tables, order):
             "distance_metric": list(names[distances.argmax(axis=0)]),
             "flag": np.where(flagged.any(axis=0), "abnormal", "normal"),
             "flagged_by": joined(flagged)}
+
+
+# ---- the default verdict: the items' attention over the judges ---------------------------
+FALSE_ALARM = 0.05
+SCORE_DECIMALS = 9  # raw scores live in [0, 1]: compared on a 1e-9 grid, ties as ties
+
+
+def reference_weight_score(weights, judge_groups, reference):
+    """raw = 1 - the weight a row gives the reference group's judges: 0 for an item
+    that attends only to normal judges, 1 for one that attends only to error judges.
+    Rounded to SCORE_DECIMALS, so that rows equal but for rounding score equal."""
+    ref = np.asarray(judge_groups, dtype=object) == reference
+    return np.round(1.0 - np.asarray(weights)[:, ref].sum(axis=1), SCORE_DECIMALS)
+
+
+def calibrate(raw, reference_raw, false_alarm=FALSE_ALARM):
+    """(score, flag threshold, warning) from the reference judges' out-of-sample raw
+    scores: score = the share of them strictly below the item's raw score, over
+    n + 1 (a conformal p-value's complement: a reference item exchangeable with the
+    judges scores >= 1 - a with probability <= a). The flag: raw above the
+    ceil((n + 1)(1 - a))-th smallest reference score, which holds the false-alarm
+    rate a; with fewer than 1/a - 1 reference judges no rank can, then the largest
+    (a warning says so)."""
+    reference_raw = np.sort(np.asarray(reference_raw, dtype=np.float64))
+    n = len(reference_raw)
+    below = np.searchsorted(reference_raw, np.asarray(raw, dtype=np.float64), side="left")
+    score = below / (n + 1)
+    rank = int(np.ceil((n + 1) * (1 - false_alarm)))
+    warning = ""
+    if rank > n:
+        warning = (f"{n} reference judges: holding a false-alarm rate of {false_alarm:g} "
+                   f"needs {int(np.ceil(1 / false_alarm)) - 1} or more; flagging items "
+                   f"above all of them (false-alarm rate up to {1 / (n + 1):.2g})")
+        rank = n
+    return score, float(reference_raw[rank - 1]), warning
+
+
+def judge_groups_of(weights, judge_groups, order):
+    """{group: total weight a row gives that group's judges} in `order` (present only)."""
+    judge_groups = np.asarray(judge_groups, dtype=object)
+    present = [g for g in order if (judge_groups == g).any()]
+    member = (judge_groups[:, None] == np.array(present, dtype=object)[None, :])
+    return present, np.asarray(weights) @ member.astype(np.float64)
+
+
+def judge_verdicts(valid, learn, judge_groups, *, order, reference,
+                   false_alarm=FALSE_ALARM, scale="judges"):
+    """The verdict of every item from its attention over the judges.
+
+    `valid` (items) and `learn` (judges): lists of tables (one per metric, same
+    features), put side by side after each feature is scaled by the judges
+    (stages.scale_features). A = softmax_j(-|x_i - l_j|^2 / tau), tau the judges' median
+    squared distance; raw = 1 - the weight on the reference judges; the reference
+    judges' own raw scores, each from its attention over the other judges
+    (leave-one-out), calibrate `score` and the flag (`calibrate`). Nothing depends on
+    the other items: an item's verdict is the same in any batch.
+    `predicted`: the reference group where not flagged, else the error group whose
+    judges get the most weight.
+    Returns (columns, details) dicts."""
+    from . import stages
+
+    x = np.hstack([np.asarray(v, dtype=np.float64) for v in valid])
+    ll = np.hstack([np.asarray(t, dtype=np.float64) for t in learn])
+    if scale == "judges":
+        ll, x = stages.scale_features(ll, x)
+    judge_groups = np.asarray(judge_groups, dtype=object)
+    in_reference = judge_groups == reference
+    if in_reference.sum() < 2:
+        raise TooFewLabeled(f"{int(in_reference.sum())} judge(s) of the reference group "
+                            f"{reference}: calibrating the flag needs 2 or more")
+    if (~in_reference).sum() < 1:
+        raise TooFewLabeled(f"no judges outside the reference group {reference}: the "
+                            f"score is the weight on the other groups' judges")
+    tau = stages.judge_temperature(ll)
+    weights = stages.judge_attention(x, ll, tau)
+    own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
+    raw = reference_weight_score(weights, judge_groups, reference)
+    reference_raw = reference_weight_score(own[in_reference], judge_groups, reference)
+    score, limit, warning = calibrate(raw, reference_raw, false_alarm)
+    flagged = raw > limit
+    present, by_group = judge_groups_of(weights, judge_groups, order)
+    errors = [i for i, g in enumerate(present) if g != reference]
+    best_error = np.array(present, dtype=object)[errors][by_group[:, errors].argmax(axis=1)]
+    predicted = np.where(flagged, best_error, reference)
+    columns = {"predicted": predicted, "score": score, "raw": raw,
+               "flag": np.where(flagged, "abnormal", "normal"),
+               **{f"weight_{g}": by_group[:, i] for i, g in enumerate(present)},
+               "judges_attended": stages.effective_number(weights)}
+    details = {"threshold": limit, "temperature": tau,
+               "reference_judges": int(in_reference.sum()), "warning": warning}
+    return columns, details
