@@ -236,14 +236,69 @@ def weights(inputs, outputs, params):
         write_table(built[role], "feature", path)
 
 
+SEED_FORM = ("items", "per_metric", "none")  # attention.over, .features, .feature_scale
+
+
+def attention_mode(params):
+    """(over, features, feature_scale) of the attention job's params (seed's by default)."""
+    return tuple(getattr(params, key, default) for key, default in
+                 zip(("over", "features", "feature_scale"), SEED_FORM))
+
+
 def attention(inputs, outputs, params, threads=1):
-    """The attention of each words metric's items over the judges, on `threads` cores."""
+    """The attention of each words metric's items over the judges, on `threads` cores:
+    the seed's form, or a variant (docs/method.md, "Variants of the attention")."""
     w = {role: read_table(path, "feature") for role, path in zip(ROLES, inputs.weights)}
+    if attention_mode(params) != SEED_FORM:
+        return attention_variant(inputs, outputs, params, w)
+    LOG.info("attention over the items (the seed's form): each item's row depends on "
+             "every item of the batch, so its verdicts from these rows do too")
     for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
         out = attend(read_table(words_path, "item"), w, decimals=params.decimals,
                      chunk_rows=params.chunk_rows, dtype=params.dtype,
                      source=params.sources[metric]["valid"], workers=threads)
         write_table(out, "item", out_path, decimals=params.decimals)
+
+
+def attention_variant(inputs, outputs, params, weights):
+    """attention.over judges (softmax over the judges), features combined (one
+    attention over the words metrics side by side, written for each of them) and
+    feature_scale judges (each feature z-scored by the judges), any combination."""
+    over, features, feature_scale = attention_mode(params)
+    words = [read_table(path, "item") for path in inputs.words]
+    learn = [read_table(path, "judge") for path in inputs.learn]
+    for table in learn[1:]:
+        if table.names != learn[0].names:
+            raise InputError(table.path, f"its judges differ from those of {learn[0].path}; "
+                                         f"attention.features combined needs the same judges")
+    runs = stages.variant_inputs([t.values for t in words], [t.values for t in learn],
+                                 [weights[r].values for r in ROLES], features=features,
+                                 feature_scale=feature_scale)
+    LOG.info(f"attention over the {over}, features {features}, feature_scale "
+             f"{feature_scale}" + (": each item's row depends on that item and the judges "
+                                   "alone" if over == "judges" else
+                                   ": each item's row depends on every item of the batch"))
+    outs = []
+    for x, ll, w in runs:
+        if over == "judges":
+            values = stages.judge_attention(x, ll, stages.judge_temperature(ll))
+            columns = list(learn[0].names)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = stages.attention(x, *w, chunk_rows=params.chunk_rows,
+                                          dtype=np.dtype(params.dtype).type)
+            columns = list(weights["value"].columns)
+        if _first_bad(values):
+            raise InputError(words[0].path, f"the attention ({over}, {features}, "
+                                            f"{feature_scale}) overflows float64: a value far "
+                                            f"outside the learning table's range; check it")
+        outs.append((columns, stages.round_half_even(values.astype(np.float64),
+                                                     params.decimals)))
+    if features == "combined":
+        outs = outs * len(words)
+    for table, (columns, values), out_path in zip(words, outs, outputs.attention):
+        write_table(Table(table.path, table.names, table.groups, columns, values), "item",
+                    out_path, decimals=params.decimals)
 
 
 def difference(inputs, outputs, params):
@@ -309,7 +364,7 @@ def verdicts(inputs, outputs, params):
     """A verdict for every item, labeled or not, per words metric, and the metrics
     combined (soart_core.verdicts)."""
     from .errors import InputError
-    from .verdicts import TooFewLabeled, combine, verdict_table
+    from .verdicts import TooFewLabeled, verdict_table
 
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     tables, thresholds = [], []
@@ -318,7 +373,8 @@ def verdicts(inputs, outputs, params):
         try:
             columns, row = verdict_table(
                 difference, judge_groups, order=params.order, reference=params.unit_space,
-                tolerance=params.tolerance, **params.verdicts)
+                tolerance=params.tolerance,
+                **{k: params.verdicts[k] for k in ("threshold", "quantile", "max_loo_items")})
         except TooFewLabeled as err:
             raise InputError(difference.path, f"no verdicts: {err}") from None
         tables.append(columns)
@@ -332,7 +388,66 @@ def verdicts(inputs, outputs, params):
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
-    write_columns(outputs.summary, combine(params.words, tables, params.order))
+    summary, calibration = verdict_summary(inputs, params, judge_groups, tables)
+    write_columns(outputs.summary, summary)
+    if hasattr(outputs, "calibration"):
+        write_columns(outputs.calibration, calibration)
+
+
+def verdict_summary(inputs, params, judge_groups, mt_tables):
+    """results/verdicts/summary.csv: one verdict per item (soart_core.verdicts.
+    judge_verdicts on every words metric side by side), then the same per metric alone
+    and each metric's MT distance and flag on its difference rows (which depend on the
+    batch); and the calibration's table (one row per verdict)."""
+    from .verdicts import TooFewLabeled, judge_verdicts
+
+    learn = [read_table(path, "judge") for path in inputs.learn]
+    valid = [read_table(path, "item") for path in inputs.valid]
+    false_alarm = params.verdicts.get("false_alarm", 0.05)
+    kwargs = dict(judge_groups=judge_groups, order=params.order,
+                  reference=params.unit_space, false_alarm=false_alarm)
+    runs = [("all", learn, valid)] + [(m, [l], [v]) for m, l, v in
+                                      zip(params.words, learn, valid)]
+    done = {}
+    for name, ll, vv in runs:
+        try:
+            done[name] = judge_verdicts([t.values for t in vv], [t.values for t in ll],
+                                        **kwargs)
+        except TooFewLabeled as err:
+            raise InputError(ll[0].path, f"no verdicts: {err}") from None
+    columns, _ = done["all"]
+    summary = {"item": valid[0].names, "group": list(valid[0].groups),
+               "predicted": list(columns["predicted"]), "score": columns["score"],
+               "flag": list(columns["flag"]), "raw_score": columns["raw"],
+               **{k: v for k, v in columns.items() if k.startswith("weight_")},
+               "judges_attended": columns["judges_attended"]}
+    for metric, mt in zip(params.words, mt_tables):
+        alone, _ = done[metric]
+        summary.update({f"{metric}_predicted": list(alone["predicted"]),
+                        f"{metric}_score": alone["score"],
+                        f"{metric}_flag": list(alone["flag"]),
+                        f"{metric}_mt_distance": mt["distance"],
+                        f"{metric}_mt_flag": list(mt["flag"])})
+    calibration = {"verdict": [], "threshold": [], "temperature": [],
+                   "reference_judges": [], "false_alarm": [], "warning": []}
+    for name, (cols, details) in done.items():
+        calibration["verdict"].append("summary" if name == "all" else name)
+        for key in ("threshold", "temperature", "reference_judges", "warning"):
+            calibration[key].append(details[key])
+        calibration["false_alarm"].append(false_alarm)
+        if details["warning"] and name == "all":
+            LOG.warning(f"verdicts: {details['warning']}")
+    flagged = int((columns["flag"] == "abnormal").sum())
+    LOG.info(f"verdicts (summary): the items' attention over {len(judge_groups)} judges, "
+             f"{', '.join(params.words)} side by side; flag above raw score "
+             f"{done['all'][1]['threshold']:.6g} (false-alarm rate {false_alarm:g} on the "
+             f"reference judges, leave-one-out): {flagged} of {len(columns['flag'])} items "
+             f"flagged abnormal; no item's verdict depends on the batch. The per-metric MT "
+             f"distances do (their unit space is the batch's reference items)")
+    if np.unique(columns["raw"]).size == 1 and len(columns["raw"]) > 1:
+        LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
+                    "carry nothing that tells them apart")
+    return summary, calibration
 
 
 def figures(inputs, outputs, params):

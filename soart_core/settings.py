@@ -257,8 +257,13 @@ STAGES = {
         params=lambda c: dict(words=words(c), sources=input_paths(c),
                               decimals=c["attention"]["decimals"],
                               chunk_rows=c["attention"]["chunk_rows"],
-                              dtype=c["attention"]["dtype"]),
-        inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights")},
+                              dtype=c["attention"]["dtype"],
+                              over=c["attention"].get("over", "items"),
+                              features=c["attention"].get("features", "per_metric"),
+                              feature_scale=c["attention"].get("feature_scale", "none")),
+        inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights"),
+                # the judges of the words metrics: attention.over judges compares with them
+                "learn": ("threshold", "learn", "words")},
         # N = 100,000 items over 256 judges: about 2 minutes, 0.5 GiB per words metric
         threads=2, resources={"mem_mb": 4000, "runtime": 120}),
     "difference": Stage(
@@ -277,7 +282,11 @@ STAGES = {
                               unit_space=reference_group(c), tolerance=block_tolerance(c),
                               verdicts=c["verdicts"]),
         inputs={"difference": ("difference", "difference"),
-                "judge_groups": ("normalise", "judge_groups")}),
+                "judge_groups": ("normalise", "judge_groups"),
+                # the summary's verdict: the items' attention over the judges, on the
+                # normalised (not thresholded) tables of the words metrics
+                "learn": ("normalise", "learn", "words"),
+                "valid": ("normalise", "valid", "words")}),
     # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
         reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),

@@ -257,3 +257,28 @@ def distinct_rows(table, resolution=RESOLUTION):
         return 0
     scale = max(float(np.abs(table).max(initial=0.0)), np.finfo(float).tiny)
     return len(np.unique(np.round(table / (resolution * scale)), axis=0))
+
+
+def variant_inputs(words, learn, weights, *, features, feature_scale):
+    """The attention variants' inputs: [(x, learn, (W_Q, W_K, W_V))], one per words
+    metric (`features` per_metric) or one for all (combined: the metrics' features side
+    by side, and each role's weight matrix the combined learning table: the roles
+    have no metric to choose then). `words`, `learn`: lists of arrays in words order;
+    `weights`: (W_Q, W_K, W_V) of the role metrics. `feature_scale` judges: every
+    feature z-scored by its judges (`scale_features`), the weight matrices too."""
+    scaled = feature_scale == "judges"
+    if features == "combined":
+        words, learn = [np.hstack(words)], [np.hstack(learn)]
+        weights = None
+    done = []
+    for x, ll in zip(words, learn):
+        if scaled:
+            ll, x = scale_features(ll, x)
+        if weights is None:
+            w = (ll.T,) * 3
+        elif scaled:
+            w = tuple(scale_features(np.asarray(m).T)[0].T for m in weights)
+        else:
+            w = tuple(weights)
+        done.append((np.asarray(x, dtype=np.float64), np.asarray(ll, dtype=np.float64), w))
+    return done
