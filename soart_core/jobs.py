@@ -23,6 +23,13 @@ from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
+VERDICT_SUMMARY_TEXT = ("item", "group", "predicted", "flag")
+
+
+def verdict_summary_text(words):
+    """The text columns of results/verdicts/summary.csv, each words metric's too."""
+    return VERDICT_SUMMARY_TEXT + tuple(f"{m}_{c}" for m in words
+                                        for c in ("predicted", "flag", "mt_flag"))
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
@@ -337,9 +344,18 @@ def evaluate(inputs, outputs, params):
     """Leave-one-out classification figures and block contrast, per words metric, with
     the classic baselines' rows (job `classic`). The tables for people (per metric and
     the summary) show figures rounded; the confusion counts are exact."""
-    from .evaluation import columns_to_rows, evaluate_metric, rows_to_columns
+    from .evaluation import (columns_to_rows, evaluate_metric, rows_to_columns,
+                             summary_rows, verdict_row)
 
+    verdict_summary_ = read_columns(inputs.summary, text=verdict_summary_text(params.words)) if hasattr(
+        inputs, "summary") else None
+    healths = attention_health(inputs, params) if hasattr(inputs, "words") else {}
     summary = []
+    if verdict_summary_ is not None:
+        row = verdict_row("all", "verdict", verdict_summary_, order=params.order,
+                          reference=params.unit_space)
+        summary += summary_rows("all", [row], verdict_summary_["group"], order=params.order,
+                                reference=params.unit_space)
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
             inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
@@ -353,11 +369,49 @@ def evaluate(inputs, outputs, params):
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
             classic_rows, classic_confusion, order=params.order, reference=params.reference,
             verdict=read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
-            unit_space=params.unit_space)
+            unit_space=params.unit_space, summary=verdict_summary_,
+            words=read_table(inputs.words[i], "item") if hasattr(inputs, "words") else None,
+            health=healths.get(metric))
         write_rounded(outputs.evaluation[i], rows_to_columns(rows))
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
         summary += rows
     write_rounded(outputs.summary, rows_to_columns(summary))
+    if healths and hasattr(outputs, "health"):
+        write_rounded(outputs.health, rows_to_columns(list(healths.values())))
+    for health in healths.values():
+        LOG.info(f"attention of {health['metric']}: {health['distinct_rows']} distinct rows "
+                 f"of {health['items']}; a row attends to {health['attended_mean']:.3g} of "
+                 f"{health['attended_of']} {health['attention_over']} in effect (mean "
+                 f"exp(entropy))")
+
+
+HEALTH_ROWS = 2000  # the seed's form: the first so many items' softmax rows (over all N)
+
+
+def attention_health(inputs, params):
+    """{metric: evaluation.attention_health} for the attention as configured: its
+    distinct rows, and exp(entropy) of its softmax rows, over the judges (the attention
+    table's own rows) or, in the seed's form, over the items (recomputed from the
+    words and weights for up to HEALTH_ROWS items)."""
+    from .evaluation import attention_health as health
+
+    over, features, feature_scale = attention_mode(params)
+    attention_tables = [read_table(path, "item") for path in inputs.attention]
+    if over == "judges":
+        attended = [stages.effective_number(np.clip(t.values, 0, None))
+                    for t in attention_tables]
+    else:
+        words = [read_table(path, "item").values for path in inputs.words]
+        learn = [read_table(path, "judge").values for path in inputs.learn]
+        weights = [read_table(path, "feature").values for path in inputs.weights]
+        runs = stages.variant_inputs(words, learn, weights, features=features,
+                                     feature_scale=feature_scale)
+        attended = [stages.seed_effective_number(x, w[0], w[1], max_rows=HEALTH_ROWS)
+                    for x, _, w in runs]
+        if features == "combined":
+            attended = attended * len(words)
+    return {m: health(m, t.values, a, over)
+            for m, t, a in zip(params.words, attention_tables, attended)}
 
 
 def verdicts(inputs, outputs, params):
@@ -425,6 +479,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables):
         alone, _ = done[metric]
         summary.update({f"{metric}_predicted": list(alone["predicted"]),
                         f"{metric}_score": alone["score"],
+                        f"{metric}_raw_score": alone["raw"],
                         f"{metric}_flag": list(alone["flag"]),
                         f"{metric}_mt_distance": mt["distance"],
                         f"{metric}_mt_flag": list(mt["flag"])})

@@ -38,7 +38,8 @@ def stage_files(root, stage, metrics, words):
                          calibration=os.path.join(root, "verdicts/calibration.csv")),
         "evaluate": dict(evaluation=each("evaluation/{}.csv", words),
                          confusion=each("evaluation/{}_confusion.csv", words),
-                         summary=os.path.join(root, "evaluation/summary.csv")),
+                         summary=os.path.join(root, "evaluation/summary.csv"),
+                         health=os.path.join(root, "evaluation/health.csv")),
         "figures": {kind: each("figures/{}_" + kind + ".png", words) for kind in FIGURES},
         "workbook": dict(workbook=os.path.join(root, "workbook.xlsx")),
     }[stage]

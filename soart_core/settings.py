@@ -296,10 +296,19 @@ STAGES = {
                               verdicts=c["verdicts"]),
         inputs={"words": ("threshold", "valid", "words")}),
     "evaluate": Stage(
-        reads=("metrics", "words", "groups.order", "baseline.group"),
+        reads=("metrics", "words", "groups.order", "baseline.group", "attention"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
-                              reference=baseline_group(c), unit_space=reference_group(c)),
+                              reference=baseline_group(c), unit_space=reference_group(c),
+                              over=c["attention"].get("over", "items"),
+                              features=c["attention"].get("features", "per_metric"),
+                              feature_scale=c["attention"].get("feature_scale", "none")),
         inputs={"attention": ("attention", "attention"),
+                # the verdicts' summary (its rows `verdict` and `judges`), and what the
+                # attention's health is recomputed from
+                "summary": ("verdicts", "summary"),
+                "words": ("threshold", "valid", "words"),
+                "learn": ("threshold", "learn", "words"),
+                "weights": ("weights", "weights"),
                 "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
                 "verdicts": ("verdicts", "verdicts"),
                 "classic_evaluation": ("classic", "evaluation"),

@@ -230,16 +230,18 @@ def effective_number(weights):
     return np.exp(-terms.sum(axis=1))
 
 
-def seed_effective_number(words, w_query, w_key, *, chunk_rows=None):
+def seed_effective_number(words, w_query, w_key, *, chunk_rows=None, max_rows=None):
     """exp(entropy) of each item's softmax weights over the N items in the seed's
     attention (the same scores as `attention`, in row chunks): near 1 when the softmax
-    saturates on one item, near N when it is flat."""
+    saturates on one item, near N when it is flat. `max_rows`: only the first so many
+    items' rows (each still over all N items), to bound the cost."""
     x = np.asarray(words, dtype=np.float64)
-    n_items = len(x)
-    left = (x @ np.asarray(w_query, dtype=np.float64)) / np.sqrt(np.asarray(w_key).shape[1])
+    n_items = len(x) if max_rows is None else min(len(x), max_rows)
+    left = (x[:n_items] @ np.asarray(w_query, dtype=np.float64)) / np.sqrt(
+        np.asarray(w_key).shape[1])
     right_t = np.ascontiguousarray((x @ np.asarray(w_key, dtype=np.float64)).T)
     out = np.empty(n_items)
-    rows = chunk_rows or auto_chunk_rows(n_items)
+    rows = chunk_rows or auto_chunk_rows(len(x))
     for start in range(0, n_items, rows):  # chunks bound memory, as in `attention`
         scores = left[start:start + rows] @ right_t
         scores -= scores.max(axis=1, keepdims=True)

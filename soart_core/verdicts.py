@@ -56,6 +56,9 @@ def nearest_centroid(x, groups, order):
         # |a - c|^2 = |a|^2 - 2 a.c + |c|^2: one matrix product for all rows at once
         dist = ((unlabeled ** 2).sum(axis=1)[:, None] - 2 * unlabeled @ centroids.T
                 + (centroids ** 2).sum(axis=1)[None, :])
+        from .evaluation import _squared_scale, relative_round
+
+        dist = relative_round(dist, scale=_squared_scale(x))  # ties below resolution
         predicted[~labeled] = np.array(present, dtype=object)[dist.argmin(axis=1)]
     return predicted
 
@@ -137,6 +140,9 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
                          f"(label more {reference} items in the batch)")
     predicted = nearest_centroid(difference.values, groups, order)
     distance, how, flat = mt_distances(difference.values, in_reference, max_loo_items)
+    from .evaluation import relative_round
+
+    distance = relative_round(distance)  # flags and ranks at the data's resolution
     limit = threshold_of(distance[in_reference], threshold, quantile)
     columns = {"item": difference.names, "group": list(groups),
                "predicted": list(predicted), "distance": distance,
@@ -195,14 +201,23 @@ def calibrate(raw, reference_raw, false_alarm=FALSE_ALARM):
     """(score, flag threshold, warning) from the reference judges' out-of-sample raw
     scores: score = the share of them strictly below the item's raw score, over
     n + 1 (a conformal p-value's complement: a reference item exchangeable with the
-    judges scores >= 1 - a with probability <= a). The flag: raw above the
+    judges scores >= 1 - a with probability <= a), linear in raw between two reference
+    scores (so a monotone map of raw: it ranks as raw does). The flag: raw above the
     ceil((n + 1)(1 - a))-th smallest reference score, which holds the false-alarm
     rate a; with fewer than 1/a - 1 reference judges no rank can, then the largest
     (a warning says so)."""
     reference_raw = np.sort(np.asarray(reference_raw, dtype=np.float64))
     n = len(reference_raw)
-    below = np.searchsorted(reference_raw, np.asarray(raw, dtype=np.float64), side="left")
-    score = below / (n + 1)
+    # at a reference score: the share strictly below it; linear in between (and from 0
+    # at raw 0, to 1 at raw 1), so that the score ranks items as finely as raw does
+    levels, counts = np.unique(reference_raw, return_counts=True)
+    below = (np.cumsum(counts) - counts) / (n + 1)
+    xp, fp = list(levels), list(below)
+    if xp[0] > 0:
+        xp, fp = [0.0] + xp, [0.0] + fp
+    if xp[-1] < 1:
+        xp, fp = xp + [1.0], fp + [1.0]
+    score = np.interp(np.asarray(raw, dtype=np.float64), xp, fp)
     rank = int(np.ceil((n + 1) * (1 - false_alarm)))
     warning = ""
     if rank > n:
