@@ -349,7 +349,8 @@ def evaluate(inputs, outputs, params):
 
     verdict_summary_ = read_columns(inputs.summary, text=verdict_summary_text(params.words)) if hasattr(
         inputs, "summary") else None
-    healths = attention_health(inputs, params) if hasattr(inputs, "words") else {}
+    healths = (attention_health(inputs, params) if all(
+        hasattr(inputs, k) for k in ("words", "learn", "weights")) else {})
     summary = []
     if verdict_summary_ is not None:
         row = verdict_row("all", "verdict", verdict_summary_, order=params.order,

@@ -258,9 +258,9 @@ def judge_verdicts(valid, learn, judge_groups, *, order, reference,
         ll, x = stages.scale_features(ll, x)
     judge_groups = np.asarray(judge_groups, dtype=object)
     in_reference = judge_groups == reference
-    if in_reference.sum() < 2:
-        raise TooFewLabeled(f"{int(in_reference.sum())} judge(s) of the reference group "
-                            f"{reference}: calibrating the flag needs 2 or more")
+    if not in_reference.any():
+        raise TooFewLabeled(f"no judges of the reference group {reference}: the score is "
+                            f"the weight on them")
     if (~in_reference).sum() < 1:
         raise TooFewLabeled(f"no judges outside the reference group {reference}: the "
                             f"score is the weight on the other groups' judges")
