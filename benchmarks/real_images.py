@@ -44,20 +44,21 @@ def patches(image, size):
     return cut.reshape(rows, size, cols, size).swapaxes(1, 2).reshape(-1, size, size)
 
 
-def datasets():
-    """{name: {group: images (n x h x w), 0..255 grey}}."""
+def dataset(name):
+    """{group: images (n x h x w), 0..255 grey} of one data set."""
     from skimage import data
-    from sklearn.datasets import load_digits
 
-    digits = load_digits()
-    pixels = digits.images * (255.0 / 16.0)
-    faces = data.lfw_subset() * 255.0  # 100 faces, then 100 non-face patches
-    return {
-        "digits": {g: pixels[digits.target == d] for g, d in zip(ORDER, (0, 6, 9))},
-        "faces": {"NORMAL": faces[:100], "ERROR_A": faces[100:]},
-        "textures": {g: patches(getattr(data, name)(), 32)
-                     for g, name in zip(ORDER, ("brick", "grass", "gravel"))},
-    }
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        pixels = digits.images * (255.0 / 16.0)
+        return {g: pixels[digits.target == d] for g, d in zip(ORDER, (0, 6, 9))}
+    if name == "faces":
+        faces = data.lfw_subset() * 255.0  # 100 faces, then 100 non-face patches
+        return {"NORMAL": faces[:100], "ERROR_A": faces[100:]}
+    return {g: patches(getattr(data, texture)(), 32)
+            for g, texture in zip(ORDER, ("brick", "grass", "gravel"))}
 
 
 CASES = [("digits", (2, 2)), ("digits", (4, 4)), ("faces", (2, 2)), ("faces", (5, 5)),
@@ -92,7 +93,7 @@ def build_case(name, grid, seed=SEED):
     """Normalised and thresholded learning (judges) and validation (items) tables per
     metric, as the workflow's stages 1-2 make them at the shipped settings."""
     rng = np.random.default_rng(seed)
-    (j_img, j_grp), (i_img, i_grp) = split(datasets()[name], rng)
+    (j_img, j_grp), (i_img, i_grp) = split(dataset(name), rng)
     reference = j_img[j_grp == REFERENCE].mean(axis=0)
     learn_raw, valid_raw = metric_tables(j_img, reference, grid), metric_tables(
         i_img, reference, grid)

@@ -76,7 +76,9 @@ def _distances(unit, rows):
     unit, rows = unit / scale, rows / scale
     spread = np.ptp(unit, axis=0).max() if len(unit) > 1 else 0.0
     if spread <= 1e-9 * max(np.abs(unit).max(), np.finfo(float).tiny):
-        return ((rows - unit.mean(axis=0)) ** 2).sum(axis=1) * scale ** 2 / k, True
+        # on the data's scale (1 after dividing by `scale`): below 1e-9 of it, rounding
+        plain = np.round(((rows - unit.mean(axis=0)) ** 2).sum(axis=1) / k, 18)
+        return plain * scale ** 2, True
     return LedoitWolf().fit(unit).mahalanobis(rows) / k, False
 
 
