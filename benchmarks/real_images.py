@@ -186,7 +186,13 @@ FIGS = ("roc_auc", "detection_rate", "false_alarm_rate", "balanced_accuracy")
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the first case only")
+    parser.add_argument("--judges", type=int, nargs=2, metavar=("NORMAL", "ERROR"),
+                        help=f"judges per group (default {JUDGES['NORMAL']} NORMAL, "
+                             f"{JUDGES['ERROR_A']} per error group)")
     args = parser.parse_args(argv)
+    if args.judges:
+        JUDGES.update(NORMAL=args.judges[0], ERROR_A=args.judges[1], ERROR_B=args.judges[1])
+        print(f"judges: {args.judges[0]} NORMAL, {args.judges[1]} per error group")
     cases = CASES[:1] if args.quick else CASES
     totals = {}
     width = 38
@@ -201,8 +207,10 @@ def main(argv=None):
     print(f"\n## mean of {len(cases)} case(s) (intervals per case above)")
     print(f"{'method':{width}}" + "".join(f"{f:>24}" for f in FIGS))
     for method, values in totals.items():
-        mean = np.nanmean(np.array(values, dtype=float), axis=0) if np.isfinite(
-            np.array(values, dtype=float)).any() else [np.nan] * len(FIGS)
+        values = np.array(values, dtype=float)
+        seen = np.isfinite(values).any(axis=0)  # a figure the method has in some case
+        mean = np.full(len(FIGS), np.nan)
+        mean[seen] = np.nanmean(values[:, seen], axis=0)
         print(f"{method:{width}}" + "".join(
             f"{'-' if np.isnan(v) else f'{v:.3f}':>24}" for v in mean))
     return 0
