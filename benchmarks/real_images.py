@@ -1,6 +1,6 @@
 """Every method on real images that nobody on the team made, shipped inside packages.
 
-    PYTHONPATH=. python benchmarks/real_images.py [--quick] > benchmarks/results/real_images.txt
+    python benchmarks/real_images.py [--quick] [--judges 10 5] > benchmarks/results/real_images.txt
 
 Cases (dataset x region grid): handwritten digits (scikit-learn's load_digits, 8 x 8
 pixels: NORMAL a 0, ERROR_A a 6, ERROR_B a 9), faces against non-faces (scikit-image's
