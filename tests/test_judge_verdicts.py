@@ -226,3 +226,35 @@ def test_on_handwritten_digits_the_verdict_beats_chance_and_classic_mt():
     assert verdict["balanced_accuracy"] >= 0.8
     classic = [rows[f"metrics_mt_{m}"]["roc_auc"] for m in ("Y1", "Y2", "Y3", "combined")]
     assert verdict["roc_auc"] >= max(classic)
+
+
+# ---- through the workflow ------------------------------------------------------------
+def test_workflow_identical_validation_rows(tmp_path):
+    """Every validation row the same (labels kept): the summary's verdicts all alike,
+    every evaluation figure at chance or empty, and the warning names why."""
+    import pandas as pd
+
+    from conftest import copy_workflow, snakemake
+
+    workdir = copy_workflow(tmp_path / "wf")
+    for path in (workdir / "resources" / "example").glob("valid_*.csv"):
+        frame = pd.read_csv(path)
+        features = [c for c in frame.columns if c.startswith("X")]
+        frame[features] = frame[features].iloc[[0] * len(frame)].to_numpy()
+        frame.to_csv(path, index=False)
+    proc = snakemake(workdir)
+    results = workdir / "results"
+    verdict = pd.read_csv(results / "verdicts" / "summary.csv", keep_default_na=False)
+    assert verdict["flag"].nunique() == 1 and verdict["predicted"].nunique() == 1
+    assert verdict["score"].nunique() == 1
+    summary = pd.read_csv(results / "evaluation" / "summary.csv")
+    for row in summary.itertuples():
+        assert np.isnan(row.roc_auc) or row.roc_auc == 0.5, row
+        assert np.isnan(row.balanced_accuracy) or abs(row.balanced_accuracy - 1 / 3) < 1e-3, row
+        assert row.detection_rate != row.detection_rate or row.detection_rate == \
+            row.false_alarm_rate or row.method == "verdict", row
+    per_metric = summary[summary["metric"] != "all"]
+    assert per_metric["warnings"].str.contains(evaluation.COLLAPSED, regex=False).all()
+    assert evaluation.COLLAPSED in proc.stdout + (results / "logs" / "evaluate.log").read_text()
+    health = pd.read_csv(results / "evaluation" / "health.csv")
+    assert (health["distinct_rows"] == 1).all()
