@@ -343,6 +343,8 @@ def attention_parts(config, count_items):
     """The words metrics of each attention job: one list, or one per metric
     (`count_items()`: the validation items, counted only for auto)."""
     split = config["attention"].get("job_per_metric", "auto")
+    if config["attention"].get("features") == "combined":
+        split = False  # one attention over every words metric: one job
     if split == "auto":
         split = count_items() >= SPLIT_ITEMS
     return [[m] for m in words(config)] if split else [words(config)]
