@@ -328,7 +328,7 @@ def _arrange(row, common, chance_levels, contrast, support=None, reference=None)
 
 def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic_confusion,
                     *, order, reference, verdict=None, unit_space=None, summary=None,
-                    words=None, health=None):
+                    words=None, health=None, logged=None):
     """Every method's figures for one words metric: (summary rows, confusion rows).
 
     Nearest centroid on the difference and the attention rows (Tables with the same
@@ -339,7 +339,9 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     `difference_mt` detector, its reference group `unit_space`; `summary` (the verdict
     summary's columns) the `judges` row, this metric's verdicts alone. `words` (the
     validation Table) and `health` (attention_health's dict) add their warnings: rows
-    that are all the same, a collapsed attention.
+    that are all the same (then the only warning: the methods' own would guess at
+    causes), a collapsed attention. `logged`: a set of warnings said already in this
+    run (the rows-all-the-same one is said once, not per metric).
     """
     attention, difference = labeled(attention), labeled(difference)
     groups = np.asarray(attention.groups, dtype=object)
@@ -353,7 +355,7 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
         common.append(f"block contrast needs {reference} items and error items with "
                       f"judges of their own group")
     if words is not None and constant_features(labeled(words).values):
-        common.append(COLLAPSED)
+        common.append(collapsed(words.values))
     elif health and health.get("warning"):
         common.append(health["warning"])
     levels = chance(groups, order)
@@ -372,8 +374,15 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
                                   reference=unit_space))
     rows = [_arrange(row, common, levels, contrast, support, unit_space or reference)
             for row in [r for r, _ in done] + detectors + list(classic_rows)]
+    logged = set() if logged is None else logged
+    same = any(COLLAPSED in w for w in common)
     for text in dict.fromkeys(w for row in rows for w in row["warnings"].split(SEP) if w):
-        LOG.warning(f"evaluation of {metric}: {text}")
+        if COLLAPSED in text:  # the same for every metric: said once per run
+            if COLLAPSED not in logged:
+                LOG.warning(f"evaluation: {text}")
+            logged.add(COLLAPSED)
+        elif not same:  # rows all the same: the methods' own warnings follow from it
+            LOG.warning(f"evaluation of {metric}: {text}")
     return rows, [r for _, rows_ in done for r in rows_] + list(classic_confusion)
 
 
@@ -491,9 +500,16 @@ def detector_figures(groups, score, flag, predicted, *, order, reference, decima
 
 # ---- the summary's verdicts and the attention's health ----------------------------------
 VERDICT_METHODS = ("verdict", "judges")  # all words metrics side by side; one metric alone
-COLLAPSED = ("every validation item's row is the same (to 1e-9 of the table's scale): "
-             "nothing tells the items apart, so every figure is at chance or empty and "
-             "every flag the same")
+COLLAPSED = (": every validation item's row is the same (to 1e-9 of the table's scale), "
+             "so nothing tells the items apart: every figure is at chance or empty, every "
+             "flag the same")
+
+
+def collapsed(values):
+    """The one warning for validation rows that are all the same (`values` of them)."""
+    zero = not np.any(np.asarray(values))
+    return "every feature is constant" + (
+        CONSTANT_HINTS["metrics"] if zero else "") + COLLAPSED
 
 
 def verdict_row(metric, method, summary, *, order, reference, prefix=""):

@@ -344,19 +344,26 @@ def evaluate(inputs, outputs, params):
     """Leave-one-out classification figures and block contrast, per words metric, with
     the classic baselines' rows (job `classic`). The tables for people (per metric and
     the summary) show figures rounded; the confusion counts are exact."""
-    from .evaluation import (columns_to_rows, evaluate_metric, rows_to_columns,
-                             summary_rows, verdict_row)
+    from .evaluation import (collapsed, columns_to_rows, constant_features,
+                             evaluate_metric, labeled, rows_to_columns, summary_rows,
+                             verdict_row)
 
     verdict_summary_ = read_columns(inputs.summary, text=verdict_summary_text(params.words)) if hasattr(
         inputs, "summary") else None
     healths = (attention_health(inputs, params) if all(
         hasattr(inputs, k) for k in ("words", "learn", "weights")) else {})
-    summary = []
+    summary, logged = [], set()
+    words = ([read_table(path, "item") for path in inputs.words]
+             if hasattr(inputs, "words") else [])
+    same = bool(words) and all(constant_features(labeled(t).values) for t in words)
     if verdict_summary_ is not None:
         row = verdict_row("all", "verdict", verdict_summary_, order=params.order,
                           reference=params.unit_space)
+        if same:  # the one reason, as on every metric's rows
+            row["warnings"] = ""
         summary += summary_rows("all", [row], verdict_summary_["group"], order=params.order,
-                                reference=params.unit_space)
+                                reference=params.unit_space,
+                                common=[collapsed(words[0].values)] if same else [])
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
             inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
@@ -371,8 +378,8 @@ def evaluate(inputs, outputs, params):
             classic_rows, classic_confusion, order=params.order, reference=params.reference,
             verdict=read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
             unit_space=params.unit_space, summary=verdict_summary_,
-            words=read_table(inputs.words[i], "item") if hasattr(inputs, "words") else None,
-            health=healths.get(metric))
+            words=words[i] if words else None,
+            health=healths.get(metric), logged=logged)
         write_rounded(outputs.evaluation[i], rows_to_columns(rows))
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
         summary += rows
@@ -421,7 +428,13 @@ def verdicts(inputs, outputs, params):
     from .errors import InputError
     from .verdicts import TooFewLabeled, verdict_table
 
+    from .evaluation import collapsed, constant_features
+
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
+    valid = [read_table(path, "item").values for path in getattr(inputs, "valid", [])]
+    same = bool(valid) and all(constant_features(v) for v in valid)
+    if same:  # the one reason for everything below: said once
+        LOG.warning(f"verdicts: {collapsed(valid[0])}")
     tables, thresholds = [], []
     for metric, path in zip(params.words, inputs.difference):
         difference = read_table(path, "item")
@@ -434,7 +447,7 @@ def verdicts(inputs, outputs, params):
             raise InputError(difference.path, f"no verdicts: {err}") from None
         tables.append(columns)
         thresholds.append({"metric": metric, **row})
-        if row["unit_space"].startswith("no spread"):
+        if row["unit_space"].startswith("no spread") and not same:
             LOG.warning(f"verdicts of {metric}: the reference items' rows do not vary "
                         f"(uniform attention?): distances are plain squared distances")
         LOG.info(f"verdicts of {metric}: threshold {row['threshold']:.6g}, "
@@ -443,13 +456,13 @@ def verdicts(inputs, outputs, params):
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
-    summary, calibration = verdict_summary(inputs, params, judge_groups, tables)
+    summary, calibration = verdict_summary(inputs, params, judge_groups, tables, same)
     write_columns(outputs.summary, summary)
     if hasattr(outputs, "calibration"):
         write_columns(outputs.calibration, calibration)
 
 
-def verdict_summary(inputs, params, judge_groups, mt_tables):
+def verdict_summary(inputs, params, judge_groups, mt_tables, same=False):
     """results/verdicts/summary.csv: one verdict per item (soart_core.verdicts.
     judge_verdicts on every words metric side by side), then the same per metric alone
     and each metric's MT distance and flag on its difference rows (which depend on the
@@ -500,7 +513,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables):
              f"reference judges, leave-one-out): {flagged} of {len(columns['flag'])} items "
              f"flagged abnormal; no item's verdict depends on the batch. The per-metric MT "
              f"distances do (their unit space is the batch's reference items)")
-    if np.unique(columns["raw"]).size == 1 and len(columns["raw"]) > 1:
+    if np.unique(columns["raw"]).size == 1 and len(columns["raw"]) > 1 and not same:
         LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
                     "carry nothing that tells them apart")
     return summary, calibration
