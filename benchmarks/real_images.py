@@ -45,15 +45,16 @@ def patches(image, size):
 
 
 def dataset(name):
-    """{group: images (n x h x w), 0..255 grey} of one data set."""
-    from skimage import data
-
+    """{group: images (n x h x w), 0..255 grey} of one data set (digits: scikit-learn's;
+    faces and textures: scikit-image's)."""
     if name == "digits":
         from sklearn.datasets import load_digits
 
         digits = load_digits()
         pixels = digits.images * (255.0 / 16.0)
         return {g: pixels[digits.target == d] for g, d in zip(ORDER, (0, 6, 9))}
+    from skimage import data
+
     if name == "faces":
         faces = data.lfw_subset() * 255.0  # 100 faces, then 100 non-face patches
         return {"NORMAL": faces[:100], "ERROR_A": faces[100:]}

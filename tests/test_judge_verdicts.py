@@ -216,8 +216,6 @@ def real_images():
 def test_on_handwritten_digits_the_verdict_beats_chance_and_classic_mt():
     """scikit-learn's digits (0 normal, 6 and 9 errors), 4 x 4 regions: the default
     verdict's AUC well above chance and not below classic MT's on the same items."""
-    pytest.importorskip("sklearn")
-    pytest.importorskip("skimage")
     bench = real_images()
     rows = dict(bench.run_case("digits", (4, 4)))
     verdict = rows["judges_combined_scaled (default)"]
