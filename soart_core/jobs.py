@@ -24,14 +24,14 @@ from .tables import (Table, line_of, read_columns, read_table, write_columns,
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 VERDICT_SUMMARY_TEXT = ("item", "group", "predicted", "flag")
+LOG = logging.getLogger("soart")
+KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
 
 def verdict_summary_text(words):
     """The text columns of results/verdicts/summary.csv, each words metric's too."""
     return VERDICT_SUMMARY_TEXT + tuple(f"{m}_{c}" for m in words
                                         for c in ("predicted", "flag", "mt_flag"))
-LOG = logging.getLogger("soart")
-KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
 
 # ---- the stages on in-memory Tables, with their checks ------------------------------
@@ -348,8 +348,8 @@ def evaluate(inputs, outputs, params):
                              evaluate_metric, labeled, rows_to_columns, summary_rows,
                              verdict_row)
 
-    verdict_summary_ = read_columns(inputs.summary, text=verdict_summary_text(params.words)) if hasattr(
-        inputs, "summary") else None
+    verdict_summary_ = (read_columns(inputs.summary, text=verdict_summary_text(params.words))
+                        if hasattr(inputs, "summary") else None)
     healths = (attention_health(inputs, params) if all(
         hasattr(inputs, k) for k in ("words", "learn", "weights")) else {})
     summary, logged = [], set()

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 from soart_core import evaluation, jobs, stages, verdicts
 from soart_core.example import make_tables
-from soart_core.tables import Table, read_columns, read_table, write_table
+from soart_core.tables import Table, read_table, write_table
 
 ORDER = ["NORMAL", "ERROR_A", "ERROR_B"]
 
