@@ -223,19 +223,20 @@ def calibrate(raw, reference_raw, false_alarm=FALSE_ALARM):
     rank = int(np.ceil((n + 1) * (1 - false_alarm)))
     warning = ""
     if rank > n:
-        # no rank holds the rate: above all of them, and above the (1 - a) quantile of a
-        # normal fitted to their logits (a tail the few judges cannot show)
+        # no rank holds the rate: above all of them, and above the (1 - a) prediction
+        # bound of a normal fitted to their logits (a tail the few judges cannot show)
         logits = np.log(np.clip(reference_raw, 1e-6, 1 - 1e-6)
                         / (1 - np.clip(reference_raw, 1e-6, 1 - 1e-6)))
-        from scipy.stats import norm
+        from scipy.stats import t
 
-        tail = (logits.mean() + norm.ppf(1 - false_alarm) * logits.std(ddof=1)
-                if n > 1 else np.inf)
+        # the one-sided (1 - a) prediction bound of a new draw from that normal
+        tail = (logits.mean() + t.ppf(1 - false_alarm, n - 1) * logits.std(ddof=1)
+                * np.sqrt(1 + 1 / n) if n > 1 else np.inf)
         limit = max(float(reference_raw[-1]), float(1 / (1 + np.exp(-tail))))
         warning = (f"{n} reference judges: holding a false-alarm rate of {false_alarm:g} "
                    f"needs {int(np.ceil(1 / false_alarm)) - 1} or more; flagging items "
-                   f"above all of them and above the {1 - false_alarm:g} quantile of a "
-                   f"normal fitted to their logit scores")
+                   f"above all of them and above the {1 - false_alarm:g} prediction bound "
+                   f"of a normal fitted to their logit scores")
         return score, round(limit, SCORE_DECIMALS), warning
     return score, float(reference_raw[rank - 1]), warning
 
