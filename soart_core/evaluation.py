@@ -48,14 +48,27 @@ def loo_nearest_centroid(features, groups, order):
         own_centroid = (sums[own] - x) / own_n[:, None]
     own_dist = ((x - own_centroid) ** 2).sum(axis=1)
     dist[np.arange(len(x)), own] = np.where(own_n > 0, own_dist, np.inf)
-    return np.array(present, dtype=object)[dist.argmin(axis=1)]
+    # distances that differ below the data's resolution are ties (to the first group in
+    # `order`): their last bits follow the labels (leave-one-out), not the features
+    return np.array(present, dtype=object)[relative_round(dist, scale=_squared_scale(x))
+                                           .argmin(axis=1)]
 
 
-def constant_features(features):
-    """Is every feature the same for all (2 or more) items? Then nothing tells the items
-    apart: LDA cannot fit, nearest centroid sends every item to the first group."""
-    x = np.asarray(features)
-    return len(x) > 1 and bool((x == x[:1]).all())
+def _squared_scale(x):
+    """The scale of squared distances between rows of `x`: its largest squared norm."""
+    x = np.asarray(x, dtype=np.float64)
+    return float((x ** 2).sum(axis=1).max()) if x.size else 0.0
+
+
+def constant_features(features, resolution=1e-9):
+    """Is every feature the same for all (2 or more) items, to `resolution` of the
+    table's scale? Then nothing tells the items apart: LDA cannot fit, nearest centroid
+    sends every item to the first group."""
+    x = np.asarray(features, dtype=np.float64)
+    if len(x) < 2:
+        return False
+    scale = float(np.abs(x).max(initial=0.0))
+    return bool((np.abs(x - x[:1]) <= resolution * scale).all())
 
 
 def cross_validated_lda(features, groups, max_loo_items=2000, folds=10, seed=0):
@@ -203,6 +216,8 @@ def detector(metric, method, groups, distance, flag, *, order, reference, reason
     groups = np.asarray(groups, dtype=object)
     normal, error = groups == reference, (groups != reference) & labeled_mask(groups)
     figures = dict.fromkeys(DETECTION, np.nan)
+    if distance is not None:
+        distance = relative_round(distance)
     if distance is not None and len(distance) > 1 and np.ptp(distance) == 0:
         reason = reason or "every distance is the same (uniform attention?)"
     if distance is not None:
@@ -231,6 +246,7 @@ def mt_detector(metric, method, table, *, order, reference, verdicts):
                         reference=reference, reason=f"{int(normal.sum())} {reference} "
                                                     f"item(s): a unit space needs 2")
     distance, _, flat = mt_distances(table.values, normal, verdicts["max_loo_items"])
+    distance = relative_round(distance)  # ranks and flags at the data's resolution
     limit = threshold_of(distance[normal], "auto", verdicts["quantile"])
     return detector(metric, method, groups, distance, flags(distance, limit), order=order,
                     reference=reference,
@@ -266,23 +282,53 @@ def classic(metric, words, *, order, reference, verdicts, max_loo_items=2000):
     return [row for row, _ in done] + [mt], [r for _, rows in done for r in rows]
 
 
-def _arrange(row, common, chance_levels, contrast):
-    """A summary row in its columns' order: each accuracy beside its chance level, the
-    block contrast, then the metric's warnings (`common`) and the method's own."""
+def intervals(row, support, reference):
+    """95 % intervals of a summary row's figures, from the figures and the labeled
+    items' group sizes `support` ({group: n}): Wilson for the rates (detection over the
+    error items, false alarm over the reference items), Hanley-McNeil for the ROC AUC,
+    a normal interval for the balanced accuracy (`balanced_accuracy_interval`)."""
+    n_normal = int(support.get(reference, 0))
+    n_error = int(sum(n for g, n in support.items() if g != reference))
+    out = {}
+    for figure, n in (("detection_rate", n_error), ("false_alarm_rate", n_normal)):
+        rate = row.get(figure, np.nan)
+        low, high = (np.nan, np.nan) if np.isnan(rate) else wilson(round(rate * n), n)
+        out.update({f"{figure}_low": low, f"{figure}_high": high})
+    low, high = hanley_mcneil(row.get("roc_auc", np.nan), n_error, n_normal)
+    out.update({"roc_auc_low": low, "roc_auc_high": high})
+    recalls = [row.get(f"recall_{g}", np.nan) for g in support]
+    if np.isnan(row.get("balanced_accuracy", np.nan)):
+        low, high = np.nan, np.nan
+    else:
+        low, high = balanced_accuracy_interval(np.nan_to_num(recalls), list(support.values()))
+    out.update({"balanced_accuracy_low": low, "balanced_accuracy_high": high})
+    return out
+
+
+def _arrange(row, common, chance_levels, contrast, support=None, reference=None):
+    """A summary row in its columns' order: each accuracy beside its chance level and
+    its 95 % interval (`intervals`), the block contrast, then the metric's warnings
+    (`common`) and the method's own."""
     own = str(row.get("warnings") or "")  # a classic table from before has none
+    ci = intervals(row, support or {}, reference)
     return {"metric": row["metric"], "method": row["method"], "n": row["n"],
             "accuracy": row["accuracy"],
             "chance_accuracy": chance_levels["chance_accuracy"],
             "balanced_accuracy": row["balanced_accuracy"],
+            "balanced_accuracy_low": ci["balanced_accuracy_low"],
+            "balanced_accuracy_high": ci["balanced_accuracy_high"],
             "chance_balanced_accuracy": chance_levels["chance_balanced_accuracy"],
             **{k: v for k, v in row.items() if k.startswith("recall_")},
-            **{k: row.get(k, np.nan) for k in DETECTION},
+            **{k2: v2 for k in DETECTION for k2, v2 in
+               ((k, row.get(k, np.nan)), (f"{k}_low", ci[f"{k}_low"]),
+                (f"{k}_high", ci[f"{k}_high"]))},
             "chance_roc_auc": chance_levels["chance_roc_auc"], **contrast,
             "warnings": SEP.join(common + ([own] if own else []))}
 
 
 def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic_confusion,
-                    *, order, reference, verdict=None, unit_space=None):
+                    *, order, reference, verdict=None, unit_space=None, summary=None,
+                    words=None, health=None, logged=None):
     """Every method's figures for one words metric: (summary rows, confusion rows).
 
     Nearest centroid on the difference and the attention rows (Tables with the same
@@ -290,7 +336,12 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     the block contrast of `blocks` (the block table's columns) and the warnings about
     the items' groups go on every row. Each distinct warning is logged once. Only the
     labeled items are scored. `verdict` (the verdict table's columns) adds the
-    `difference_mt` detector, its reference group `unit_space`.
+    `difference_mt` detector, its reference group `unit_space`; `summary` (the verdict
+    summary's columns) the `judges` row, this metric's verdicts alone. `words` (the
+    validation Table) and `health` (attention_health's dict) add their warnings: rows
+    that are all the same (then the only warning: the methods' own would guess at
+    causes), a collapsed attention. `logged`: a set of warnings said already in this
+    run (the rows-all-the-same one is said once, not per metric).
     """
     attention, difference = labeled(attention), labeled(difference)
     groups = np.asarray(attention.groups, dtype=object)
@@ -303,8 +354,17 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     if np.isnan(contrast["block_contrast"]):
         common.append(f"block contrast needs {reference} items and error items with "
                       f"judges of their own group")
+    if words is not None and constant_features(labeled(words).values):
+        common.append(collapsed(words.values))
+    elif health and health.get("warning"):
+        common.append(health["warning"])
     levels = chance(groups, order)
+    support = dict(zip(order, group_counts(groups, order)))
     detectors = []
+    if summary is not None:
+        detectors.append(verdict_row(metric, "judges", summary, order=order,
+                                     reference=unit_space or reference,
+                                     prefix=f"{metric}_"))
     if verdict is not None:
         keep = labeled_mask(verdict["group"])
         detectors.append(detector(metric, "difference_mt",
@@ -312,10 +372,17 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
                                   np.asarray(verdict["distance"])[keep],
                                   np.asarray(verdict["flag"])[keep], order=order,
                                   reference=unit_space))
-    rows = [_arrange(row, common, levels, contrast)
+    rows = [_arrange(row, common, levels, contrast, support, unit_space or reference)
             for row in [r for r, _ in done] + detectors + list(classic_rows)]
+    logged = set() if logged is None else logged
+    same = any(COLLAPSED in w for w in common)
     for text in dict.fromkeys(w for row in rows for w in row["warnings"].split(SEP) if w):
-        LOG.warning(f"evaluation of {metric}: {text}")
+        if COLLAPSED in text:  # the same for every metric: said once per run
+            if COLLAPSED not in logged:
+                LOG.warning(f"evaluation: {text}")
+            logged.add(COLLAPSED)
+        elif not same:  # rows all the same: the methods' own warnings follow from it
+            LOG.warning(f"evaluation of {metric}: {text}")
     return rows, [r for _, rows_ in done for r in rows_] + list(classic_confusion)
 
 
@@ -327,3 +394,173 @@ def rows_to_columns(rows):
 def columns_to_rows(columns):
     names = list(columns)
     return [dict(zip(names, values)) for values in zip(*(columns[n] for n in names))]
+
+
+# ---- confidence intervals (95 %), closed form so that they are exact and deterministic -----
+Z95 = 1.959963984540054
+
+
+def wilson(successes, n, z=Z95):
+    """Wilson score interval of a rate successes / n: (low, high); NaN for n = 0."""
+    if n == 0:
+        return np.nan, np.nan
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def hanley_mcneil(auc, n_pos, n_neg, z=Z95):
+    """Hanley & McNeil (1982) standard error of a ROC AUC, as a normal interval clipped
+    to [0, 1]: (low, high)."""
+    if not (n_pos and n_neg) or np.isnan(auc):
+        return np.nan, np.nan
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc)
+           + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    half = z * np.sqrt(max(var, 0.0))
+    return float(max(auc - half, 0.0)), float(min(auc + half, 1.0))
+
+
+def balanced_accuracy_interval(recalls, supports, z=Z95):
+    """Normal interval of a balanced accuracy (the mean of G recalls, each binomial on
+    its group's n_g items): variance sum r_g (1 - r_g) / n_g / G^2, with each recall
+    moved half an item from 0 and 1 (so that a perfect score has an interval)."""
+    r, n = np.asarray(recalls, dtype=float), np.asarray(supports, dtype=float)
+    keep = n > 0
+    if not keep.any():
+        return np.nan, np.nan
+    r, n = r[keep], n[keep]
+    shrunk = np.clip(r, 0.5 / n, 1 - 0.5 / n)
+    half = z * np.sqrt((shrunk * (1 - shrunk) / n).sum()) / len(r)
+    centre = r.mean()
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def tied_auc(is_error, score, decimals=None):
+    """ROC AUC of `score` (higher = more abnormal), error items against reference ones,
+    ties counting half; `decimals`: the score rounded first, so that differences below
+    its resolution are ties, not ranks."""
+    from sklearn.metrics import roc_auc_score
+
+    score = np.asarray(score, dtype=np.float64)
+    if decimals is not None:
+        score = np.round(score, decimals)
+    is_error = np.asarray(is_error, dtype=bool)
+    if is_error.all() or not is_error.any():
+        return np.nan
+    return float(roc_auc_score(is_error, score))
+
+
+def relative_round(values, resolution=1e-9, scale=None):
+    """`values` on a grid of `resolution` times `scale` (default: their largest finite
+    magnitude): differences below the data's resolution become exact ties."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if scale is None:
+        scale = float(np.abs(finite).max()) if finite.size else 0.0
+    if scale == 0:
+        return values
+    step = resolution * scale
+    return np.round(values / step) * step
+
+
+def detector_figures(groups, score, flag, predicted, *, order, reference, decimals=None):
+    """A method's figures with 95 % intervals on labeled items: ROC AUC of `score`
+    (Hanley-McNeil), detection and false-alarm rates of `flag` (Wilson), balanced
+    accuracy of `predicted` (normal approximation); None inputs give NaN."""
+    groups = np.asarray(groups, dtype=object)
+    keep = labeled_mask(groups)
+    groups = groups[keep]
+    normal, error = groups == reference, groups != reference
+    out = {}
+    auc = np.nan
+    if score is not None:
+        auc = tied_auc(error, np.asarray(score)[keep], decimals)
+    out["roc_auc"] = auc
+    out["roc_auc_ci"] = hanley_mcneil(auc, int(error.sum()), int(normal.sum()))
+    for name, mask in (("detection_rate", error), ("false_alarm_rate", normal)):
+        if flag is None or not mask.any():
+            out[name], out[name + "_ci"] = np.nan, (np.nan, np.nan)
+            continue
+        hits = int((np.asarray(flag)[keep][mask] == "abnormal").sum())
+        out[name] = hits / int(mask.sum())
+        out[name + "_ci"] = wilson(hits, int(mask.sum()))
+    if predicted is None:
+        out["balanced_accuracy"], out["balanced_accuracy_ci"] = np.nan, (np.nan, np.nan)
+    else:
+        figures, _ = scores(groups, np.asarray(predicted, dtype=object)[keep], order)
+        support = group_counts(groups, order)
+        recalls = [figures[f"recall_{g}"] for g in order]
+        out["balanced_accuracy"] = figures["balanced_accuracy"]
+        out["balanced_accuracy_ci"] = balanced_accuracy_interval(
+            np.nan_to_num(recalls), support)
+    return out
+
+
+# ---- the summary's verdicts and the attention's health ----------------------------------
+VERDICT_METHODS = ("verdict", "judges")  # all words metrics side by side; one metric alone
+COLLAPSED = (": every validation item's row is the same (to 1e-9 of the table's scale), "
+             "so nothing tells the items apart: every figure is at chance or empty, every "
+             "flag the same")
+
+
+def collapsed(values):
+    """The one warning for validation rows that are all the same (`values` of them)."""
+    zero = not np.any(np.asarray(values))
+    return "every feature is constant" + (
+        CONSTANT_HINTS["metrics"] if zero else "") + COLLAPSED
+
+
+def verdict_row(metric, method, summary, *, order, reference, prefix=""):
+    """A summary row (a dict) for the verdicts of results/verdicts/summary.csv: the ROC
+    AUC of the raw score (the calibrated `score` ranks alike, but coarser), detection
+    and false alarm of the flag, the accuracies of `predicted`. `prefix`: "Y1_" for a
+    metric's own columns. Every verdict is out of sample: it is calibrated on the
+    judges, and no item takes part in another's."""
+    groups = np.asarray(summary["group"], dtype=object)
+    keep = labeled_mask(groups)
+    raw = np.asarray(summary[f"{prefix}raw_score"], dtype=np.float64)[keep]
+    flag = np.asarray(summary[f"{prefix}flag"], dtype=object)[keep]
+    predicted = np.asarray(summary[f"{prefix}predicted"], dtype=object)[keep]
+    figures, _ = scores(groups[keep], predicted, order)
+    row = detector(metric, method, groups[keep], raw, flag, order=order, reference=reference)
+    row.update({k: v for k, v in figures.items() if k != "n"})
+    return row
+
+
+def attention_health(metric, values, attended, over):
+    """The attention's health for one words metric (a dict): its distinct rows (at
+    1e-9 of its scale), and how many judges (over judges) or items (over items, the
+    seed's form) a row attends to in effect, exp(entropy) of its softmax weights (mean,
+    min, max, and of how many); a warning where it collapsed, saturated or went flat."""
+    from .stages import distinct_rows
+
+    n_rows, n_cols = np.asarray(values).shape
+    attended = np.asarray(attended, dtype=np.float64)
+    of = n_cols if over == "judges" else n_rows
+    distinct = distinct_rows(values)
+    warning = ""
+    if n_rows > 1 and distinct == 1:
+        warning = "the attention collapsed: every item's row is the same"
+    elif attended.size and attended.mean() < 1.5 and of > 2:
+        warning = f"the softmax saturates: a row attends to about one of the {over}"
+    elif attended.size and attended.mean() > 0.95 * of and of > 2:
+        warning = f"the softmax is flat: a row attends to almost all the {over} alike"
+    return {"metric": metric, "attention_over": over, "items": n_rows,
+            "distinct_rows": distinct, "attended_mean": float(attended.mean())
+            if attended.size else np.nan,
+            "attended_min": float(attended.min()) if attended.size else np.nan,
+            "attended_max": float(attended.max()) if attended.size else np.nan,
+            "attended_of": of, "warning": warning}
+
+
+def summary_rows(metric, rows, groups, *, order, reference, common=()):
+    """Rows (verdict_row or detector dicts) arranged as every summary row, with their
+    chance levels and intervals; no block contrast."""
+    groups = np.asarray(groups, dtype=object)
+    groups = groups[labeled_mask(groups)]
+    support = dict(zip(order, group_counts(groups, order)))
+    contrast = dict.fromkeys(("block_error_own", "block_normal", "block_contrast"), np.nan)
+    return [_arrange(row, list(common) + group_warnings(groups, order), chance(groups, order),
+                     contrast, support, reference) for row in rows]

@@ -23,8 +23,15 @@ from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
+VERDICT_SUMMARY_TEXT = ("item", "group", "predicted", "flag")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
+
+
+def verdict_summary_text(words):
+    """The text columns of results/verdicts/summary.csv, each words metric's too."""
+    return VERDICT_SUMMARY_TEXT + tuple(f"{m}_{c}" for m in words
+                                        for c in ("predicted", "flag", "mt_flag"))
 
 
 # ---- the stages on in-memory Tables, with their checks ------------------------------
@@ -236,14 +243,69 @@ def weights(inputs, outputs, params):
         write_table(built[role], "feature", path)
 
 
+SEED_FORM = ("items", "per_metric", "none")  # attention.over, .features, .feature_scale
+
+
+def attention_mode(params):
+    """(over, features, feature_scale) of the attention job's params (seed's by default)."""
+    return tuple(getattr(params, key, default) for key, default in
+                 zip(("over", "features", "feature_scale"), SEED_FORM))
+
+
 def attention(inputs, outputs, params, threads=1):
-    """The attention of each words metric's items over the judges, on `threads` cores."""
+    """The attention of each words metric's items over the judges, on `threads` cores:
+    the seed's form, or a variant (docs/method.md, "Variants of the attention")."""
     w = {role: read_table(path, "feature") for role, path in zip(ROLES, inputs.weights)}
+    if attention_mode(params) != SEED_FORM:
+        return attention_variant(inputs, outputs, params, w)
+    LOG.info("attention over the items (the seed's form): each item's row depends on "
+             "every item of the batch, so its verdicts from these rows do too")
     for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
         out = attend(read_table(words_path, "item"), w, decimals=params.decimals,
                      chunk_rows=params.chunk_rows, dtype=params.dtype,
                      source=params.sources[metric]["valid"], workers=threads)
         write_table(out, "item", out_path, decimals=params.decimals)
+
+
+def attention_variant(inputs, outputs, params, weights):
+    """attention.over judges (softmax over the judges), features combined (one
+    attention over the words metrics side by side, written for each of them) and
+    feature_scale judges (each feature z-scored by the judges), any combination."""
+    over, features, feature_scale = attention_mode(params)
+    words = [read_table(path, "item") for path in inputs.words]
+    learn = [read_table(path, "judge") for path in inputs.learn]
+    for table in learn[1:]:
+        if table.names != learn[0].names:
+            raise InputError(table.path, f"its judges differ from those of {learn[0].path}; "
+                                         f"attention.features combined needs the same judges")
+    runs = stages.variant_inputs([t.values for t in words], [t.values for t in learn],
+                                 [weights[r].values for r in ROLES], features=features,
+                                 feature_scale=feature_scale)
+    LOG.info(f"attention over the {over}, features {features}, feature_scale "
+             f"{feature_scale}" + (": each item's row depends on that item and the judges "
+                                   "alone" if over == "judges" else
+                                   ": each item's row depends on every item of the batch"))
+    outs = []
+    for x, ll, w in runs:
+        if over == "judges":
+            values = stages.judge_attention(x, ll, stages.judge_temperature(ll))
+            columns = list(learn[0].names)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = stages.attention(x, *w, chunk_rows=params.chunk_rows,
+                                          dtype=np.dtype(params.dtype).type)
+            columns = list(weights["value"].columns)
+        if _first_bad(values):
+            raise InputError(words[0].path, f"the attention ({over}, {features}, "
+                                            f"{feature_scale}) overflows float64: a value far "
+                                            f"outside the learning table's range; check it")
+        outs.append((columns, stages.round_half_even(values.astype(np.float64),
+                                                     params.decimals)))
+    if features == "combined":
+        outs = outs * len(words)
+    for table, (columns, values), out_path in zip(words, outs, outputs.attention):
+        write_table(Table(table.path, table.names, table.groups, columns, values), "item",
+                    out_path, decimals=params.decimals)
 
 
 def difference(inputs, outputs, params):
@@ -282,9 +344,26 @@ def evaluate(inputs, outputs, params):
     """Leave-one-out classification figures and block contrast, per words metric, with
     the classic baselines' rows (job `classic`). The tables for people (per metric and
     the summary) show figures rounded; the confusion counts are exact."""
-    from .evaluation import columns_to_rows, evaluate_metric, rows_to_columns
+    from .evaluation import (collapsed, columns_to_rows, constant_features,
+                             evaluate_metric, labeled, rows_to_columns, summary_rows,
+                             verdict_row)
 
-    summary = []
+    verdict_summary_ = (read_columns(inputs.summary, text=verdict_summary_text(params.words))
+                        if hasattr(inputs, "summary") else None)
+    healths = (attention_health(inputs, params) if all(
+        hasattr(inputs, k) for k in ("words", "learn", "weights")) else {})
+    summary, logged = [], set()
+    words = ([read_table(path, "item") for path in inputs.words]
+             if hasattr(inputs, "words") else [])
+    same = bool(words) and all(constant_features(labeled(t).values) for t in words)
+    if verdict_summary_ is not None:
+        row = verdict_row("all", "verdict", verdict_summary_, order=params.order,
+                          reference=params.unit_space)
+        if same:  # the one reason, as on every metric's rows
+            row["warnings"] = ""
+        summary += summary_rows("all", [row], verdict_summary_["group"], order=params.order,
+                                reference=params.unit_space,
+                                common=[collapsed(words[0].values)] if same else [])
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
             inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
@@ -298,32 +377,77 @@ def evaluate(inputs, outputs, params):
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
             classic_rows, classic_confusion, order=params.order, reference=params.reference,
             verdict=read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
-            unit_space=params.unit_space)
+            unit_space=params.unit_space, summary=verdict_summary_,
+            words=words[i] if words else None,
+            health=healths.get(metric), logged=logged)
         write_rounded(outputs.evaluation[i], rows_to_columns(rows))
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
         summary += rows
     write_rounded(outputs.summary, rows_to_columns(summary))
+    if healths and hasattr(outputs, "health"):
+        write_rounded(outputs.health, rows_to_columns(list(healths.values())))
+    for health in healths.values():
+        LOG.info(f"attention of {health['metric']}: {health['distinct_rows']} distinct rows "
+                 f"of {health['items']}; a row attends to {health['attended_mean']:.3g} of "
+                 f"{health['attended_of']} {health['attention_over']} in effect (mean "
+                 f"exp(entropy))")
+
+
+HEALTH_ROWS = 2000  # the seed's form: the first so many items' softmax rows (over all N)
+
+
+def attention_health(inputs, params):
+    """{metric: evaluation.attention_health} for the attention as configured: its
+    distinct rows, and exp(entropy) of its softmax rows, over the judges (the attention
+    table's own rows) or, in the seed's form, over the items (recomputed from the
+    words and weights for up to HEALTH_ROWS items)."""
+    from .evaluation import attention_health as health
+
+    over, features, feature_scale = attention_mode(params)
+    attention_tables = [read_table(path, "item") for path in inputs.attention]
+    if over == "judges":
+        attended = [stages.effective_number(np.clip(t.values, 0, None))
+                    for t in attention_tables]
+    else:
+        words = [read_table(path, "item").values for path in inputs.words]
+        learn = [read_table(path, "judge").values for path in inputs.learn]
+        weights = [read_table(path, "feature").values for path in inputs.weights]
+        runs = stages.variant_inputs(words, learn, weights, features=features,
+                                     feature_scale=feature_scale)
+        attended = [stages.seed_effective_number(x, w[0], w[1], max_rows=HEALTH_ROWS)
+                    for x, _, w in runs]
+        if features == "combined":
+            attended = attended * len(words)
+    return {m: health(m, t.values, a, over)
+            for m, t, a in zip(params.words, attention_tables, attended)}
 
 
 def verdicts(inputs, outputs, params):
     """A verdict for every item, labeled or not, per words metric, and the metrics
     combined (soart_core.verdicts)."""
     from .errors import InputError
-    from .verdicts import TooFewLabeled, combine, verdict_table
+    from .verdicts import TooFewLabeled, verdict_table
+
+    from .evaluation import collapsed, constant_features
 
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
+    valid = [read_table(path, "item").values for path in getattr(inputs, "valid", [])]
+    same = bool(valid) and all(constant_features(v) for v in valid)
+    if same:  # the one reason for everything below: said once
+        LOG.warning(f"verdicts: {collapsed(valid[0])}")
     tables, thresholds = [], []
     for metric, path in zip(params.words, inputs.difference):
         difference = read_table(path, "item")
         try:
             columns, row = verdict_table(
                 difference, judge_groups, order=params.order, reference=params.unit_space,
-                tolerance=params.tolerance, **params.verdicts)
+                tolerance=params.tolerance,
+                **{k: params.verdicts[k] for k in ("threshold", "quantile", "max_loo_items")})
         except TooFewLabeled as err:
             raise InputError(difference.path, f"no verdicts: {err}") from None
         tables.append(columns)
         thresholds.append({"metric": metric, **row})
-        if row["unit_space"].startswith("no spread"):
+        if row["unit_space"].startswith("no spread") and not same:
             LOG.warning(f"verdicts of {metric}: the reference items' rows do not vary "
                         f"(uniform attention?): distances are plain squared distances")
         LOG.info(f"verdicts of {metric}: threshold {row['threshold']:.6g}, "
@@ -332,7 +456,67 @@ def verdicts(inputs, outputs, params):
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
-    write_columns(outputs.summary, combine(params.words, tables, params.order))
+    summary, calibration = verdict_summary(inputs, params, judge_groups, tables, same)
+    write_columns(outputs.summary, summary)
+    if hasattr(outputs, "calibration"):
+        write_columns(outputs.calibration, calibration)
+
+
+def verdict_summary(inputs, params, judge_groups, mt_tables, same=False):
+    """results/verdicts/summary.csv: one verdict per item (soart_core.verdicts.
+    judge_verdicts on every words metric side by side), then the same per metric alone
+    and each metric's MT distance and flag on its difference rows (which depend on the
+    batch); and the calibration's table (one row per verdict)."""
+    from .verdicts import TooFewLabeled, judge_verdicts
+
+    learn = [read_table(path, "judge") for path in inputs.learn]
+    valid = [read_table(path, "item") for path in inputs.valid]
+    false_alarm = params.verdicts.get("false_alarm", 0.05)
+    kwargs = dict(judge_groups=judge_groups, order=params.order,
+                  reference=params.unit_space, false_alarm=false_alarm)
+    runs = [("all", learn, valid)] + [(m, [l], [v]) for m, l, v in
+                                      zip(params.words, learn, valid)]
+    done = {}
+    for name, ll, vv in runs:
+        try:
+            done[name] = judge_verdicts([t.values for t in vv], [t.values for t in ll],
+                                        **kwargs)
+        except TooFewLabeled as err:
+            raise InputError(ll[0].path, f"no verdicts: {err}") from None
+    columns, _ = done["all"]
+    summary = {"item": valid[0].names, "group": list(valid[0].groups),
+               "predicted": list(columns["predicted"]), "score": columns["score"],
+               "flag": list(columns["flag"]), "raw_score": columns["raw"],
+               **{k: v for k, v in columns.items() if k.startswith("weight_")},
+               "judges_attended": columns["judges_attended"]}
+    for metric, mt in zip(params.words, mt_tables):
+        alone, _ = done[metric]
+        summary.update({f"{metric}_predicted": list(alone["predicted"]),
+                        f"{metric}_score": alone["score"],
+                        f"{metric}_raw_score": alone["raw"],
+                        f"{metric}_flag": list(alone["flag"]),
+                        f"{metric}_mt_distance": mt["distance"],
+                        f"{metric}_mt_flag": list(mt["flag"])})
+    calibration = {"verdict": [], "threshold": [], "temperature": [],
+                   "reference_judges": [], "false_alarm": [], "warning": []}
+    for name, (cols, details) in done.items():
+        calibration["verdict"].append("summary" if name == "all" else name)
+        for key in ("threshold", "temperature", "reference_judges", "warning"):
+            calibration[key].append(details[key])
+        calibration["false_alarm"].append(false_alarm)
+        if details["warning"] and name == "all":
+            LOG.warning(f"verdicts: {details['warning']}")
+    flagged = int((columns["flag"] == "abnormal").sum())
+    LOG.info(f"verdicts (summary): the items' attention over {len(judge_groups)} judges, "
+             f"{', '.join(params.words)} side by side; flag above raw score "
+             f"{done['all'][1]['threshold']:.6g} (false-alarm rate {false_alarm:g} on the "
+             f"reference judges, leave-one-out): {flagged} of {len(columns['flag'])} items "
+             f"flagged abnormal; no item's verdict depends on the batch. The per-metric MT "
+             f"distances do (their unit space is the batch's reference items)")
+    if np.unique(columns["raw"]).size == 1 and len(columns["raw"]) > 1 and not same:
+        LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
+                    "carry nothing that tells them apart")
+    return summary, calibration
 
 
 def figures(inputs, outputs, params):

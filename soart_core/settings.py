@@ -481,8 +481,13 @@ STAGES = {
         params=lambda c: dict(words=words(c), sources=input_paths(c),
                               decimals=c["attention"]["decimals"],
                               chunk_rows=c["attention"]["chunk_rows"],
-                              dtype=c["attention"]["dtype"]),
-        inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights")},
+                              dtype=c["attention"]["dtype"],
+                              over=c["attention"].get("over", "items"),
+                              features=c["attention"].get("features", "per_metric"),
+                              feature_scale=c["attention"].get("feature_scale", "none")),
+        inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights"),
+                # the judges of the words metrics: attention.over judges compares with them
+                "learn": ("threshold", "learn", "words")},
         # N = 100,000 items over 256 judges: about 2 minutes, 0.5 GiB per words metric
         threads=2, resources={"mem_mb": 4000, "runtime": 120}),
     "difference": Stage(
@@ -501,7 +506,11 @@ STAGES = {
                               unit_space=reference_group(c), tolerance=block_tolerance(c),
                               verdicts=c["verdicts"]),
         inputs={"difference": ("difference", "difference"),
-                "judge_groups": ("normalise", "judge_groups")}),
+                "judge_groups": ("normalise", "judge_groups"),
+                # the summary's verdict: the items' attention over the judges, on the
+                # normalised (not thresholded) tables of the words metrics
+                "learn": ("normalise", "learn", "words"),
+                "valid": ("normalise", "valid", "words")}),
     # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
         reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
@@ -511,10 +520,19 @@ STAGES = {
                               verdicts=c["verdicts"]),
         inputs={"words": ("threshold", "valid", "words")}),
     "evaluate": Stage(
-        reads=("metrics", "words", "groups.order", "baseline.group"),
+        reads=("metrics", "words", "groups.order", "baseline.group", "attention"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
-                              reference=baseline_group(c), unit_space=reference_group(c)),
+                              reference=baseline_group(c), unit_space=reference_group(c),
+                              over=c["attention"].get("over", "items"),
+                              features=c["attention"].get("features", "per_metric"),
+                              feature_scale=c["attention"].get("feature_scale", "none")),
         inputs={"attention": ("attention", "attention"),
+                # the verdicts' summary (its rows `verdict` and `judges`), and what the
+                # attention's health is recomputed from
+                "summary": ("verdicts", "summary"),
+                "words": ("threshold", "valid", "words"),
+                "learn": ("threshold", "learn", "words"),
+                "weights": ("weights", "weights"),
                 "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
                 "verdicts": ("verdicts", "verdicts"),
                 "classic_evaluation": ("classic", "evaluation"),
@@ -549,6 +567,8 @@ def attention_parts(config, count_items):
     """The words metrics of each attention job: one list, or one per metric
     (`count_items()`: the validation items, counted only for auto)."""
     split = config["attention"].get("job_per_metric", "auto")
+    if config["attention"].get("features") == "combined":
+        split = False  # one attention over every words metric: one job
     if split == "auto":
         split = count_items() >= SPLIT_ITEMS
     return [[m] for m in words(config)] if split else [words(config)]

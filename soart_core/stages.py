@@ -170,3 +170,117 @@ def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
         "agreement": np.maximum(n_pos, n_neg) / n,
         "mean_abs": mean_abs,
     }
+
+
+# 4b. attention variants (docs/method.md, "Variants of the attention") ---------------------
+ATTENTION_OVER = ("items", "judges")  # items: the seed's N x N softmax; judges: N x J
+FEATURE_SCALES = ("none", "judges")  # judges: each feature z-scored by the judges' mean, sd
+FEATURE_SETS = ("per_metric", "combined")  # combined: every words metric's features side by side
+RESOLUTION = 1e-9  # relative to a table's scale: differences below it are rounding noise
+
+
+def scale_features(learn, *tables, resolution=RESOLUTION):
+    """Each feature (column) z-scored by the judges' (learning rows') mean and standard
+    deviation, so that no feature or metric outweighs another by its units alone; a
+    feature whose judges do not vary (sd below `resolution` of the table's scale) is
+    only centred. Returns the scaled learning table, then each of `tables`."""
+    learn = np.asarray(learn, dtype=np.float64)
+    mean, sd = learn.mean(axis=0), learn.std(axis=0)
+    scale = max(float(np.abs(learn).max(initial=0.0)), np.finfo(float).tiny)
+    sd = np.where(sd > resolution * scale, sd, 1.0)
+    return [(np.asarray(t, dtype=np.float64) - mean) / sd for t in (learn, *tables)]
+
+
+def squared_distances(x, learn):
+    """|x_i - l_j|^2 for every item i and judge j (N x J), never below 0."""
+    x, learn = np.asarray(x, dtype=np.float64), np.asarray(learn, dtype=np.float64)
+    d2 = ((x ** 2).sum(axis=1)[:, None] - 2.0 * x @ learn.T
+          + (learn ** 2).sum(axis=1)[None, :])
+    return np.maximum(d2, 0.0)
+
+
+def judge_temperature(learn):
+    """tau = median squared distance between two different judges: the scores'
+    unit, from the learning table alone (so no item's row depends on the batch). 1.0
+    where the judges do not differ (every distance is then 0 and the weights uniform)."""
+    d2 = squared_distances(learn, learn)
+    pairs = d2[~np.eye(len(d2), dtype=bool)]
+    tau = float(np.median(pairs)) if pairs.size else 0.0
+    return tau if tau > 0 else 1.0
+
+
+def judge_attention(x, learn, temperature, *, leave_out_self=False):
+    """A = softmax over the judges j of -|x_i - l_j|^2 / tau, items x judges: each
+    item's row depends on that item and the judges only. `leave_out_self` (x is the
+    learning table itself): judge i gives itself no weight (leave-one-out)."""
+    scores = -squared_distances(x, learn) / temperature
+    if leave_out_self:
+        np.fill_diagonal(scores, -np.inf)
+    scores -= scores.max(axis=1, keepdims=True)  # exp() cannot overflow
+    np.exp(scores, out=scores)
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def effective_number(weights):
+    """exp(entropy) of each row of softmax weights: how many judges (or items) a row
+    attends to in effect, 1 (all weight on one) to the row's length (uniform)."""
+    w = np.asarray(weights, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+    return np.exp(-terms.sum(axis=1))
+
+
+def seed_effective_number(words, w_query, w_key, *, chunk_rows=None, max_rows=None):
+    """exp(entropy) of each item's softmax weights over the N items in the seed's
+    attention (the same scores as `attention`, in row chunks): near 1 when the softmax
+    saturates on one item, near N when it is flat. `max_rows`: only the first so many
+    items' rows (each still over all N items), to bound the cost."""
+    x = np.asarray(words, dtype=np.float64)
+    n_items = len(x) if max_rows is None else min(len(x), max_rows)
+    left = (x[:n_items] @ np.asarray(w_query, dtype=np.float64)) / np.sqrt(
+        np.asarray(w_key).shape[1])
+    right_t = np.ascontiguousarray((x @ np.asarray(w_key, dtype=np.float64)).T)
+    out = np.empty(n_items)
+    rows = chunk_rows or auto_chunk_rows(len(x))
+    for start in range(0, n_items, rows):  # chunks bound memory, as in `attention`
+        scores = left[start:start + rows] @ right_t
+        scores -= scores.max(axis=1, keepdims=True)
+        weights = np.exp(scores)
+        out[start:start + rows] = effective_number(weights / weights.sum(axis=1,
+                                                                          keepdims=True))
+    return out
+
+
+def distinct_rows(table, resolution=RESOLUTION):
+    """How many rows of `table` differ by more than `resolution` of its scale (rows
+    rounded to that grid, then counted)."""
+    table = np.asarray(table, dtype=np.float64)
+    if len(table) == 0:
+        return 0
+    scale = max(float(np.abs(table).max(initial=0.0)), np.finfo(float).tiny)
+    return len(np.unique(np.round(table / (resolution * scale)), axis=0))
+
+
+def variant_inputs(words, learn, weights, *, features, feature_scale):
+    """The attention variants' inputs: [(x, learn, (W_Q, W_K, W_V))], one per words
+    metric (`features` per_metric) or one for all (combined: the metrics' features side
+    by side, and each role's weight matrix the combined learning table: the roles
+    have no metric to choose then). `words`, `learn`: lists of arrays in words order;
+    `weights`: (W_Q, W_K, W_V) of the role metrics. `feature_scale` judges: every
+    feature z-scored by its judges (`scale_features`), the weight matrices too."""
+    scaled = feature_scale == "judges"
+    if features == "combined":
+        words, learn = [np.hstack(words)], [np.hstack(learn)]
+        weights = None
+    done = []
+    for x, ll in zip(words, learn):
+        if scaled:
+            ll, x = scale_features(ll, x)
+        if weights is None:
+            w = (ll.T,) * 3
+        elif scaled:
+            w = tuple(scale_features(np.asarray(m).T)[0].T for m in weights)
+        else:
+            w = tuple(weights)
+        done.append((np.asarray(x, dtype=np.float64), np.asarray(ll, dtype=np.float64), w))
+    return done

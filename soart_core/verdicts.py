@@ -56,6 +56,9 @@ def nearest_centroid(x, groups, order):
         # |a - c|^2 = |a|^2 - 2 a.c + |c|^2: one matrix product for all rows at once
         dist = ((unlabeled ** 2).sum(axis=1)[:, None] - 2 * unlabeled @ centroids.T
                 + (centroids ** 2).sum(axis=1)[None, :])
+        from .evaluation import _squared_scale, relative_round
+
+        dist = relative_round(dist, scale=_squared_scale(x))  # ties below resolution
         predicted[~labeled] = np.array(present, dtype=object)[dist.argmin(axis=1)]
     return predicted
 
@@ -73,7 +76,9 @@ def _distances(unit, rows):
     unit, rows = unit / scale, rows / scale
     spread = np.ptp(unit, axis=0).max() if len(unit) > 1 else 0.0
     if spread <= 1e-9 * max(np.abs(unit).max(), np.finfo(float).tiny):
-        return ((rows - unit.mean(axis=0)) ** 2).sum(axis=1) * scale ** 2 / k, True
+        # on the data's scale (1 after dividing by `scale`): below 1e-9 of it, rounding
+        plain = np.round(((rows - unit.mean(axis=0)) ** 2).sum(axis=1) / k, 18)
+        return plain * scale ** 2, True
     return LedoitWolf().fit(unit).mahalanobis(rows) / k, False
 
 
@@ -137,6 +142,9 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
                          f"(label more {reference} items in the batch)")
     predicted = nearest_centroid(difference.values, groups, order)
     distance, how, flat = mt_distances(difference.values, in_reference, max_loo_items)
+    from .evaluation import relative_round
+
+    distance = relative_round(distance)  # flags and ranks at the data's resolution
     limit = threshold_of(distance[in_reference], threshold, quantile)
     columns = {"item": difference.names, "group": list(groups),
                "predicted": list(predicted), "distance": distance,
@@ -176,3 +184,114 @@ def combine(metrics, tables, order):
             "distance_metric": list(names[distances.argmax(axis=0)]),
             "flag": np.where(flagged.any(axis=0), "abnormal", "normal"),
             "flagged_by": joined(flagged)}
+
+
+# ---- the default verdict: the items' attention over the judges ---------------------------
+FALSE_ALARM = 0.05
+SCORE_DECIMALS = 9  # raw scores live in [0, 1]: compared on a 1e-9 grid, ties as ties
+
+
+def reference_weight_score(weights, judge_groups, reference):
+    """raw = 1 - the weight a row gives the reference group's judges: 0 for an item
+    that attends only to normal judges, 1 for one that attends only to error judges.
+    Rounded to SCORE_DECIMALS, so that rows equal but for rounding score equal."""
+    ref = np.asarray(judge_groups, dtype=object) == reference
+    return np.round(1.0 - np.asarray(weights)[:, ref].sum(axis=1), SCORE_DECIMALS)
+
+
+def calibrate(raw, reference_raw, false_alarm=FALSE_ALARM):
+    """(score, flag threshold, warning) from the reference judges' out-of-sample raw
+    scores: score = the share of them strictly below the item's raw score, over
+    n + 1 (a conformal p-value's complement: a reference item exchangeable with the
+    judges scores >= 1 - a with probability <= a), linear in raw between two reference
+    scores (so a monotone map of raw: it ranks as raw does). The flag: raw above the
+    ceil((n + 1)(1 - a))-th smallest reference score, which holds the false-alarm
+    rate a; with fewer than 1/a - 1 reference judges no rank can, then the largest
+    (a warning says so)."""
+    reference_raw = np.sort(np.asarray(reference_raw, dtype=np.float64))
+    n = len(reference_raw)
+    # at a reference score: the share strictly below it; linear in between (and from 0
+    # at raw 0, to 1 at raw 1), so that the score ranks items as finely as raw does
+    levels, counts = np.unique(reference_raw, return_counts=True)
+    below = (np.cumsum(counts) - counts) / (n + 1)
+    xp, fp = list(levels), list(below)
+    if xp[0] > 0:
+        xp, fp = [0.0] + xp, [0.0] + fp
+    if xp[-1] < 1:
+        xp, fp = xp + [1.0], fp + [1.0]
+    score = np.interp(np.asarray(raw, dtype=np.float64), xp, fp)
+    rank = int(np.ceil((n + 1) * (1 - false_alarm)))
+    warning = ""
+    if rank > n:
+        # no rank holds the rate: above all of them, and above the (1 - a) prediction
+        # bound of a normal fitted to their logits (a tail the few judges cannot show)
+        logits = np.log(np.clip(reference_raw, 1e-6, 1 - 1e-6)
+                        / (1 - np.clip(reference_raw, 1e-6, 1 - 1e-6)))
+        from scipy.stats import t
+
+        # the one-sided (1 - a) prediction bound of a new draw from that normal
+        tail = (logits.mean() + t.ppf(1 - false_alarm, n - 1) * logits.std(ddof=1)
+                * np.sqrt(1 + 1 / n) if n > 1 else np.inf)
+        limit = max(float(reference_raw[-1]), float(1 / (1 + np.exp(-tail))))
+        warning = (f"{n} reference judges: holding a false-alarm rate of {false_alarm:g} "
+                   f"needs {int(np.ceil(1 / false_alarm)) - 1} or more; flagging items "
+                   f"above all of them and above the {1 - false_alarm:g} prediction bound "
+                   f"of a normal fitted to their logit scores")
+        return score, round(limit, SCORE_DECIMALS), warning
+    return score, float(reference_raw[rank - 1]), warning
+
+
+def judge_groups_of(weights, judge_groups, order):
+    """{group: total weight a row gives that group's judges} in `order` (present only)."""
+    judge_groups = np.asarray(judge_groups, dtype=object)
+    present = [g for g in order if (judge_groups == g).any()]
+    member = (judge_groups[:, None] == np.array(present, dtype=object)[None, :])
+    return present, np.asarray(weights) @ member.astype(np.float64)
+
+
+def judge_verdicts(valid, learn, judge_groups, *, order, reference,
+                   false_alarm=FALSE_ALARM, scale="judges"):
+    """The verdict of every item from its attention over the judges.
+
+    `valid` (items) and `learn` (judges): lists of tables (one per metric, same
+    features), put side by side after each feature is scaled by the judges
+    (stages.scale_features). A = softmax_j(-|x_i - l_j|^2 / tau), tau the judges' median
+    squared distance; raw = 1 - the weight on the reference judges; the reference
+    judges' own raw scores, each from its attention over the other judges
+    (leave-one-out), calibrate `score` and the flag (`calibrate`). Nothing depends on
+    the other items: an item's verdict is the same in any batch.
+    `predicted`: the reference group where not flagged, else the error group whose
+    judges get the most weight.
+    Returns (columns, details) dicts."""
+    from . import stages
+
+    x = np.hstack([np.asarray(v, dtype=np.float64) for v in valid])
+    ll = np.hstack([np.asarray(t, dtype=np.float64) for t in learn])
+    if scale == "judges":
+        ll, x = stages.scale_features(ll, x)
+    judge_groups = np.asarray(judge_groups, dtype=object)
+    in_reference = judge_groups == reference
+    if not in_reference.any():
+        raise TooFewLabeled(f"no judges of the reference group {reference}: the score is "
+                            f"the weight on them")
+    if (~in_reference).sum() < 1:
+        raise TooFewLabeled(f"no judges outside the reference group {reference}: the "
+                            f"score is the weight on the other groups' judges")
+    tau = stages.judge_temperature(ll)
+    weights = stages.judge_attention(x, ll, tau)
+    own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
+    raw = reference_weight_score(weights, judge_groups, reference)
+    reference_raw = reference_weight_score(own[in_reference], judge_groups, reference)
+    score, limit, warning = calibrate(raw, reference_raw, false_alarm)
+    flagged = raw > limit
+    present, by_group = judge_groups_of(weights, judge_groups, order)
+    errors = [i for i, g in enumerate(present) if g != reference]
+    best_error = np.array(present, dtype=object)[errors][by_group[:, errors].argmax(axis=1)]
+    predicted = np.where(flagged, best_error, reference)
+    columns = {"predicted": predicted, "score": score, "raw": raw,
+               "flag": np.where(flagged, "abnormal", "normal"),
+               **{f"weight_{g}": by_group[:, i] for i, g in enumerate(present)},
+               "judges_attended": stages.effective_number(weights)}
+    details = {"threshold": limit, "temperature": tau,
+               "reference_judges": int(in_reference.sum()), "warning": warning}
+    return columns, details
