@@ -23,14 +23,13 @@ from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
-VERDICT_SUMMARY_TEXT = ("item", "group", "predicted", "flag")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
 
 def verdict_summary_text(words):
     """The text columns of results/verdicts/summary.csv, each words metric's too."""
-    return VERDICT_SUMMARY_TEXT + tuple(f"{m}_{c}" for m in words
+    return VERDICT_TEXT + tuple(f"{m}_{c}" for m in words
                                         for c in ("predicted", "flag", "mt_flag"))
 
 
@@ -431,10 +430,10 @@ def verdicts(inputs, outputs, params):
     from .evaluation import collapsed, constant_features
 
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
-    valid = [read_table(path, "item").values for path in getattr(inputs, "valid", [])]
-    same = bool(valid) and all(constant_features(v) for v in valid)
+    valid = [read_table(path, "item") for path in getattr(inputs, "valid", [])]
+    same = bool(valid) and all(constant_features(v.values) for v in valid)
     if same:  # the one reason for everything below: said once
-        LOG.warning(f"verdicts: {collapsed(valid[0])}")
+        LOG.warning(f"verdicts: {collapsed(valid[0].values)}")
     tables, thresholds = [], []
     for metric, path in zip(params.words, inputs.difference):
         difference = read_table(path, "item")
@@ -456,21 +455,22 @@ def verdicts(inputs, outputs, params):
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
-    summary, calibration = verdict_summary(inputs, params, judge_groups, tables, same)
+    summary, calibration = verdict_summary(inputs, params, judge_groups, tables, valid,
+                                           same)
     write_columns(outputs.summary, summary)
     if hasattr(outputs, "calibration"):
         write_columns(outputs.calibration, calibration)
 
 
-def verdict_summary(inputs, params, judge_groups, mt_tables, same=False):
+def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     """results/verdicts/summary.csv: one verdict per item (soart_core.verdicts.
     judge_verdicts on every words metric side by side), then the same per metric alone
     and each metric's MT distance and flag on its difference rows (which depend on the
-    batch); and the calibration's table (one row per verdict)."""
+    batch); and the calibration's table (one row per verdict). `valid`: the words
+    metrics' normalised validation tables, as read by the caller."""
     from .verdicts import TooFewLabeled, judge_verdicts
 
     learn = [read_table(path, "judge") for path in inputs.learn]
-    valid = [read_table(path, "item") for path in inputs.valid]
     false_alarm = params.verdicts.get("false_alarm", 0.05)
     kwargs = dict(judge_groups=judge_groups, order=params.order,
                   reference=params.unit_space, false_alarm=false_alarm)

@@ -89,14 +89,8 @@ REPLACED = ("metrics", "images.kinds", "sweeps")
 
 def replaced_mappings(config, overrides, configfiles):
     """Set each REPLACED mapping to the one of the last source that gives it
-    (configfiles in order, then --config); returns the keys replaced."""
-    import yaml
-
-    sources = []
-    for configfile in configfiles:
-        with open(configfile, encoding="utf-8") as stream:
-            sources.append(yaml.safe_load(stream) or {})
-    sources.append(overrides)
+    (`configfiles`: their data in order, then --config); returns the keys replaced."""
+    sources = [data or {} for data in configfiles] + [overrides]
     replaced = []
     for key in REPLACED:
         path = key.split(".")
@@ -141,16 +135,19 @@ def check_configfiles(paths):
     """Read each configfile (config.yaml, every --configfile) once more, strictly, for
     what Snakemake's loader lets pass: a key given twice in one mapping (the later wins
     without a word) and a tag that is no plain data (`!!python/name:...`). Either is an
-    InputError naming the file, the line and the key or tag."""
+    InputError naming the file, the line and the key or tag. Returns {path: its data}
+    (None where Snakemake, not soart, is to judge the file)."""
     import yaml
 
+    loaded = {}
     for path in paths:
+        loaded[path] = None
         try:
             with open(path, encoding="utf-8") as stream:
                 loader = _strict_loader()(stream)
                 loader.path = str(path)
                 try:
-                    loader.get_single_data()
+                    loaded[path] = loader.get_single_data()
                 finally:
                     loader.dispose()
         except yaml.constructor.ConstructorError as err:
@@ -160,6 +157,7 @@ def check_configfiles(paths):
                              line=mark.line + 1 if mark else None) from None
         except (OSError, yaml.YAMLError):  # not ours to judge: Snakemake read it
             continue
+    return loaded
 
 
 def _strict_loader():
@@ -230,12 +228,12 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     checks, and images or tables. Raises ConfigError; prints a note where it chose."""
     import yaml
 
-    check_configfiles([os.path.join(basedir, "config.yaml"), *configfiles])
+    loaded = check_configfiles([os.path.join(basedir, "config.yaml"), *configfiles])
     schema = load_schema(basedir)
     with open(os.path.join(basedir, "config.yaml"), encoding="utf-8") as stream:
         shipped = yaml.safe_load(stream)
     nulls_from_command_line(config, overrides, schema)
-    replaced_mappings(config, overrides, configfiles)
+    replaced_mappings(config, overrides, [loaded[f] for f in configfiles])
     typed_overrides(config, overrides, schema)
     check_schema(config, schema, overrides, configfiles)
     set_defaults(config)

@@ -161,31 +161,6 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
     return columns, row
 
 
-def combine(metrics, tables, order):
-    """Per item, the words metrics together: the vote of `predicted` (ties go to the
-    group first in `order`), the largest distance and its metric, and `flag` abnormal
-    where any metric flags it. `tables`: one verdict dict of columns per metric."""
-    first = tables[0]
-    votes = np.array([t["predicted"] for t in tables], dtype=object)  # metrics x items
-    counts = np.stack([(votes == g).sum(axis=0) for g in order])  # groups x items
-    winner = counts.argmax(axis=0)  # the first of the most voted, in `order`
-    predicted = np.array(order, dtype=object)[winner]
-    agree = votes == predicted[None, :]
-    distances = np.stack([t["distance"] for t in tables])
-    flagged = np.stack([np.asarray(t["flag"]) == "abnormal" for t in tables])
-    names = np.array(metrics, dtype=object)
-
-    def joined(mask):  # the metrics (of a metrics x items mask) per item, as text
-        return [" ".join(names[mask[:, i]]) for i in range(mask.shape[1])]
-
-    return {"item": first["item"], "group": first["group"], "predicted": list(predicted),
-            "votes": [f"{a}/{len(metrics)}" for a in agree.sum(axis=0)],
-            "predicted_by": joined(agree), "distance": distances.max(axis=0),
-            "distance_metric": list(names[distances.argmax(axis=0)]),
-            "flag": np.where(flagged.any(axis=0), "abnormal", "normal"),
-            "flagged_by": joined(flagged)}
-
-
 # ---- the default verdict: the items' attention over the judges ---------------------------
 FALSE_ALARM = 0.05
 SCORE_DECIMALS = 9  # raw scores live in [0, 1]: compared on a 1e-9 grid, ties as ties

@@ -79,22 +79,6 @@ def test_threshold_and_row_signs():
     np.testing.assert_array_equal(signs["B"], [0.5, -1.0])  # 1e-6 counts as neither
 
 
-def test_combined_vote_distance_and_flag():
-    tables = [{"item": ["a", "b"], "group": ["", "N"], "predicted": ["E", "N"],
-               "distance": np.array([5.0, 0.1]), "flag": np.array(["abnormal", "normal"])},
-              {"item": ["a", "b"], "group": ["", "N"], "predicted": ["E", "E"],
-               "distance": np.array([1.0, 0.3]), "flag": np.array(["normal", "normal"])},
-              {"item": ["a", "b"], "group": ["", "N"], "predicted": ["N", "N"],
-               "distance": np.array([0.5, 2.0]), "flag": np.array(["normal", "abnormal"])}]
-    combined = verdicts.combine(["Y1", "Y2", "Y3"], tables, ["N", "E"])
-    assert combined["predicted"] == ["E", "N"] and combined["votes"] == ["2/3", "2/3"]
-    assert combined["predicted_by"] == ["Y1 Y2", "Y1 Y3"]
-    assert list(combined["distance"]) == [5.0, 2.0]
-    assert combined["distance_metric"] == ["Y1", "Y3"]
-    assert list(combined["flag"]) == ["abnormal", "abnormal"]
-    assert combined["flagged_by"] == ["Y1", "Y3"]
-
-
 def test_too_few_reference_items_is_one_clear_error():
     table = Table("d.csv", ["a", "b", "c"], ["N", "E", ""], ["j1", "j2"],
                   np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]))
