@@ -50,11 +50,9 @@ localrules:
 
 rule all:
     input:
-        expand("results/blocks/{metric}.csv", metric=WORDS),
-        "results/verdicts/summary.csv",
-        "results/evaluation/summary.csv",
-        expand("results/figures/{metric}_{kind}.png", metric=WORDS, kind=FIGURES),
-        "results/workbook.xlsx",
+        # each stage's `targets` (soart_core.pipeline): the blocks, the verdicts'
+        # summary, the evaluation's, the figures and the workbook
+        targets(config),
 
 
 include: "workflow/rules/metrics.smk"

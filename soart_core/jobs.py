@@ -18,7 +18,7 @@ import numpy as np
 
 from . import stages
 from .errors import InputError, excerpt
-from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT, stage_files
+from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
 
@@ -558,7 +558,7 @@ def sweep_summary(inputs, outputs, params):
         for stage, folder in instance["folders"].items():
             if os.path.normpath(folder) == os.path.normpath(root):
                 continue
-            for name in _folders(stage):
+            for name in params.links[stage]:
                 link = os.path.join(root, name)
                 if os.path.islink(link):
                     os.remove(link)
@@ -577,12 +577,6 @@ def sweep_summary(inputs, outputs, params):
     draw.sweep_plot(ranked, params.parameters, outputs.plot)
 
 
-def _folders(stage):
-    """The folder names stage `stage` writes in a run folder."""
-    files = vars(stage_files("", stage, ["m"], ["m"])).values()
-    return sorted({(f if isinstance(f, str) else f[0]).split(os.sep)[0] for f in files})
-
-
 def workbook(inputs, outputs, params):
     """The results as one Excel workbook (soart_core.workbook); the per-item verdicts
     where the rule names them."""
@@ -597,8 +591,3 @@ def workbook(inputs, outputs, params):
     LOG.info(f"workbook: {len(params.words)} words metrics, up to {params.max_items} "
              f"items per sheet; made with " + ", ".join(f"{k} {v}" for k, v in
                                                       versions.items()))
-
-
-JOBS = {job.__name__: job for job in (
-    metrics, normalise, threshold, weights, attention, difference, blocks, verdicts, evaluate,
-    classic, figures, sweep_summary, workbook)}

@@ -12,6 +12,7 @@ import threading
 import time
 from types import SimpleNamespace
 
+from . import jobs
 from .errors import InputError
 from .tables import WRITING, NoSpace, write_atomic, write_text
 
@@ -195,9 +196,7 @@ def run_stage(snakemake, job=None, watch=True):
     from threadpoolctl import threadpool_limits
 
     if job is None:
-        from . import jobs
-
-        job = jobs.JOBS[getattr(snakemake.params, "stage", snakemake.rule)]
+        job = getattr(jobs, getattr(snakemake.params, "stage", snakemake.rule))
     threads = int(getattr(snakemake, "threads", 1) or 1)
     log = logging.getLogger("soart")  # jobs log their progress here
     log.setLevel(logging.INFO)

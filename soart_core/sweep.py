@@ -18,12 +18,9 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ConfigError, excerpt
-from .settings import STAGES, check_config, upstream
+from .pipeline import PLAIN, STAGES, Run, upstream
+from .settings import check_config
 
-PLAIN = "results"
-# the stages a sweep runs (figures and the workbook: the plain run's only)
-SWEPT_STAGES = ("normalise", "threshold", "weights", "attention", "difference", "blocks",
-                "verdicts", "classic", "evaluate")
 # the metrics stage runs once for the plain run and every sweep; metrics and words set
 # which files every run writes
 UNSWEPT = ("images_dir", "images", "sweeps", "max_sweep_instances", "metrics", "words")
@@ -155,7 +152,8 @@ def plan(config, validate, origin=None):
                     raise SweepError(sweep, f"{path} = {excerpt(format_value(value))}"
                                             f": {err}") from None
         short = short_names(list(grid))
-        stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in SWEPT_STAGES}
+        stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in STAGES
+                       if STAGES[stage].swept}
         instances = {}
         for combo in itertools.product(*grid.values()):
             values = dict(zip(grid, combo))
@@ -182,19 +180,6 @@ def plan(config, validate, origin=None):
             instances[name] = Instance(sweep, name, values, instance_config, folders)
         plans[sweep] = instances
     return plans
-
-
-@dataclass
-class Run:
-    """One stage's work in one run folder: the config it runs with and, per stage
-    before it, the folder of the outputs it reads."""
-    folder: str
-    config: dict
-    upstream: dict
-
-
-def plain_runs(config, stage):
-    return [Run(PLAIN, config, {s: PLAIN for s in STAGES[stage].after()})]
 
 
 def sweep_runs(instances, stage):

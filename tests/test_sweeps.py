@@ -155,7 +155,7 @@ SWEEP_RULE = "sweep_example_"
 
 @pytest.mark.parametrize("key", sorted(CHANGES))
 def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, key, tmp_path):
-    from soart_core.settings import job_params
+    from soart_core.pipeline import job_params
     from soart_core.sweep import get_path, set_path
 
     config = yaml.safe_load((sweep_run / "config.yaml").read_text())
@@ -235,15 +235,3 @@ def test_report_builds_with_every_figure(sweep_run):
     snakemake(sweep_run, "--report", "results/report.html", "all", "sweep")
     html = (sweep_run / "results" / "report.html").read_text()
     assert "figures by parameter" in html and "Y1_difference.png" in html
-
-
-def test_the_plain_rules_write_the_layout_sweeps_use(example_run):
-    from soart_core.layout import stage_files
-
-    metrics = words = ["Y1", "Y2", "Y3"]
-    for stage in ("normalise", "threshold", "weights", "attention", "difference", "blocks",
-                  "verdicts", "classic", "evaluate", "figures", "workbook"):
-        files = stage_files(str(example_run / "results"), stage, metrics, words)
-        for entry in vars(files).values():
-            for path in entry if isinstance(entry, list) else [entry]:
-                assert os.path.isfile(path), path

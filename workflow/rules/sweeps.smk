@@ -1,7 +1,38 @@
-# Parameter sweeps (config `sweeps:`): `snakemake --cores N sweep`, or one sweep's
-# results/sweeps/{sweep}/summary.csv. Their stages run in stages.smk; here each sweep's
-# instance folders get their params.yaml and links to the stage folders they share,
-# and the sweep its ranked summary and plot.
+# Parameter sweeps (config `sweeps:`, soart_core.sweep): `snakemake --cores N sweep`, or
+# one sweep's results/sweeps/{sweep}/summary.csv. For each sweep, `sweep_{sweep}_{stage}`
+# runs a stage for every run folder of the sweep in one job, so that a sweep costs its
+# arithmetic, not an interpreter start per instance. Such a job declares one output,
+# its manifest (the files it wrote, with digests), and reads the manifests of the
+# sweep's jobs before it: Snakemake keeps a record per output, and a record per run
+# file would repeat every run's params and inputs (with 100 instances: 1 GB). It keeps
+# the runs whose inputs, params and code are unchanged (soart_core.script.Stamps): a
+# value added to a grid computes only the runs it adds. Then each instance folder gets
+# its params.yaml and links to the stage folders it shares, and the sweep its ranked
+# summary and plot.
+
+
+def sweep_rule(sweep, job):
+    """The name of sweep `sweep`'s rule for `job` (a rule name is an identifier)."""
+    return f"sweep_{re.sub(r'[^A-Za-z0-9_]', '_', sweep)}_{job}"
+
+
+def sweep_inputs(sweep, stages, inputs):
+    """A sweep job's inputs: the plain run's files it reads, and the manifests of the
+    sweep's jobs of `stages` that write the others."""
+    plain = {name: [f for f in files if not f.startswith(f"results/sweeps/{sweep}/")]
+             for name, files in inputs.items()}
+    manifests = [m for stage in stages for m in MANIFESTS.get((sweep, stage), [])]
+    return {**{name: files for name, files in plain.items() if files},
+            "manifests": manifests}
+
+
+def merged(parts):
+    """Named file lists of several runs, concatenated name by name."""
+    names = {}
+    for part in parts:
+        for name, files in part.items():
+            names.setdefault(name, []).extend([files] if isinstance(files, str) else files)
+    return names
 
 
 localrules:
@@ -11,6 +42,50 @@ localrules:
 rule sweep:
     input:
         [f"results/sweeps/{sweep}/summary.csv" for sweep in SWEEPS],
+
+
+MANIFESTS = {}  # (sweep, stage) -> the manifests of its jobs
+
+for sweep in SWEEPS:
+    for stage in [s for s in PARTS if STAGES[s].swept]:
+        for part in PARTS[stage]:
+            # none: the sweep reads this stage's outputs in the plain run
+            if not (runs := sweep_runs(SWEEPS[sweep], stage)):
+                continue
+            runs = [replace(run, config=with_part(run.config, part)) for run in runs]
+            files = [run_files(stage, run) for run in runs]
+            job = job_name(stage, part)
+            MANIFESTS.setdefault((sweep, stage), []).append(
+                f"results/sweeps/{sweep}/jobs/{job}.json")
+
+            rule:
+                name:
+                    sweep_rule(sweep, job)
+                input:
+                    **sweep_inputs(sweep, STAGES[stage].after(),
+                                   merged(inputs for inputs, _ in files)),
+                output:
+                    manifest=MANIFESTS[sweep, stage][-1],
+                params:
+                    stage=stage,
+                    code=code_digest(stage),
+                    reuse=True,
+                    runs=[dict(folder=run.folder, inputs=inputs, outputs=outputs,
+                               params=job_params(run.config, stage))
+                          for run, (inputs, outputs) in zip(runs, files)],
+                threads: STAGES[stage].threads
+                resources:
+                    **STAGES[stage].resources,
+                group:
+                    sweep_rule(sweep, STAGES[stage].group) if STAGES[stage].group else None
+                log:
+                    f"results/sweeps/{sweep}/logs/{job}.log",
+                benchmark:
+                    f"results/sweeps/{sweep}/benchmarks/{job}.tsv"
+                conda:
+                    "../envs/soart.yaml"
+                script:
+                    "../scripts/stage.py"
 
 
 for sweep, instances in SWEEPS.items():
@@ -40,6 +115,8 @@ for sweep, instances in SWEEPS.items():
             instances=[dict(name=i.name, values=i.values, folders=i.folders, config=i.config,
                             params=f"results/sweeps/{sweep}/{i.name}/params.yaml")
                        for i in instances.values()],
+            # the folders each stage writes in a run folder: an instance links them
+            links={stage: output_folders(stage) for stage in STAGES if STAGES[stage].swept},
             rank_by=config["evaluate"]["rank_by"],
             rank_method=config["evaluate"]["rank_method"],
         log:

@@ -1,0 +1,386 @@
+"""The stages of docs/method.md, each declared once: what it reads (config keys and
+earlier stages' outputs), what it writes, its job, and how it runs. The rules
+(workflow/rules/stages.smk and sweeps.smk), a sweep's sharing of run folders
+(soart_core.sweep), the code digests (soart_core.provenance), the report and `rule all`
+all derive from STAGES; docs/rules.md lists the rules they make for the example config
+(`python -m soart_core.pipeline > docs/rules.md`, checked by a test).
+
+A stage's job is the function of soart_core.jobs named after it; its arithmetic lives
+in soart_core.stages (and the modules that function calls). docs/architecture.md
+walks one stage through these files and shows how to add one.
+"""
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .layout import FIGURES, ROLES
+import yaml
+
+from .images import find_images
+from .settings import (SCHEMA, baseline_group, block_tolerance, input_paths,
+                       reference_group, words)
+
+
+@dataclass(frozen=True)
+class Report:
+    """An output's entry in Snakemake's report: its caption workflow/report/{caption}.rst."""
+    caption: str
+    category: str
+    subcategory: str | None
+    labels: dict
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: its job is soart_core.jobs.<name>.
+
+    - `reads`: the config keys it reads (dotted paths; `*` the whole config), and
+      `params`: config (holding only those keys) -> the job's params. Snakemake reruns
+      a stage on a change of its params; a sweep shares a stage's run folder between
+      instances that agree on these keys (and those of the stages before it).
+    - `inputs`: input name -> (stage, output name[, "words"]): an earlier stage's
+      output ("words": only the entries of the words metrics).
+    - `outputs`: output name -> file in a run folder; `{metric}` makes one file per
+      metric, `{word}` per words metric, `{role}` per role (query, key, value).
+    - `threads`, `resources` (sized from benchmarks/), `group` (on a cluster, stages of
+      one group go as one job), `report` (output name -> Report), `targets` (the
+      outputs `rule all` asks for), `swept` (sweeps run it; else only the plain run).
+    """
+    reads: tuple
+    params: object
+    outputs: dict
+    inputs: dict = field(default_factory=dict)
+    threads: int = 1
+    resources: dict = field(default_factory=dict)
+    group: str | None = None
+    report: dict = field(default_factory=dict)
+    targets: tuple = ()
+    swept: bool = True
+
+    def after(self):
+        """The stages whose outputs this one reads, in the order of its inputs."""
+        return tuple(dict.fromkeys(source[0] for source in self.inputs.values()))
+
+
+INPUT_KEYS = ("data_dir", "images_dir", "metrics")  # where input_paths looks
+
+
+def _metrics(c):
+    return list(c["metrics"])
+
+
+STAGES = {
+    "metrics": Stage(
+        reads=("metrics", "groups.column", "groups.order", "images"),
+        params=lambda c: dict(metrics=_metrics(c), group_column=c["groups"]["column"],
+                              kinds=c["images"]["kinds"],
+                              grayscale=c["images"]["grayscale"],
+                              grid=c["images"]["grid"], crop=c["images"]["crop"],
+                              sn_ratio=c["images"]["sn_ratio"],
+                              sn_max_db=c["images"]["sn_max_db"],
+                              max_pixels=c["images"]["max_pixels"],
+                              reference_group=c["images"]["reference_group"]
+                              or reference_group(c)),
+        # the metric tables, where input_paths says (workflow/rules/metrics.smk)
+        outputs={}, swept=False),
+    # its input files: the metric tables (input_paths)
+    "normalise": Stage(
+        reads=INPUT_KEYS + ("features", "groups", "id_column", "encoding", "delimiter",
+                            "decimal", "normalise"),
+        params=lambda c: dict(metrics=_metrics(c), features=c["features"],
+                              groups=c["groups"], id_column=c["id_column"],
+                              encoding=c["encoding"], delimiter=c["delimiter"],
+                              decimal=c["decimal"], scale=c["normalise"]["scale"]),
+        outputs=dict(learn="normalise/{metric}_learn.csv",
+                     valid="normalise/{metric}_valid.csv", range="normalise/range.csv",
+                     judge_groups="normalise/judges.csv", item_groups="normalise/items.csv"),
+        resources={"mem_mb": 4000}, group="prepare"),
+    # sources: the input tables, named in messages about their cells
+    "threshold": Stage(
+        reads=INPUT_KEYS + ("threshold",),
+        params=lambda c: dict(metrics=_metrics(c), learn=c["threshold"]["learn"],
+                              valid=c["threshold"]["valid"], sources=input_paths(c)),
+        inputs={"learn": ("normalise", "learn"), "valid": ("normalise", "valid")},
+        outputs=dict(learn="threshold/{metric}_learn.csv",
+                     valid="threshold/{metric}_valid.csv"),
+        group="prepare"),
+    "weights": Stage(
+        reads=("metrics", "roles"),
+        params=lambda c: dict(metrics=_metrics(c), roles=c["roles"]),
+        inputs={"learn": ("threshold", "learn")},
+        outputs=dict(weights="weights/{role}.csv"), group="prepare"),
+    "attention": Stage(
+        reads=INPUT_KEYS + ("words", "attention"),
+        params=lambda c: dict(words=words(c), sources=input_paths(c),
+                              decimals=c["attention"]["decimals"],
+                              chunk_rows=c["attention"]["chunk_rows"],
+                              dtype=c["attention"]["dtype"],
+                              over=c["attention"].get("over", "items"),
+                              features=c["attention"].get("features", "per_metric"),
+                              feature_scale=c["attention"].get("feature_scale", "none")),
+        inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights"),
+                # the judges of the words metrics: attention.over judges compares with them
+                "learn": ("threshold", "learn", "words")},
+        # N = 100,000 items over 256 judges: about 2 minutes, 0.5 GiB per words metric
+        outputs=dict(attention="attention/{word}.csv"),
+        threads=2, resources={"mem_mb": 4000, "runtime": 120}),
+    "difference": Stage(
+        reads=("baseline", "groups.order"),
+        params=lambda c: dict(method=c["baseline"]["method"], group=baseline_group(c)),
+        inputs={"attention": ("attention", "attention")},
+        outputs=dict(difference="difference/{word}.csv",
+                     baseline="difference/{word}_baseline.csv"),
+        resources={"mem_mb": 4000}, group="score"),
+    "blocks": Stage(
+        reads=("groups.order", "blocks", "attention.decimals"),
+        params=lambda c: dict(order=c["groups"]["order"], tolerance=block_tolerance(c)),
+        inputs={"difference": ("difference", "difference"),
+                "judge_groups": ("normalise", "judge_groups")},
+        outputs=dict(blocks="blocks/{word}.csv"), group="score", targets=("blocks",)),
+    "verdicts": Stage(
+        reads=("metrics", "words", "groups.order", "blocks", "attention.decimals",
+               "verdicts"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              unit_space=reference_group(c), tolerance=block_tolerance(c),
+                              verdicts=c["verdicts"]),
+        inputs={"difference": ("difference", "difference"),
+                "judge_groups": ("normalise", "judge_groups"),
+                # the summary's verdict: the items' attention over the judges, on the
+                # normalised (not thresholded) tables of the words metrics
+                "learn": ("normalise", "learn", "words"),
+                "valid": ("normalise", "valid", "words")},
+        outputs=dict(verdicts="verdicts/{word}.csv", thresholds="verdicts/thresholds.csv",
+                     summary="verdicts/summary.csv", calibration="verdicts/calibration.csv"),
+        group="score", targets=("summary",),
+        report={"verdicts": Report("verdicts", "Verdicts", "by metric",
+                                   {"table": "verdicts"}),
+                "summary": Report("verdicts_summary", "Verdicts", "summary",
+                                  {"table": "verdicts, all metrics"})}),
+    # the classic baselines: on the thresholded validation metrics themselves
+    "classic": Stage(
+        reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              unit_space=reference_group(c),
+                              max_loo_items=c["evaluate"]["max_loo_items"],
+                              verdicts=c["verdicts"]),
+        inputs={"words": ("threshold", "valid", "words")},
+        outputs=dict(evaluation="classic/{word}.csv",
+                     confusion="classic/{word}_confusion.csv"),
+        group="score"),
+    "evaluate": Stage(
+        reads=("metrics", "words", "groups.order", "baseline.group", "attention"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              reference=baseline_group(c), unit_space=reference_group(c),
+                              over=c["attention"].get("over", "items"),
+                              features=c["attention"].get("features", "per_metric"),
+                              feature_scale=c["attention"].get("feature_scale", "none")),
+        inputs={"attention": ("attention", "attention"),
+                # the verdicts' summary (its rows `verdict` and `judges`), and what the
+                # attention's health is recomputed from
+                "summary": ("verdicts", "summary"),
+                "words": ("threshold", "valid", "words"),
+                "learn": ("threshold", "learn", "words"),
+                "weights": ("weights", "weights"),
+                "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
+                "verdicts": ("verdicts", "verdicts"),
+                "classic_evaluation": ("classic", "evaluation"),
+                "classic_confusion": ("classic", "confusion")},
+        outputs=dict(evaluation="evaluation/{word}.csv",
+                     confusion="evaluation/{word}_confusion.csv",
+                     summary="evaluation/summary.csv", health="evaluation/health.csv"),
+        resources={"mem_mb": 4000, "runtime": 60}, group="score", targets=("summary",),
+        report={"evaluation": Report("evaluation", "Evaluation", "by metric",
+                                     {"table": "figures"}),
+                "confusion": Report("confusion", "Evaluation", "by metric",
+                                    {"table": "confusion"}),
+                "summary": Report("summary", "Evaluation", "summary", {"table": "summary"})}),
+    "figures": Stage(
+        reads=("metrics", "words", "groups.order"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"]),
+        inputs={"attention": ("attention", "attention"),
+                "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
+                "verdicts": ("verdicts", "verdicts"),
+                "thresholds": ("verdicts", "thresholds"),
+                "judge_groups": ("normalise", "judge_groups")},
+        outputs={kind: f"figures/{{word}}_{kind}.png" for kind in FIGURES},
+        swept=False, targets=FIGURES,
+        report={"attention": Report("attention", "Attention", "heatmaps",
+                                    {"figure": "attention"}),
+                "difference": Report("difference", "Baseline difference", "heatmaps",
+                                     {"figure": "difference"}),
+                "blocks": Report("blocks", "Blocks", "sign scores", {"figure": "blocks"}),
+                "verdicts": Report("verdicts_figure", "Verdicts", "distances",
+                                   {"figure": "verdicts"})}),
+    # settings: the whole config for the workbook's settings sheet (so any change of
+    # config reruns this one cheap job)
+    "workbook": Stage(
+        reads=("*",),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              max_items=c["workbook"]["max_items"], settings=dict(c)),
+        inputs={"attention": ("attention", "attention"),
+                "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
+                "summary": ("evaluate", "summary"),
+                "judge_groups": ("normalise", "judge_groups"),
+                "verdicts": ("verdicts", "verdicts")},
+        outputs=dict(workbook="workbook.xlsx"), swept=False, targets=("workbook",),
+        report={"workbook": Report("workbook", "Workbook", None,
+                                   {"file": "workbook.xlsx"})}),
+}
+
+
+def only(config, paths):
+    """A copy of `config` holding just the values at key `paths` (dotted): a stage's
+    params function sees nothing it has not declared, so its declaration cannot lie."""
+    view = {}
+    for path in paths:
+        *parents, last = path.split(".")
+        node, into = config, view
+        for part in parents:
+            node, into = node[part], into.setdefault(part, {})
+        into[last] = node[last]
+    return view
+
+
+def stage_files(root, stage, metrics, words):
+    """The files stage `stage` writes under run folder `root`, by output name: a list
+    for an output per metric, words metric or role, else one path."""
+    def files(pattern):
+        for key, names in (("{metric}", metrics), ("{word}", words), ("{role}", ROLES)):
+            if key in pattern:
+                return [os.path.join(root, pattern.replace(key, n)) for n in names]
+        return os.path.join(root, pattern)
+
+    return {name: files(pattern) for name, pattern in STAGES[stage].outputs.items()}
+
+
+def output_folders(stage):
+    """The folders stage `stage` writes in a run folder (a sweep instance links them)."""
+    return sorted({pattern.split("/")[0] for pattern in STAGES[stage].outputs.values()})
+
+
+PLAIN = "results"  # the plain run's folder
+
+
+@dataclass
+class Run:
+    """One stage's work in one run folder: the config it runs with and, per stage
+    before it, the folder of the outputs it reads."""
+    folder: str
+    config: dict
+    upstream: dict
+
+
+def plain_run(config, stage):
+    """`stage`'s run in the plain run's folder, reading the plain run's outputs."""
+    return Run(PLAIN, config, {s: PLAIN for s in STAGES[stage].after()})
+
+
+def run_files(stage, run):
+    """({input name: files}, {output name: files}) of `stage` in `run` (a
+    soart_core.sweep.Run): outputs in its folder, inputs from the folders of the stages
+    it reads, or, for normalise, the metric tables."""
+    metrics, words_ = list(run.config["metrics"]), words(run.config)
+    if stage == "normalise":
+        tables = input_paths(run.config)
+        inputs = {kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")}
+    else:
+        inputs = {}
+        for name, (before, output, *only_words) in STAGES[stage].inputs.items():
+            files = stage_files(run.upstream[before], before, metrics, words_)[output]
+            inputs[name] = [files[metrics.index(w)] for w in words_] if only_words else files
+    return inputs, stage_files(run.folder, stage, metrics, words_)
+
+
+def targets(config, root=PLAIN):
+    """The files `rule all` asks for: each stage's `targets` outputs."""
+    found = []
+    for stage, declared in STAGES.items():
+        files = stage_files(root, stage, list(config["metrics"]), words(config))
+        for name in declared.targets:
+            found += [files[name]] if isinstance(files[name], str) else files[name]
+    return found
+
+
+SPLIT_ITEMS = 10_000  # attention.job_per_metric: auto splits from this many items on
+
+
+def attention_parts(config, count_items):
+    """The words metrics of each attention job: one list, or one per metric
+    (`count_items()`: the validation items, counted only for auto)."""
+    split = config["attention"].get("job_per_metric", "auto")
+    if config["attention"].get("features") == "combined":
+        split = False  # one attention over every words metric: one job
+    if split == "auto":
+        split = count_items() >= SPLIT_ITEMS
+    return [[m] for m in words(config)] if split else [words(config)]
+
+
+def job_params(config, stage):
+    """The tunables stage `stage` reads, from the config values it declares."""
+    reads = STAGES[stage].reads
+    return STAGES[stage].params(config if reads == ("*",) else only(config, reads))
+
+
+def upstream(stage):
+    """Every stage whose outputs `stage` reads, directly or through others."""
+    seen = []
+    for before in STAGES[stage].after():
+        for s in upstream(before) + (before,):
+            if s not in seen:
+                seen.append(s)
+    return tuple(seen)
+
+
+def listing(config, images=None):
+    """docs/rules.md: every rule of a plain run with `config` (defaults filled in), its
+    job, config keys, inputs, outputs, params, threads, group and log, as text.
+    `images`: how many images the metrics stage reads (None: no metrics rule)."""
+    def files(named):
+        return [f"- {name}: " + ", ".join([paths] if isinstance(paths, str) else paths)
+                for name, paths in named.items()]
+
+    lines = ["# The rules of a plain run", "",
+             "Generated from config.yaml by `python -m soart_core.pipeline > docs/rules.md`",
+             "(tests/test_architecture.py checks that it is current and that Snakemake's",
+             "rules write these files). Each rule runs `soart_core.jobs.<stage>` on its",
+             "input, output and params (workflow/rules/stages.smk); a sweep runs the same",
+             "stages in `sweep_{sweep}_{stage}` rules (workflow/rules/sweeps.smk).", ""]
+    for stage, declared in STAGES.items():
+        lines += [f"## {stage}", ""]
+        facts = (f"job `soart_core.jobs.{stage}` · threads {declared.threads}"
+                 + (f" · group {declared.group}" if declared.group else "")
+                 + f" · log results/logs/{stage}.log")
+        if stage == "metrics":
+            if images is None:
+                continue
+            lines += [facts, "", f"- input images: {images} files under images_dir",
+                      "- output: the metric tables of the config's `metrics`, in "
+                      "results/metrics/", ""]
+            continue
+        inputs, outputs = run_files(stage, plain_run(config, stage))
+        params = job_params(config, stage)
+        lines += [facts, "", "config keys: " + ", ".join(declared.reads), "",
+                  "input:", *files(inputs), "", "output:", *files(outputs), "",
+                  "params: stage, code" + (", tables" if stage == "normalise" else "")
+                  + ", " + ", ".join(params), ""]
+    return "\n".join(lines)
+
+
+def example_config(root):
+    """config.yaml under `root` with the schema's defaults, as Snakemake reads it."""
+    from snakemake.utils import validate  # (0.5 s to import: only here)
+
+    with open(os.path.join(root, "config.yaml"), encoding="utf-8") as stream:
+        config = yaml.safe_load(stream)
+    validate(config, os.path.join(root, SCHEMA), set_default=True)
+    return config
+
+
+if __name__ == "__main__":
+    ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    os.chdir(ROOT)
+    example = example_config(ROOT)
+    shown = (len(find_images(example["images_dir"], example["groups"]["order"]))
+             if example["images_dir"] else None)
+    sys.stdout.write(listing(example, shown))
