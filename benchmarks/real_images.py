@@ -25,8 +25,8 @@ import sys
 import numpy as np
 
 from soart_core import stages
-from soart_core.evaluation import (cross_validated_lda, detector_figures,
-                                   loo_nearest_centroid, relative_round)
+from soart_core.evaluation import cross_validated_lda, detector_figures
+from soart_core.groups import loo_nearest_centroid, relative_round
 from soart_core.images import region_labels, soart_metrics
 from soart_core.verdicts import flags, judge_verdicts, mt_distances, threshold_of
 

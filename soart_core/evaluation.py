@@ -16,48 +16,12 @@ import warnings as py_warnings
 
 import numpy as np
 
+from .groups import loo_nearest_centroid, relative_round
+from .stages import distinct_rows
 from .verdicts import flags, labeled_mask, mt_distances, threshold_of
 
 LOG = logging.getLogger("soart")
 SEP = "; "  # between the warnings of one summary row
-
-
-def loo_nearest_centroid(features, groups, order):
-    """Leave-one-out nearest-centroid predictions (Euclidean), one group name per row;
-    None for fewer than 2 items (leaving one out leaves nothing to compare with).
-
-    A group with a single member cannot be predicted for that member (no centroid
-    without it); ties go to the group first in `order`.
-    """
-    x = np.asarray(features, dtype=np.float64)
-    if len(x) < 2:
-        return None
-    groups = np.asarray(groups)
-    present = [g for g in order if (groups == g).any()]
-    member = groups[:, None] == np.array(present, dtype=object)[None, :]  # N x G
-    counts = member.sum(axis=0).astype(np.float64)
-    sums = member.T.astype(np.float64) @ x  # G x d
-    # squared distance of every row to every full centroid (a group at a time: memory
-    # N x d, not N x G x d) ...
-    centroids = sums / counts[:, None]
-    dist = np.column_stack([((x - c) ** 2).sum(axis=1) for c in centroids])
-    # ... and to its own group's centroid without itself
-    own = member.argmax(axis=1)
-    own_n = counts[own] - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_centroid = (sums[own] - x) / own_n[:, None]
-    own_dist = ((x - own_centroid) ** 2).sum(axis=1)
-    dist[np.arange(len(x)), own] = np.where(own_n > 0, own_dist, np.inf)
-    # distances that differ below the data's resolution are ties (to the first group in
-    # `order`): their last bits follow the labels (leave-one-out), not the features
-    return np.array(present, dtype=object)[relative_round(dist, scale=_squared_scale(x))
-                                           .argmin(axis=1)]
-
-
-def _squared_scale(x):
-    """The scale of squared distances between rows of `x`: its largest squared norm."""
-    x = np.asarray(x, dtype=np.float64)
-    return float((x ** 2).sum(axis=1).max()) if x.size else 0.0
 
 
 def constant_features(features, resolution=1e-9):
@@ -452,19 +416,6 @@ def tied_auc(is_error, score, decimals=None):
     return float(roc_auc_score(is_error, score))
 
 
-def relative_round(values, resolution=1e-9, scale=None):
-    """`values` on a grid of `resolution` times `scale` (default: their largest finite
-    magnitude): differences below the data's resolution become exact ties."""
-    values = np.asarray(values, dtype=np.float64)
-    finite = values[np.isfinite(values)]
-    if scale is None:
-        scale = float(np.abs(finite).max()) if finite.size else 0.0
-    if scale == 0:
-        return values
-    step = resolution * scale
-    return np.round(values / step) * step
-
-
 def detector_figures(groups, score, flag, predicted, *, order, reference, decimals=None):
     """A method's figures with 95 % intervals on labeled items: ROC AUC of `score`
     (Hanley-McNeil), detection and false-alarm rates of `flag` (Wilson), balanced
@@ -534,8 +485,6 @@ def attention_health(metric, values, attended, over):
     1e-9 of its scale), and how many judges (over judges) or items (over items, the
     seed's form) a row attends to in effect, exp(entropy) of its softmax weights (mean,
     min, max, and of how many); a warning where it collapsed, saturated or went flat."""
-    from .stages import distinct_rows
-
     n_rows, n_cols = np.asarray(values).shape
     attended = np.asarray(attended, dtype=np.float64)
     of = n_cols if over == "judges" else n_rows

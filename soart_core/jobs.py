@@ -5,9 +5,9 @@
 Every job function takes `(inputs, outputs, params)`: objects with named attributes,
 one run's files and tunables (soart_core.script.run_stage makes them from the rule's
 `params.runs`; tests pass `types.SimpleNamespace`). Stages that run once per words
-metric take lists in `params.words` order. Only the jobs that need pandas,
-scikit-learn or matplotlib import them: a job's imports cost more than the work of
-most stages.
+metric take lists in `params.words` order. pandas, scikit-learn and matplotlib are
+imported only where they are used: their imports cost more than the work of most
+stages.
 """
 
 import logging
@@ -15,10 +15,16 @@ import os
 from dataclasses import replace
 
 import numpy as np
+import yaml
 
-from . import stages
+from . import evaluation, figures as draw, stages
 from .errors import InputError, excerpt
+from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
+from .images import image_metrics
 from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT
+from .sweep import rank_instances
+from .verdicts import TooFewLabeled, judge_verdicts, verdict_table
+from .workbook import package_versions, write_workbook
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
 
@@ -165,10 +171,6 @@ def metrics(inputs, outputs, params):
     """Stage 0 (optional): the metric tables, in the seed's layout, from images:
     `inputs.images` with their [set, group] in `params.labels` (soart_core.images.
     find_images lists both)."""
-    import numpy as np
-
-    from .images import image_metrics
-
     images = [(path, set_name, group)
               for path, (set_name, group) in zip(inputs.images, params.labels)]
     rows, features = image_metrics(
@@ -188,7 +190,7 @@ def metrics(inputs, outputs, params):
 
 def normalise(inputs, outputs, params):
     """Read and check every input table; scale each metric by its learning lo and hi."""
-    from .inputs import load_inputs
+    from .inputs import load_inputs  # (it imports pandas, 0.7 s: paid by this job only)
 
     files = {m: {"learn": learn, "valid": valid}
              for m, learn, valid in zip(params.metrics, inputs.learn, inputs.valid)}
@@ -328,10 +330,8 @@ def blocks(inputs, outputs, params):
 def classic(inputs, outputs, params):
     """The classic baselines (nearest centroid, LDA, MT on the metrics themselves) on
     each words metric's thresholded validation table."""
-    from .evaluation import classic as baselines, rows_to_columns
-
     for i, metric in enumerate(params.words):
-        rows, confusion = baselines(metric, read_table(inputs.words[i], "item"),
+        rows, confusion = evaluation.classic(metric, read_table(inputs.words[i], "item"),
                                     order=params.order, max_loo_items=params.max_loo_items,
                                     reference=params.unit_space, verdicts=params.verdicts)
         # every digit (evaluate rounds what people read); NaN as an empty cell
@@ -343,10 +343,6 @@ def evaluate(inputs, outputs, params):
     """Leave-one-out classification figures and block contrast, per words metric, with
     the classic baselines' rows (job `classic`). The tables for people (per metric and
     the summary) show figures rounded; the confusion counts are exact."""
-    from .evaluation import (collapsed, columns_to_rows, constant_features,
-                             evaluate_metric, labeled, rows_to_columns, summary_rows,
-                             verdict_row)
-
     verdict_summary_ = (read_columns(inputs.summary, text=verdict_summary_text(params.words))
                         if hasattr(inputs, "summary") else None)
     healths = (attention_health(inputs, params) if all(
@@ -354,15 +350,15 @@ def evaluate(inputs, outputs, params):
     summary, logged = [], set()
     words = ([read_table(path, "item") for path in inputs.words]
              if hasattr(inputs, "words") else [])
-    same = bool(words) and all(constant_features(labeled(t).values) for t in words)
+    same = bool(words) and all(constant_features(evaluation.labeled(t).values) for t in words)
     if verdict_summary_ is not None:
-        row = verdict_row("all", "verdict", verdict_summary_, order=params.order,
-                          reference=params.unit_space)
+        row = evaluation.verdict_row("all", "verdict", verdict_summary_,
+                                     order=params.order, reference=params.unit_space)
         if same:  # the one reason, as on every metric's rows
             row["warnings"] = ""
-        summary += summary_rows("all", [row], verdict_summary_["group"], order=params.order,
-                                reference=params.unit_space,
-                                common=[collapsed(words[0].values)] if same else [])
+        summary += evaluation.summary_rows(
+            "all", [row], verdict_summary_["group"], order=params.order,
+            reference=params.unit_space, common=[collapsed(words[0].values)] if same else [])
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
             inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
@@ -370,7 +366,7 @@ def evaluate(inputs, outputs, params):
         classic_confusion = columns_to_rows(read_columns(
             inputs.classic_confusion[i], text=("method", "true_group"),
             integers=[f"predicted_{g}" for g in params.order]))
-        rows, confusion = evaluate_metric(
+        rows, confusion = evaluation.evaluate_metric(
             metric, read_table(inputs.attention[i], "item"),
             read_table(inputs.difference[i], "item"),
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
@@ -400,8 +396,6 @@ def attention_health(inputs, params):
     distinct rows, and exp(entropy) of its softmax rows, over the judges (the attention
     table's own rows) or, in the seed's form, over the items (recomputed from the
     words and weights for up to HEALTH_ROWS items)."""
-    from .evaluation import attention_health as health
-
     over, features, feature_scale = attention_mode(params)
     attention_tables = [read_table(path, "item") for path in inputs.attention]
     if over == "judges":
@@ -417,18 +411,13 @@ def attention_health(inputs, params):
                     for x, _, w in runs]
         if features == "combined":
             attended = attended * len(words)
-    return {m: health(m, t.values, a, over)
+    return {m: evaluation.attention_health(m, t.values, a, over)
             for m, t, a in zip(params.words, attention_tables, attended)}
 
 
 def verdicts(inputs, outputs, params):
     """A verdict for every item, labeled or not, per words metric, and the metrics
     combined (soart_core.verdicts)."""
-    from .errors import InputError
-    from .verdicts import TooFewLabeled, verdict_table
-
-    from .evaluation import collapsed, constant_features
-
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     valid = [read_table(path, "item") for path in getattr(inputs, "valid", [])]
     same = bool(valid) and all(constant_features(v.values) for v in valid)
@@ -468,8 +457,6 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     and each metric's MT distance and flag on its difference rows (which depend on the
     batch); and the calibration's table (one row per verdict). `valid`: the words
     metrics' normalised validation tables, as read by the caller."""
-    from .verdicts import TooFewLabeled, judge_verdicts
-
     learn = [read_table(path, "judge") for path in inputs.learn]
     false_alarm = params.verdicts.get("false_alarm", 0.05)
     kwargs = dict(judge_groups=judge_groups, order=params.order,
@@ -522,8 +509,6 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
 def figures(inputs, outputs, params):
     """Heatmaps of attention and difference, and the grid of block sign scores; their
     titles name the words metric."""
-    from . import figures as draw
-
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     for i, metric in enumerate(params.words):
         draw.heatmap(read_table(inputs.attention[i], "item"), judge_groups, params.order,
@@ -544,11 +529,7 @@ def sweep_summary(inputs, outputs, params):
     they share (so that each holds the plain layout); the instances are ranked by their
     evaluation figures (as their summaries show them, rounded) in a table and a plot
     per parameter."""
-    import pandas as pd
-    import yaml
-
-    from . import figures as draw
-    from .sweep import rank_instances
+    import pandas as pd  # (0.4 s to import: only the jobs that use it)
 
     summaries = []
     for instance in params.instances:
@@ -580,8 +561,6 @@ def sweep_summary(inputs, outputs, params):
 def workbook(inputs, outputs, params):
     """The results as one Excel workbook (soart_core.workbook); the per-item verdicts
     where the rule names them."""
-    from .workbook import package_versions, write_workbook
-
     versions = package_versions()
     write_workbook(outputs.workbook, words=params.words, attention=inputs.attention,
                    difference=inputs.difference, blocks=inputs.blocks,

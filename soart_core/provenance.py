@@ -8,8 +8,8 @@ a function uses that is a top-level function or class of a soart_core module (by
 `from .x import y`, `from . import x` then `x.y`, or the module's own top-level names)
 is followed. A module that any reached function belongs to, or whose constant one
 uses, adds its other top-level statements (constants, imports), whose names are not
-followed (jobs.JOBS names every job). Code is compared as its syntax tree without docstrings, so comments, docstrings
-and layout never rerun anything.
+followed (jobs.py imports every module). Code is compared as its syntax tree without
+docstrings, so comments, docstrings and layout never rerun anything.
 """
 
 import ast

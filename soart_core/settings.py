@@ -1,8 +1,11 @@
 """Checks and derived values of the workflow config that a JSON schema cannot express."""
 
 import codecs
+import difflib
 import os
 import sys
+
+import yaml
 
 from .errors import ConfigError, InputError, excerpt, names
 
@@ -25,9 +28,7 @@ def typed_overrides(config, overrides, schema):
     """`--config 'threshold={"learn":{"cutoff":0.4}}'` hands Snakemake's parser a nested
     value whose leaves it keeps as text ('0.4'): read such a leaf as YAML where the
     schema wants no text there. Top-level `key=value` pairs are typed already."""
-    import jsonschema
-    import yaml
-
+    import jsonschema  # (0.16 s to import: not in every job, only where checked)
     validator = jsonschema.Draft202012Validator(schema)
     for _ in range(100):  # each pass fixes what the schema names; few passes suffice
         typed = 0
@@ -58,8 +59,6 @@ def typed_overrides(config, overrides, schema):
 
 
 def _yaml_value(text):
-    import yaml
-
     if not isinstance(text, str):
         return text
     try:
@@ -112,8 +111,6 @@ def source_of(path, overrides, configfiles):
     """Where the config value at `path` (a list of keys) came from, for messages."""
     if _holds(overrides, path):
         return "--config"
-    import yaml
-
     for configfile in reversed(list(configfiles)):
         with open(configfile, encoding="utf-8") as stream:
             if _holds(yaml.safe_load(stream) or {}, path):
@@ -136,8 +133,6 @@ def check_configfiles(paths):
     without a word) and a tag that is no plain data (`!!python/name:...`). Either is an
     InputError naming the file, the line and the key or tag. Returns {path: its data}
     (None where Snakemake, not soart, is to judge the file)."""
-    import yaml
-
     loaded = {}
     for path in paths:
         loaded[path] = None
@@ -160,8 +155,6 @@ def check_configfiles(paths):
 
 
 def _strict_loader():
-    import yaml
-
     class StrictLoader(yaml.SafeLoader):
         """yaml.safe_load's loader that refuses a key given twice in a mapping."""
         path = "configfile"
@@ -186,8 +179,6 @@ def _strict_loader():
 
 
 def load_schema(basedir):
-    import yaml
-
     with open(os.path.join(basedir, SCHEMA), encoding="utf-8") as stream:
         return yaml.safe_load(stream)
 
@@ -196,9 +187,7 @@ def check_schema(config, schema, overrides=None, configfiles=(), source=None):
     """The config against the JSON schema; the first fault as a ConfigError of a few
     words: the key, where it came from (`source`, or found in the overrides and
     configfiles), and for a misspelt key the nearest valid one."""
-    import difflib
-
-    import jsonschema
+    import jsonschema  # (0.16 s to import: not in every job, only where checked)
 
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
@@ -225,8 +214,6 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     """Everything the Snakefile does with the config before any rule: nulls typed on
     the command line, the schema (`set_defaults` fills its defaults), the cross-key
     checks, and images or tables. Raises ConfigError; prints a note where it chose."""
-    import yaml
-
     loaded = check_configfiles([os.path.join(basedir, "config.yaml"), *configfiles])
     schema = load_schema(basedir)
     with open(os.path.join(basedir, "config.yaml"), encoding="utf-8") as stream:
@@ -278,8 +265,6 @@ CONFIG_IN_FORCE = "results/config.yaml"
 def config_in_force(config, configfiles, overrides):
     """The config a run used, every default filled in, as YAML text for
     results/config.yaml, headed by where it came from."""
-    import yaml
-
     sources = ["config.yaml", *(str(f) for f in configfiles)]
     if overrides:
         sources.append("--config " + excerpt(" ".join(f"{k}={v}" for k, v in

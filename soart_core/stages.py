@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .groups import membership, present_groups
+
 BASELINES = ("group_mean", "mean", "median")
 
 
@@ -148,11 +150,10 @@ def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
     diff = np.asarray(diff, dtype=np.float64)
     item_groups = np.asarray(item_groups)
     judge_groups = np.asarray(judge_groups)
-    items = [g for g in order if (item_groups == g).any()]
-    judges = [g for g in order if (judge_groups == g).any()]
-    # one-hot membership matrices turn every block's count into one matrix product
-    rows = (item_groups[None, :] == np.array(items, dtype=object)[:, None]).astype(np.float64)
-    cols = (judge_groups[:, None] == np.array(judges, dtype=object)[None, :]).astype(np.float64)
+    items, judges = present_groups(item_groups, order), present_groups(judge_groups, order)
+    # membership matrices turn every block's count into one matrix product
+    rows = membership(item_groups, items).T.astype(np.float64)
+    cols = membership(judge_groups, judges).astype(np.float64)
     n_pos = rows @ (diff > tolerance).astype(np.float64) @ cols
     n_neg = rows @ (diff < -tolerance).astype(np.float64) @ cols
     n = np.outer(rows.sum(axis=1), cols.sum(axis=0))

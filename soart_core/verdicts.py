@@ -19,6 +19,9 @@ For each words metric, from the items' rows of the baseline difference D:
 
 import numpy as np
 
+from .groups import (loo_nearest_centroid, membership, present_groups, relative_round,
+                     squared_scale)
+from . import stages
 from .layout import UNLABELED
 
 FOLDS = 10
@@ -40,8 +43,6 @@ def flags(distance, threshold):
 def nearest_centroid(x, groups, order):
     """Predicted group of every row from the centroids of the labeled rows; leave-one-out
     for the labeled rows. None where fewer than 2 labeled rows exist."""
-    from .evaluation import loo_nearest_centroid
-
     x = np.asarray(x, dtype=np.float64)
     groups = np.asarray(groups, dtype=object)
     labeled = labeled_mask(groups)
@@ -50,15 +51,13 @@ def nearest_centroid(x, groups, order):
     predicted = np.full(len(x), UNLABELED, dtype=object)
     predicted[labeled] = loo_nearest_centroid(x[labeled], groups[labeled], order)
     if (~labeled).any():
-        present = [g for g in order if (groups == g).any()]
+        present = present_groups(groups, order)
         centroids = np.stack([x[groups == g].mean(axis=0) for g in present])
         unlabeled = x[~labeled]
         # |a - c|^2 = |a|^2 - 2 a.c + |c|^2: one matrix product for all rows at once
         dist = ((unlabeled ** 2).sum(axis=1)[:, None] - 2 * unlabeled @ centroids.T
                 + (centroids ** 2).sum(axis=1)[None, :])
-        from .evaluation import _squared_scale, relative_round
-
-        dist = relative_round(dist, scale=_squared_scale(x))  # ties below resolution
+        dist = relative_round(dist, scale=squared_scale(x))  # ties below resolution
         predicted[~labeled] = np.array(present, dtype=object)[dist.argmin(axis=1)]
     return predicted
 
@@ -120,8 +119,8 @@ def row_signs(diff, judge_groups, order, tolerance):
     """{judge group: (n_pos - n_neg) / n per row}, the block rule on single rows."""
     diff = np.asarray(diff, dtype=np.float64)
     judge_groups = np.asarray(judge_groups, dtype=object)
-    present = [g for g in order if (judge_groups == g).any()]
-    member = (judge_groups[:, None] == np.array(present, dtype=object)[None, :]).astype(float)
+    present = present_groups(judge_groups, order)
+    member = membership(judge_groups, present).astype(float)
     signed = (diff > tolerance).astype(float) - (diff < -tolerance).astype(float)
     scores = signed @ member / member.sum(axis=0)[None, :]
     return {g: scores[:, i] for i, g in enumerate(present)}
@@ -142,8 +141,6 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
                          f"(label more {reference} items in the batch)")
     predicted = nearest_centroid(difference.values, groups, order)
     distance, how, flat = mt_distances(difference.values, in_reference, max_loo_items)
-    from .evaluation import relative_round
-
     distance = relative_round(distance)  # flags and ranks at the data's resolution
     limit = threshold_of(distance[in_reference], threshold, quantile)
     columns = {"item": difference.names, "group": list(groups),
@@ -219,8 +216,8 @@ def calibrate(raw, reference_raw, false_alarm=FALSE_ALARM):
 def judge_groups_of(weights, judge_groups, order):
     """{group: total weight a row gives that group's judges} in `order` (present only)."""
     judge_groups = np.asarray(judge_groups, dtype=object)
-    present = [g for g in order if (judge_groups == g).any()]
-    member = (judge_groups[:, None] == np.array(present, dtype=object)[None, :])
+    present = present_groups(judge_groups, order)
+    member = membership(judge_groups, present)
     return present, np.asarray(weights) @ member.astype(np.float64)
 
 
@@ -238,8 +235,6 @@ def judge_verdicts(valid, learn, judge_groups, *, order, reference,
     `predicted`: the reference group where not flagged, else the error group whose
     judges get the most weight.
     Returns (columns, details) dicts."""
-    from . import stages
-
     x = np.hstack([np.asarray(v, dtype=np.float64) for v in valid])
     ll = np.hstack([np.asarray(t, dtype=np.float64) for t in learn])
     if scale == "judges":

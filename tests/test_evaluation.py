@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from soart_core import evaluation
+from soart_core.groups import loo_nearest_centroid
 
 ORDER = ["NORMAL", "ERROR_A", "ERROR_B"]
 
@@ -22,7 +23,7 @@ def test_perfectly_separable_groups_give_accuracy_one():
     x, groups = separable()
     lda, warning = evaluation.cross_validated_lda(x, groups)
     assert warning == ""
-    for predicted in (evaluation.loo_nearest_centroid(x, groups, ORDER), lda):
+    for predicted in (loo_nearest_centroid(x, groups, ORDER), lda):
         figures, counts = evaluation.scores(groups, predicted, ORDER)
         assert figures["accuracy"] == 1.0 and figures["balanced_accuracy"] == 1.0
         np.testing.assert_array_equal(counts, np.diag([5, 5, 5]))
@@ -34,7 +35,7 @@ def test_shuffled_labels_give_chance_on_average():
     for _ in range(200):
         x = rng.normal(size=(30, 3))
         groups = rng.permutation(np.repeat(ORDER, 10))
-        predicted = evaluation.loo_nearest_centroid(x, groups, ORDER)
+        predicted = loo_nearest_centroid(x, groups, ORDER)
         accuracies.append(evaluation.scores(groups, predicted, ORDER)[0]["accuracy"])
     # chance is 1/3; leave-one-out on pure noise sits a little below it
     assert 0.2 < np.mean(accuracies) < 0.4
@@ -45,7 +46,7 @@ def test_leave_one_out_by_hand():
     # 6.5 (4.5) -> A. Leaving out 3: B's centroid 10 (7), A's 1 (2) -> A, a miss.
     x = np.array([[0.0], [2.0], [3.0], [10.0]])
     groups = np.array(["A", "A", "B", "B"])
-    predicted = evaluation.loo_nearest_centroid(x, groups, ["A", "B"])
+    predicted = loo_nearest_centroid(x, groups, ["A", "B"])
     assert predicted.tolist() == ["A", "A", "A", "B"]
     figures, counts = evaluation.scores(groups, predicted, ["A", "B"])
     assert figures["accuracy"] == 0.75
@@ -55,7 +56,7 @@ def test_leave_one_out_by_hand():
 
 def test_a_single_member_group_is_never_predicted_for_itself():
     x = np.array([[0.0], [1.0], [5.0]])
-    predicted = evaluation.loo_nearest_centroid(x, ["A", "A", "B"], ["A", "B"])
+    predicted = loo_nearest_centroid(x, ["A", "A", "B"], ["A", "B"])
     assert predicted.tolist() == ["A", "A", "A"]
 
 
@@ -70,7 +71,7 @@ def test_closed_form_equals_sklearn_leave_one_out(data):
     x = data.draw(arrays(np.float64, (n, d), elements=st.integers(-50, 50).map(float)))
     assume(len(np.unique(x, axis=0)) >= 3)  # sklearn refuses a fold without variance
     groups = np.array(["A", "B", "C"] * n)[:n]
-    ours = evaluation.loo_nearest_centroid(x, groups, ["A", "B", "C"])
+    ours = loo_nearest_centroid(x, groups, ["A", "B", "C"])
     theirs = cross_val_predict(NearestCentroid(), x, groups, cv=LeaveOneOut())
     # integer cells can tie; then only the distances must agree
     if not np.array_equal(ours, theirs):

@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from soart_core import evaluation, figures, jobs
+from soart_core.groups import loo_nearest_centroid
+from soart_core.pipeline import output_folders
 from soart_core.sweep import rank_instances
 from soart_core.tables import Table, write_columns, write_rounded, write_table
 
@@ -75,7 +77,7 @@ def test_a_single_item():
             "1 item: leave-one-out needs 2 per group", "no items of group ERROR_A",
             "no items of group ERROR_B"]
         assert row["chance_accuracy"] == 1.0 and row["chance_balanced_accuracy"] == 1.0
-    assert evaluation.loo_nearest_centroid(np.ones((1, 2)), ["A"], ["A"]) is None
+    assert loo_nearest_centroid(np.ones((1, 2)), ["A"], ["A"]) is None
     assert evaluation.cross_validated_lda(np.ones((1, 2)), ["A"]) == (
         None, "leave-one-out needs 2 items")
 
@@ -225,6 +227,7 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
                  for n, v in zip("ab", settings["values"])]
     jobs.sweep_summary(None, out, SimpleNamespace(
         sweep="s", parameters=["cutoff"], instances=instances,
+        links={"evaluate": output_folders("evaluate")},
         rank_by="balanced_accuracy", rank_method="metrics_lda"))
     assert (sweep / "a" / "evaluation" / "summary.csv").read_bytes() == \
         (tmp_path / "a" / "evaluation" / "summary.csv").read_bytes()

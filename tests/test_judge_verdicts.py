@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT
 from soart_core import evaluation, jobs, stages, verdicts
+from soart_core.groups import loo_nearest_centroid
 from soart_core.example import make_tables
 from soart_core.tables import Table, read_table, write_table
 
@@ -123,7 +124,7 @@ def test_identical_validation_rows_give_chance_figures_same_flags_one_warning(ca
     mt = evaluation.mt_detector("Y1", "metrics_mt", words, order=ORDER, reference="NORMAL",
                                 verdicts={"max_loo_items": 200, "quantile": 0.95})
     assert mt["roc_auc"] == 0.5 and mt["detection_rate"] == mt["false_alarm_rate"]
-    predicted = evaluation.loo_nearest_centroid(words.values, item_groups, ORDER)
+    predicted = loo_nearest_centroid(words.values, item_groups, ORDER)
     assert len(set(predicted)) == 1  # ties to the first group, not to the last bits
     rows, _ = evaluation.classic("Y1", words, order=ORDER, reference="NORMAL",
                                  verdicts={"max_loo_items": 200, "quantile": 0.95})
@@ -153,7 +154,7 @@ def test_a_collapsed_seed_attention_from_real_looking_tables_is_reported():
     health = evaluation.attention_health("Y1", out, attended, "items")
     assert health["distinct_rows"] == 1 and "collapsed" in health["warning"]
     assert health["attended_mean"] < 1.01
-    predicted = evaluation.loo_nearest_centroid(out, item_groups, ORDER)
+    predicted = loo_nearest_centroid(out, item_groups, ORDER)
     figures, _ = evaluation.scores(item_groups, predicted, ORDER)
     assert figures["balanced_accuracy"] == pytest.approx(1 / 3)
 
