@@ -11,7 +11,8 @@ sys.path.insert(0, workflow.basedir)
 
 from soart_core.errors import one_line_errors
 from soart_core.script import killed_run_lock
-from soart_core.settings import CONFIG_IN_FORCE, SCHEMA, config_in_force, prepare_config
+from soart_core.settings import (CONFIG_IN_FORCE, SCHEMA, command_line, config_in_force,
+                                 prepare_config)
 from soart_core.tables import write_text
 
 min_version("9.0")
@@ -20,9 +21,11 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# what the command line set: --config values, --configfile paths
+OVERRIDES, CONFIGFILES = command_line(workflow)
+
 with one_line_errors():
-    prepare_config(config, workflow.basedir, workflow.config_settings.config,
-                   workflow.config_settings.configfiles,
+    prepare_config(config, workflow.basedir, OVERRIDES, CONFIGFILES,
                    set_defaults=lambda c: validate(c, SCHEMA, set_default=True))
 
 
@@ -34,8 +37,7 @@ if workflow.is_main_process and "--unlock" not in sys.argv:
 
 onstart:
     # the config this run uses, defaults and all (not in a dry run)
-    write_text(CONFIG_IN_FORCE, config_in_force(config, workflow.config_settings.configfiles,
-                                                workflow.config_settings.config))
+    write_text(CONFIG_IN_FORCE, config_in_force(config, CONFIGFILES, OVERRIDES))
 
 
 report: "workflow/report/workflow.rst"

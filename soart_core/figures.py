@@ -3,6 +3,7 @@
 import numpy as np
 
 from .layout import UNLABELED as NO_GROUP
+from .tables import write_atomic
 from .verdicts import labeled_mask
 
 
@@ -34,8 +35,6 @@ def _blocks(groups, order):
 
 
 def _save(fig, path):
-    from .tables import write_atomic
-
     write_atomic(path, lambda stream: fig.savefig(stream, format="png", dpi=110),
                  binary=True)
 

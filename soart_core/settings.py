@@ -11,6 +11,15 @@ from .errors import ConfigError, InputError, excerpt, names
 
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
+
+
+def command_line(workflow):
+    """(--config values, --configfile paths) of a Snakemake run, from its `workflow`
+    object: the one place soart reads Snakemake beyond `config` (its ConfigSettings of
+    Snakemake 9, pinned < 10 in pyproject.toml; tests/test_architecture.py fails when
+    it changes)."""
+    settings = workflow.config_settings
+    return dict(settings.config), [str(path) for path in settings.configfiles]
 NULL_WORDS = ("", "null", "none", "~")  # what users type for null after --config key=
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
+
 HEADER_LINES = 1  # data row r (0-based) sits on line r + 2
 # Text that a spreadsheet would run as a formula (ids come from file names anyone
 # chooses): written with a leading apostrophe, Excel's mark for "this is text"; the
@@ -218,8 +220,6 @@ def write_table(table, key, path, decimals=None):
     fixed `decimals`."""
     bad = ~np.isfinite(table.values)
     if bad.any():  # the stages check their results; this is the last line of defence
-        from .errors import InputError
-
         row, col = np.argwhere(bad)[0]
         raise InputError(path, f"soart would write {table.values[row, col]} here, computed "
                                f"from {table.path}; nothing was written (please report "

@@ -19,8 +19,7 @@ SWEEP_SCHEMA = load_schema(workflow.basedir)
 with one_line_errors():
     SWEEPS = plan(config, lambda swept: check_schema(swept, SWEEP_SCHEMA,
                                                      source="a swept value"),
-                  origin=source_of(["sweeps"], workflow.config_settings.config,
-                                   workflow.config_settings.configfiles))
+                  origin=source_of(["sweeps"], OVERRIDES, CONFIGFILES))
 
 
 def reported(stage, outputs, words):
