@@ -291,7 +291,7 @@ def _arrange(row, common, chance_levels, contrast, support=None, reference=None)
 
 
 def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic_confusion,
-                    *, order, reference, verdict=None, unit_space=None, summary=None,
+                    *, order, baseline, verdict=None, reference=None, summary=None,
                     words=None, health=None, logged=None):
     """Every method's figures for one words metric: (summary rows, confusion rows).
 
@@ -299,8 +299,10 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     items), then the classic baselines' rows as `classic` made them; the chance levels,
     the block contrast of `blocks` (the block table's columns) and the warnings about
     the items' groups go on every row. Each distinct warning is logged once. Only the
-    labeled items are scored. `verdict` (the verdict table's columns) adds the
-    `difference_mt` detector, its reference group `unit_space`; `summary` (the verdict
+    labeled items are scored. `baseline`: the baseline group (block contrast);
+    `reference`: the reference group (the unit space of the detectors; default the
+    baseline group). `verdict` (the verdict table's columns) adds the
+    `difference_mt` detector; `summary` (the verdict
     summary's columns) the `judges` row, this metric's verdicts alone. `words` (the
     validation Table) and `health` (attention_health's dict) add their warnings: rows
     that are all the same (then the only warning: the methods' own would guess at
@@ -313,10 +315,10 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
                     loo_nearest_centroid(table.values, groups, order), order=order)
             for method, table in zip(ATTENTION_METHODS, (difference, attention))]
     contrast = block_contrast(blocks["item_group"], blocks["judge_group"],
-                              blocks["sign_score"], reference)
+                              blocks["sign_score"], baseline)
     common = group_warnings(groups, order)
     if np.isnan(contrast["block_contrast"]):
-        common.append(f"block contrast needs {reference} items and error items with "
+        common.append(f"block contrast needs {baseline} items and error items with "
                       f"judges of their own group")
     if words is not None and constant_features(labeled(words).values):
         common.append(collapsed(words.values))
@@ -327,7 +329,7 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     detectors = []
     if summary is not None:
         detectors.append(verdict_row(metric, "judges", summary, order=order,
-                                     reference=unit_space or reference,
+                                     reference=reference or baseline,
                                      prefix=f"{metric}_"))
     if verdict is not None:
         keep = labeled_mask(verdict["group"])
@@ -335,8 +337,8 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
                                   np.asarray(verdict["group"], dtype=object)[keep],
                                   np.asarray(verdict["distance"])[keep],
                                   np.asarray(verdict["flag"])[keep], order=order,
-                                  reference=unit_space))
-    rows = [_arrange(row, common, levels, contrast, support, unit_space or reference)
+                                  reference=reference))
+    rows = [_arrange(row, common, levels, contrast, support, reference or baseline)
             for row in [r for r, _ in done] + detectors + list(classic_rows)]
     logged = set() if logged is None else logged
     same = any(COLLAPSED in w for w in common)

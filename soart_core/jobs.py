@@ -333,7 +333,7 @@ def classic(inputs, outputs, params):
     for i, metric in enumerate(params.words):
         rows, confusion = evaluation.classic(metric, read_table(inputs.words[i], "item"),
                                     order=params.order, max_loo_items=params.max_loo_items,
-                                    reference=params.unit_space, verdicts=params.verdicts)
+                                    reference=params.reference, verdicts=params.verdicts)
         # every digit (evaluate rounds what people read); NaN as an empty cell
         write_rounded(outputs.evaluation[i], rows_to_columns(rows), decimals=None)
         write_columns(outputs.confusion[i], rows_to_columns(confusion))
@@ -353,12 +353,12 @@ def evaluate(inputs, outputs, params):
     same = bool(words) and all(constant_features(evaluation.labeled(t).values) for t in words)
     if verdict_summary_ is not None:
         row = evaluation.verdict_row("all", "verdict", verdict_summary_,
-                                     order=params.order, reference=params.unit_space)
+                                     order=params.order, reference=params.reference)
         if same:  # the one reason, as on every metric's rows
             row["warnings"] = ""
         summary += evaluation.summary_rows(
             "all", [row], verdict_summary_["group"], order=params.order,
-            reference=params.unit_space, common=[collapsed(words[0].values)] if same else [])
+            reference=params.reference, common=[collapsed(words[0].values)] if same else [])
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
             inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
@@ -370,9 +370,9 @@ def evaluate(inputs, outputs, params):
             metric, read_table(inputs.attention[i], "item"),
             read_table(inputs.difference[i], "item"),
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
-            classic_rows, classic_confusion, order=params.order, reference=params.reference,
+            classic_rows, classic_confusion, order=params.order, baseline=params.baseline,
             verdict=read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
-            unit_space=params.unit_space, summary=verdict_summary_,
+            reference=params.reference, summary=verdict_summary_,
             words=words[i] if words else None,
             health=healths.get(metric), logged=logged)
         write_rounded(outputs.evaluation[i], rows_to_columns(rows))
@@ -428,7 +428,7 @@ def verdicts(inputs, outputs, params):
         difference = read_table(path, "item")
         try:
             columns, row = verdict_table(
-                difference, judge_groups, order=params.order, reference=params.unit_space,
+                difference, judge_groups, order=params.order, reference=params.reference,
                 tolerance=params.tolerance,
                 **{k: params.verdicts[k] for k in ("threshold", "quantile", "max_loo_items")})
         except TooFewLabeled as err:
@@ -460,7 +460,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     learn = [read_table(path, "judge") for path in inputs.learn]
     false_alarm = params.verdicts.get("false_alarm", 0.05)
     kwargs = dict(judge_groups=judge_groups, order=params.order,
-                  reference=params.unit_space, false_alarm=false_alarm)
+                  reference=params.reference, false_alarm=false_alarm)
     runs = [("all", learn, valid)] + [(m, [l], [v]) for m, l, v in
                                       zip(params.words, learn, valid)]
     done = {}

@@ -142,7 +142,7 @@ STAGES = {
         reads=("metrics", "words", "groups.order", "blocks", "attention.decimals",
                "verdicts"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
-                              unit_space=reference_group(c), tolerance=block_tolerance(c),
+                              reference=reference_group(c), tolerance=block_tolerance(c),
                               verdicts=c["verdicts"]),
         inputs={"difference": ("difference", "difference"),
                 "judge_groups": ("normalise", "judge_groups"),
@@ -161,7 +161,7 @@ STAGES = {
     "classic": Stage(
         reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
-                              unit_space=reference_group(c),
+                              reference=reference_group(c),
                               max_loo_items=c["evaluate"]["max_loo_items"],
                               verdicts=c["verdicts"]),
         inputs={"words": ("threshold", "valid", "words")},
@@ -171,7 +171,7 @@ STAGES = {
     "evaluate": Stage(
         reads=("metrics", "words", "groups.order", "baseline.group", "attention"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
-                              reference=baseline_group(c), unit_space=reference_group(c),
+                              baseline=baseline_group(c), reference=reference_group(c),
                               over=c["attention"].get("over", "items"),
                               features=c["attention"].get("features", "per_metric"),
                               feature_scale=c["attention"].get("feature_scale", "none")),

@@ -40,7 +40,7 @@ def summary_of(groups, words, attention=None, difference=None, order=ORDER):
                                                          verdicts=VERDICTS)
     rows, _ = evaluation.evaluate_metric("Y1", attention, difference, blocks, classic_rows,
                                          classic_confusion, order=order,
-                                         reference="NORMAL")
+                                         baseline="NORMAL")
     return {row["method"]: row for row in rows}
 
 
@@ -154,8 +154,8 @@ def run_evaluate(folder, words, attention, groups):
     write_table(table(attention, groups), "item", paths.attention[0])
     write_table(diff, "item", paths.difference[0])
     write_columns(paths.blocks[0], jobs.score_blocks(diff, JUDGES, ORDER, 0.0))
-    params = SimpleNamespace(words=["Y1"], order=ORDER, reference="NORMAL",
-                             max_loo_items=2000, unit_space="NORMAL", verdicts=VERDICTS)
+    params = SimpleNamespace(words=["Y1"], order=ORDER, baseline="NORMAL",
+                             max_loo_items=2000, reference="NORMAL", verdicts=VERDICTS)
     # the verdicts as the verdicts job writes them (their own tests: test_verdicts.py)
     paths.verdicts = [str(folder / "verdicts.csv")]
     write_columns(paths.verdicts[0], {"item": diff.names, "group": groups,

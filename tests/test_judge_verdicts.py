@@ -131,8 +131,8 @@ def test_identical_validation_rows_give_chance_figures_same_flags_one_warning(ca
     blocks = {"item_group": ["NORMAL"], "judge_group": ["NORMAL"], "sign_score": [0.0]}
     with caplog.at_level("WARNING", logger="soart"):
         summary_rows, _ = evaluation.evaluate_metric(
-            "Y1", words, words, blocks, rows, [], order=ORDER, reference="NORMAL",
-            words=words, unit_space="NORMAL")
+            "Y1", words, words, blocks, rows, [], order=ORDER, baseline="NORMAL",
+            words=words, reference="NORMAL")
     for r in summary_rows:
         assert r["balanced_accuracy"] == pytest.approx(1 / 3) or np.isnan(
             r["balanced_accuracy"])
