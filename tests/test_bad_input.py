@@ -1,10 +1,15 @@
-"""Every kind of bad input stops the run with one clear message and leaves no partial CSV."""
+"""Every kind of bad input stops the run with one clear message and leaves no partial CSV.
+
+The cases run in this process (tests/in_process.py: the Snakefile's checks, then the
+jobs through script.run_stage, as Snakemake runs them); a few run `snakemake` itself
+for its exit status, log and leftovers."""
 
 import re
 from types import SimpleNamespace
 
 import pytest
 
+import in_process
 from conftest import snakemake, write_yaml
 
 EXAMPLE = "resources/example"
@@ -104,9 +109,9 @@ def leftovers(workdir):
                   and p != results / "config.yaml")
 
 
-def assert_fails_cleanly(workdir, pieces, *args, keep=()):
-    proc = snakemake(workdir, *args, check=False)
-    assert proc.returncode != 0, proc.stdout
+def assert_fails_cleanly(workdir, pieces, configfiles=(), keep=()):
+    proc = in_process.run(workdir, configfiles=configfiles, check=False)
+    assert proc.returncode == 1, proc.stdout
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert len(errors) == 1, proc.stdout
     for piece in pieces:
@@ -141,7 +146,7 @@ def test_cutoff_power_that_yields_nan(workflow_copy):
     assert_fails_cleanly(workflow_copy, [f"{EXAMPLE}/valid_btY1_gs.csv, line 2",
                                          "column 'X2'", "threshold.valid (cutoff -100.0, "
                                          "power 0.5)", "into nan"],
-                         "--configfile", str(override), keep="normalise/")
+                         configfiles=[override], keep="normalise/")
     assert not (workflow_copy / "results" / "threshold").exists()
 
 
@@ -154,11 +159,16 @@ def test_unreadable_encoding_names_the_setting(workflow_copy):
                                          "cp932"])
 
 
-def test_message_is_also_in_the_log(workflow_copy):
+def test_through_snakemake_exit_1_one_line_in_the_log_too_and_nothing_left(workflow_copy):
     edit_lines(workflow_copy / VALID_Y2, set_cell(5, "X1", "x"))
-    snakemake(workflow_copy, check=False)
+    proc = snakemake(workflow_copy, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout
+    [error] = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert error.startswith("soart: error in rule normalise: ") and "line 5" in error
     log = (workflow_copy / "results" / "logs" / "normalise.log").read_text()
     assert re.search(r"line 5, column 'X1': value 'x' is not a number", log)
+    assert leftovers(workflow_copy) == []
+    assert not list((workflow_copy / "results").rglob("*.tmp"))
 
 
 def set_header(old, new):
@@ -200,7 +210,7 @@ def test_a_file_that_is_no_table_is_not_echoed(workflow_copy):
     """An error quotes a short, printable excerpt: never whole lines of any file."""
     secret = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)" ' + "x" * 200
     (workflow_copy / LEARN_Y1).write_text(secret + "\nNAME=Debian\x07\nID=debian\n")
-    proc = snakemake(workflow_copy, check=False)
+    proc = in_process.run(workflow_copy, check=False)
     error = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")][0]
     assert LEARN_Y1 in error and "no feature columns" in error
     assert secret not in error and "\x07" not in error and len(error) < 400, error
@@ -208,7 +218,7 @@ def test_a_file_that_is_no_table_is_not_echoed(workflow_copy):
 
 def test_a_huge_cell_is_cut_in_the_message(workflow_copy):
     edit_lines(workflow_copy / VALID_Y2, set_cell(4, "X2", "9" * 50 + "z" * 100_000))
-    proc = snakemake(workflow_copy, check=False)
+    proc = in_process.run(workflow_copy, check=False)
     error = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")][0]
     assert "line 4, column 'X2': value '99999" in error and "(100050 characters)" in error
     assert len(error) < 300, len(error)
@@ -226,7 +236,7 @@ def test_formula_like_ids_are_written_as_text(workflow_copy):
             text = text.replace(old + ",", new.replace('"', '""').join('""') + ","
                                 if '"' in new else new + ",")
         path.write_text(text)
-    snakemake(workflow_copy)
+    in_process.run(workflow_copy, "evaluate", "workbook")
     results = workflow_copy / "results"
     attention = (results / "attention" / "Y1.csv").read_text().splitlines()
     assert attention[0].split(",")[2] == "'@SUM(A1)" and "'+cmd" in attention[0]
@@ -253,7 +263,7 @@ def test_a_cutoff_above_every_value_is_a_warning_not_a_crash(workflow_copy):
     override = write_yaml(workflow_copy / "cut.yaml", {
         "threshold": {"learn": {"cutoff": 0.5, "power": 2.0},
                       "valid": {"cutoff": 100.0, "power": 1.0}}})
-    proc = snakemake(workflow_copy, "--configfile", str(override))
+    proc = in_process.run(workflow_copy, "evaluate", configfiles=[override])
     assert "Traceback" not in proc.stdout
     # one warning naming why, on the console (the summary names each method's)
     assert [w for w in console_warnings(proc) if "rule evaluate" in w
@@ -281,7 +291,7 @@ def test_a_huge_learning_value(workflow_copy):
     """1e300 among values near 1: the normalisation squeezes the rest to 0, which the
     evaluation reports; no traceback, no NaN written."""
     edit_lines(workflow_copy / LEARN_Y1, set_cell(4, "X1", "1e300"))
-    proc = snakemake(workflow_copy)
+    proc = in_process.run(workflow_copy, "evaluate")
     assert "Traceback" not in proc.stdout and console_warnings(proc)
     for path in (workflow_copy / "results").rglob("*.csv"):
         assert "nan" not in path.read_text() and "inf" not in path.read_text(), path
@@ -339,17 +349,15 @@ def test_ids_are_text_and_must_be_there(workflow_copy):
         lines = path.read_text().splitlines()
         path.write_text("\n".join([lines[0]] + [f"{i:03d}," + l.split(",", 1)[1]
                                                 for i, l in enumerate(lines[1:], 1)]) + "\n")
-    snakemake(workflow_copy)
+    in_process.run(workflow_copy, "evaluate")
     items = (workflow_copy / "results" / "normalise" / "items.csv").read_text()
     assert items.splitlines()[1].startswith("001,NORMAL")
     edit_lines(workflow_copy / VALID_Y2, set_cell(4, "image", ""))
     assert_fails_cleanly(workflow_copy, [VALID_Y2, "line 4", "column 'image'",
-                                         "empty id cell"], keep=("normalise/", "threshold/",
-                                                                 "weights/", "classic/",
-                                                                 "attention/",
-                                                                 "difference/", "blocks/",
-                                                                 "verdicts/", "evaluation/",
-                                                                 "figures/", "workbook"))
+                                         "empty id cell"],
+                         keep=("normalise/", "threshold/", "weights/", "classic/",
+                               "attention/", "difference/", "blocks/", "verdicts/",
+                               "evaluation/"))
 
 
 def test_an_id_with_a_line_break(workflow_copy):
@@ -378,7 +386,7 @@ def test_implausible_values_are_named_in_warnings(workflow_copy):
     file, line, column."""
     edit_lines(workflow_copy / VALID_Y2, set_cell(5, "X1", "1e6"))
     edit_lines(workflow_copy / LEARN_Y1, set_cell(4, "X2", "9999"))
-    proc = snakemake(workflow_copy)
+    proc = in_process.run(workflow_copy, "normalise")
     warnings = console_warnings(proc)
     assert any(f"{VALID_Y2}, line 5, column 'X1': value 1e+06 lies" in w and
                "learning ranges outside" in w for w in warnings), warnings
