@@ -11,6 +11,7 @@ import os
 from types import SimpleNamespace
 
 import yaml
+from snakemake.cli import parse_config
 from snakemake.utils import update_config, validate
 
 from soart_core import pipeline, settings
@@ -37,10 +38,10 @@ def job(stage, inputs, outputs, params):
                            rule=stage, threads=1)
 
 
-def run(workdir, *targets, configfiles=(), check=True):
-    """Run the plain run of `workdir` (tests/conftest.copy_workflow) with config.yaml
-    and `configfiles` up to the stages `targets` (default: every stage) in this
-    process, as `snakemake --configfile ...` would. Returns its `returncode` (0, or 1
+def run(workdir, *targets, configfiles=(), config=(), check=True):
+    """Run the plain run of `workdir` (tests/conftest.copy_workflow) with config.yaml,
+    `configfiles` and `config` (key=value texts) up to the stages `targets` (default:
+    every stage) in this process, as `snakemake --configfile ... --config ...` would. Returns its `returncode` (0, or 1
     after one `soart: error` line) and what it printed on stderr as `stdout`, like
     conftest.snakemake; with `check`, a failure raises."""
     here, printed = os.getcwd(), io.StringIO()
@@ -49,7 +50,8 @@ def run(workdir, *targets, configfiles=(), check=True):
     try:
         with contextlib.redirect_stderr(printed):
             try:
-                _run(targets, [os.path.abspath(os.path.join(here, f)) for f in configfiles])
+                _run(targets, [os.path.abspath(os.path.join(here, f)) for f in configfiles],
+                     parse_config(config))
             except SystemExit as stop:
                 code = stop.code
     finally:
@@ -59,14 +61,15 @@ def run(workdir, *targets, configfiles=(), check=True):
     return SimpleNamespace(returncode=code, stdout=printed.getvalue())
 
 
-def _run(targets, configfiles):
+def _run(targets, configfiles, overrides):
     with one_line_errors():
         with open("config.yaml", encoding="utf-8") as stream:
             config = yaml.safe_load(stream)
         for path in configfiles:  # as Snakemake merges them, before the Snakefile runs
             with open(path, encoding="utf-8") as stream:
                 update_config(config, yaml.safe_load(stream) or {})
-        settings.prepare_config(config, ".", {}, configfiles, set_defaults=lambda c: validate(
+        update_config(config, overrides)
+        settings.prepare_config(config, ".", overrides, configfiles, set_defaults=lambda c: validate(
             c, settings.SCHEMA, set_default=True))
     wanted = set(targets or pipeline.STAGES)
     for stage in targets:

@@ -373,7 +373,7 @@ def test_an_id_with_a_line_break(workflow_copy):
                                   "folder"]),
 ])
 def test_settings_that_cannot_work_are_one_line(workflow_copy, setting, pieces):
-    proc = snakemake(workflow_copy, "--config", setting, check=False)
+    proc = in_process.run(workflow_copy, config=[setting], check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stdout
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert len(errors) == 1, proc.stdout
@@ -399,6 +399,6 @@ def test_implausible_values_are_named_in_warnings(workflow_copy):
 def test_a_config_list_element_is_blamed_on_its_file(workflow_copy):
     bad = write_yaml(workflow_copy / "groups.yaml",
                      {"groups": {"order": ["正常", "ERROR A", "ERROR_B"]}})
-    proc = snakemake(workflow_copy, "-n", "--configfile", str(bad), check=False)
+    proc = in_process.run(workflow_copy, configfiles=[bad], check=False)
     assert "soart: error: config key 'groups.order.1': 'ERROR A' does not match" \
         in proc.stdout and "(from groups.yaml)" in proc.stdout

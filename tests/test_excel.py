@@ -1,6 +1,9 @@
-"""CSVs as Excel writes them: UTF-8 with BOM and CRLF, or cp932 (Japanese Excel)."""
+"""CSVs as Excel writes them: UTF-8 with BOM and CRLF, or cp932 (Japanese Excel). Each
+runs the stages up to the attention in this process (tests/in_process.py) and compares
+with the example's run by Snakemake."""
 
-from conftest import copy_workflow, snakemake, write_yaml
+import in_process
+from conftest import copy_workflow, write_yaml
 
 EXAMPLE = "resources/example"
 
@@ -18,7 +21,7 @@ def attention_bytes(workdir):
 def test_bom_and_crlf_give_the_same_results(example_run, tmp_path):
     workdir = copy_workflow(tmp_path)
     rewrite(workdir, lambda t: "\ufeff".encode() + t.replace("\n", "\r\n").encode())
-    snakemake(workdir)
+    in_process.run(workdir, "attention")
     assert attention_bytes(workdir) == attention_bytes(example_run)
 
 
@@ -31,8 +34,8 @@ def test_cp932_with_japanese_columns(example_run, tmp_path):
         return ("\r\n".join(lines) + "\r\n").encode("cp932")
 
     rewrite(workdir, japanese)
-    snakemake(workdir, "--configfile", str(write_yaml(tmp_path / "enc.yaml",
-                                                      {"encoding": "cp932"})))
+    in_process.run(workdir, "attention",
+                   configfiles=[write_yaml(tmp_path / "enc.yaml", {"encoding": "cp932"})])
     assert attention_bytes(workdir) == attention_bytes(example_run)
 
 
@@ -63,14 +66,14 @@ def test_european_semicolons_and_decimal_commas(example_run, tmp_path):
     workdir = copy_workflow(tmp_path)
     rewrite(workdir, european)
     assert b";0,93" in (workdir / EXAMPLE / "valid_btY1_gs.csv").read_bytes()
-    snakemake(workdir)
+    in_process.run(workdir, "attention")
     assert attention_bytes(workdir) == attention_bytes(example_run)
 
 
 def test_unicode_text_tab_separated_utf16(example_run, tmp_path):
     workdir = copy_workflow(tmp_path)
     rewrite(workdir, unicode_text)
-    snakemake(workdir)
+    in_process.run(workdir, "attention")
     assert attention_bytes(workdir) == attention_bytes(example_run)
     log = (workdir / "results" / "logs" / "normalise.log").read_text()
     assert "features ('auto'): X0, X1, X2, X3" in log
@@ -79,12 +82,12 @@ def test_unicode_text_tab_separated_utf16(example_run, tmp_path):
 def test_unicode_text_with_decimal_commas_and_a_set_delimiter(example_run, tmp_path):
     workdir = copy_workflow(tmp_path)
     rewrite(workdir, lambda t: unicode_text(t, decimal=","))
-    snakemake(workdir, "--config", "delimiter=tab", "decimal=,")
+    in_process.run(workdir, "attention", config=["delimiter=tab", "decimal=,"])
     assert attention_bytes(workdir) == attention_bytes(example_run)
 
 
-def failure(workdir, *args):
-    proc = snakemake(workdir, *args, check=False)
+def failure(workdir):
+    proc = in_process.run(workdir, check=False)
     assert proc.returncode != 0
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert len(errors) == 1, proc.stdout

@@ -1,10 +1,13 @@
-"""With the default config, the attention tables equal the seed script's, value for value."""
+"""With the default config, the attention tables equal the seed script's, value for value:
+the example's through Snakemake, generated datasets through the same jobs in this
+process (tests/in_process.py)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, snakemake, write_yaml
+import in_process
+from conftest import ROOT, write_yaml
 from seed_reference import seed_attention
 from soart_core.example import file_names, write_example
 
@@ -45,7 +48,7 @@ def test_generated_dataset_equals_the_seed(workflow_copy, judges, items, feature
         "groups": {"column": "class", "order": ["NORMAL", "ERROR_A", "ERROR_B"],
                    "valid_counts": [items] * 3},
     })
-    snakemake(workflow_copy, "--configfile", str(override))
+    in_process.run(workflow_copy, "attention", configfiles=[override])
     expected = seed_attention(data, LEARN, VALID, last=last)
     for i, metric in enumerate(("Y1", "Y2", "Y3")):
         ours = attention_values(workflow_copy, metric)
