@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, copy_workflow, read_csv_cells, snakemake, write_yaml
+import in_process
+from conftest import ROOT, copy_workflow, read_csv_cells, write_yaml
 from soart_core.settings import block_tolerance
 
 EXAMPLE = "resources/example"
@@ -26,7 +27,8 @@ def test_two_groups_from_images_with_one_edit(tmp_path):
     images = workdir / EXAMPLE / "images"
     for set_name in ("learn", "valid"):
         shutil.rmtree(images / set_name / "ERROR_B")
-    snakemake(workdir, "--configfile", order_only(tmp_path, ["NORMAL", "ERROR_A"]))
+    in_process.run(workdir, "evaluate",
+                   configfiles=[order_only(tmp_path, ["NORMAL", "ERROR_A"])])
     blocks = pd.read_csv(workdir / "results" / "blocks" / "Y2.csv")
     assert len(blocks) == 4 and set(blocks["item_group"]) == {"NORMAL", "ERROR_A"}
     summary = pd.read_csv(workdir / "results" / "evaluation" / "summary.csv")
@@ -44,8 +46,8 @@ def test_renamed_groups_from_tables_with_one_edit(tmp_path):
         if path.name.startswith("valid"):
             frame.loc[frame.index[-3:], "class"] = "STAIN"  # a fourth group
         frame.to_csv(path, index=False)
-    snakemake(workdir, "--configfile",
-              order_only(tmp_path, ["GOOD", "PIN", "SCRATCH", "STAIN"]))
+    in_process.run(workdir, "blocks",
+                   configfiles=[order_only(tmp_path, ["GOOD", "PIN", "SCRATCH", "STAIN"])])
     baseline = pd.read_csv(workdir / "results" / "difference" / "Y1_baseline.csv")
     attention = pd.read_csv(workdir / "results" / "attention" / "Y1.csv")
     good = attention[attention["group"] == "GOOD"].drop(columns=["item", "group"]).mean()
@@ -59,8 +61,8 @@ def test_renamed_groups_from_tables_with_one_edit(tmp_path):
 
 def test_a_configured_group_with_no_rows_is_reported(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
-    snakemake(workdir, "--configfile",
-              order_only(tmp_path, ["NORMAL", "ERROR_A", "ERROR_B", "ERROR_C"]))
+    in_process.run(workdir, "evaluate", configfiles=[
+        order_only(tmp_path, ["NORMAL", "ERROR_A", "ERROR_B", "ERROR_C"])])
     log = (workdir / "results" / "logs" / "normalise.log").read_text()
     assert "groups.order lists ERROR_C, but no judges in" in log
     assert "groups.order lists ERROR_C, but no items in" in log
@@ -81,13 +83,13 @@ def test_every_feature_column_by_default(tmp_path):
         frame.insert(5, "X4", rng.uniform(0.5, 1.5, len(frame)))
         frame["note"] = "checked"  # other columns stay ignored
         frame.to_csv(path, index=False)
-    snakemake(workdir)
+    in_process.run(workdir, "normalise")
     header, _, _ = read_csv_cells(workdir / "results" / "normalise" / "Y1_valid.csv")
     assert header[2:] == ["X0", "X1", "X2", "X3", "X4"]
     log = (workdir / "results" / "logs" / "normalise.log").read_text()
     assert "features ('auto'): X0, X1, X2, X3, X4" in log
     # the seed's slice still reads exactly its columns
-    snakemake(workdir, "--config", "features=X0:X3")
+    in_process.run(workdir, "normalise", config=["features=X0:X3"])
     header, _, _ = read_csv_cells(workdir / "results" / "normalise" / "Y1_valid.csv")
     assert header[2:] == ["X0", "X1", "X2", "X3"]
 
@@ -109,8 +111,8 @@ def test_blocks_count_rounding_residue_as_zero(example_run, tmp_path, tolerance,
     workdir = example_run
     if tolerance is not None:
         workdir = copy_workflow(tmp_path / "wf")
-        snakemake(workdir, "--configfile",
-                  str(write_yaml(tmp_path / "t.yaml", {"blocks": {"tolerance": tolerance}})))
+        in_process.run(workdir, "blocks", configfiles=[
+            write_yaml(tmp_path / "t.yaml", {"blocks": {"tolerance": tolerance}})])
     results = workdir / "results"
     for metric in ("Y1", "Y2", "Y3"):
         difference = pd.read_csv(results / "difference" / f"{metric}.csv")
