@@ -75,7 +75,8 @@ def _run(targets, configfiles, overrides):
     for stage in targets:
         wanted |= set(pipeline.upstream(stage))
     if config["images_dir"]:
-        images = find_images(config["images_dir"], config["groups"]["order"])
+        with one_line_errors():  # as metrics.smk lists them while planning
+            images = find_images(config["images_dir"], config["groups"]["order"])
         tables = settings.input_paths(config)
         run_stage(job("metrics", {"images": [path for path, _, _ in images]},
                       {"learn": [tables[m]["learn"] for m in config["metrics"]],

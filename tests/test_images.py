@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, assert_csv_close, copy_workflow, read_csv_cells, snakemake
+import in_process
+from conftest import ROOT, assert_csv_close, copy_workflow, read_csv_cells
 from soart_core.errors import InputError
 from soart_core.images import find_images, read_gray, region_labels, soart_metrics
 
@@ -110,8 +111,8 @@ def test_corrupt_image_names_the_file(tmp_path):
     workdir, images = images_copy(tmp_path)
     bad = images / "valid" / "ERROR_B" / "valid_ERROR_B_04.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    proc = snakemake(workdir, check=False)
-    assert proc.returncode != 0
+    proc = in_process.run(workdir, check=False)
+    assert proc.returncode == 1
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert len(errors) == 1 and "valid_ERROR_B_04.png" in errors[0]
     assert "cannot read the image" in errors[0]
@@ -123,8 +124,8 @@ def test_images_of_different_sizes(tmp_path):
     workdir, images = images_copy(tmp_path)
     odd = images / "valid" / "NORMAL" / "valid_NORMAL_03.png"
     Image.open(odd).crop((0, 0, 90, 96)).save(odd)
-    proc = snakemake(workdir, check=False)
-    assert proc.returncode != 0
+    proc = in_process.run(workdir, check=False)
+    assert proc.returncode == 1
     assert "valid_NORMAL_03.png: image is 90 x 96 pixels" in proc.stdout
     assert "all images must have one size" in proc.stdout
 
@@ -133,8 +134,8 @@ def test_empty_group_folder(tmp_path):
     workdir, images = images_copy(tmp_path)
     for path in (images / "learn" / "ERROR_A").iterdir():
         path.unlink()
-    proc = snakemake(workdir, "-n", check=False)
-    assert proc.returncode != 0
+    proc = in_process.run(workdir, check=False)
+    assert proc.returncode == 1
     assert "learn/ERROR_A: no images" in proc.stdout
 
 

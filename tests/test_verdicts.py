@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import in_process
 from conftest import ROOT, copy_workflow, snakemake, write_yaml
 from soart_core import verdicts
 from soart_core.example import GROUPS, file_names, make_tables
@@ -110,7 +111,7 @@ def hidden_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("hidden")
     truth, hidden = hidden_label_tables(root / "tables")
     workdir = copy_workflow(root / "wf")
-    snakemake(workdir, "--config", f"data_dir={root / 'tables'}")
+    in_process.run(workdir, config=[f"data_dir={root / 'tables'}"])
     return workdir, truth, hidden
 
 
@@ -155,7 +156,7 @@ def test_images_directly_in_valid_are_unlabeled_items(tmp_path):
     for group in ORDER:
         for path in sorted((valid / group).glob("*_0[89].png")):
             moved.append(shutil.move(path, valid / f"new_{path.name}"))
-    snakemake(workdir)
+    in_process.run(workdir, "verdicts")
     table = read(workdir / "results" / "verdicts" / "Y3.csv")
     unlabeled = table[table["group"] == ""]
     assert len(table) == 30 and len(unlabeled) == len(moved) == 6
@@ -168,8 +169,8 @@ def test_a_learning_image_without_a_group_is_an_error(tmp_path):
     workdir = copy_workflow(tmp_path / "wf", tables=False)
     learn = workdir / "resources" / "example" / "images" / "learn"
     shutil.move(learn / "NORMAL" / "learn_NORMAL_03.png", learn / "loose.png")
-    proc = snakemake(workdir, "-n", check=False)
-    assert proc.returncode != 0
+    proc = in_process.run(workdir, check=False)
+    assert proc.returncode == 1
     assert "learn/loose.png: a learning image (a judge) needs its group" in proc.stdout
 
 
@@ -181,14 +182,14 @@ def test_no_labeled_reference_items(tmp_path):
         frame = pd.read_csv(path)
         frame.loc[frame["class"] == "NORMAL", "class"] = ""
         frame.to_csv(path, index=False)
-    proc = snakemake(workdir, check=False)
+    proc = in_process.run(workdir, check=False)
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert proc.returncode != 0 and len(errors) == 1, proc.stdout
     assert "group 'NORMAL' has no labeled items" in errors[0]
     assert "set baseline.method: median" in errors[0]
     assert not (workdir / "results" / "difference").exists()
     median = write_yaml(tmp_path / "median.yaml", {"baseline": {"method": "median"}})
-    proc = snakemake(workdir, "--configfile", str(median), check=False)
+    proc = in_process.run(workdir, configfiles=[median], check=False)
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert proc.returncode != 0 and len(errors) == 1, proc.stdout
     assert "no verdicts: 0 labeled item(s) of the reference group NORMAL" in errors[0]
