@@ -7,10 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
-
-import pytest
 
 from conftest import ENV, ROOT, SNAKEMAKE, copy_workflow, snakemake
 from soart_core import pipeline, settings

@@ -3,10 +3,10 @@ input, not errors; every other case is one clear line naming file, line and colu
 config key), quoting at most a short excerpt; no output path leaves the project."""
 
 import logging
-import re
 
 import pytest
 
+import in_process
 from conftest import ROOT, snakemake, write_yaml
 from soart_core.errors import InputError
 from soart_core.inputs import load_inputs, read_metric_table
@@ -270,7 +270,7 @@ def test_an_escaping_metrics_name_writes_nothing(tmp_path):
     metrics = shipped_config()["metrics"]
     metrics["Y1"]["learn"] = "../../../escaped.csv"
     override = write_yaml(tmp_path / "escape.yaml", {"metrics": metrics})
-    error = run_error(snakemake(workdir, "--configfile", str(override), check=False))
+    error = run_error(in_process.run(workdir, configfiles=[override], check=False))
     assert "config key 'metrics.Y1.learn': '../../../escaped.csv' is not a file name" \
         in error
     assert not (workdir / "results").exists() and not list(tmp_path.rglob("escaped.csv"))
@@ -317,7 +317,7 @@ def test_tables_saved_by_excel_with_empty_rows_run_with_one_warning_each(workflo
     tables = sorted((workflow_copy / "resources" / "example").glob("*.csv"))
     for path in tables:
         path.write_text(path.read_text() + ",,,,,\n" * 4)
-    proc = snakemake(workflow_copy)
+    proc = in_process.run(workflow_copy, "normalise")
     warnings = [l for l in proc.stdout.splitlines() if l.startswith("soart: warning")
                 and "empty row(s)" in l]
     assert len(warnings) == len(tables), proc.stdout

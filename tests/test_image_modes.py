@@ -295,18 +295,19 @@ def test_luma_weights_are_bt601():
 def test_a_bomb_in_a_run_is_one_line_and_the_limit_is_config(tmp_path):
     """Through the workflow: one `soart: error` line naming the file and the limit,
     and `images.max_pixels` moves the limit."""
-    from conftest import copy_workflow, snakemake, write_yaml
+    import in_process
+    from conftest import copy_workflow, write_yaml
 
     workdir = copy_workflow(tmp_path / "wf", tables=False)
     bomb = workdir / "resources" / "example" / "images" / "valid" / "ERROR_B" / "zz_bomb.png"
     png_bomb(bomb, 20000)
-    proc = snakemake(workdir, check=False)
+    proc = in_process.run(workdir, check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stdout
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     assert len(errors) == 1 and "zz_bomb.png" in errors[0], proc.stdout
     assert "100,000,000" in errors[0] and "images.max_pixels" in errors[0]
     small = write_yaml(tmp_path / "small.yaml", {"images": {"max_pixels": 5000}})
-    proc = snakemake(workdir, "--configfile", str(small), check=False)
+    proc = in_process.run(workdir, configfiles=[small], check=False)
     errors = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
     # the first image read (the reference pass) is 96 x 96 = 9,216 pixels
     assert len(errors) == 1 and "learn_NORMAL_01.png" in errors[0], proc.stdout

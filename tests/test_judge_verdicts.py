@@ -233,7 +233,8 @@ def test_workflow_identical_validation_rows(tmp_path):
     every evaluation figure at chance or empty, and the warning names why."""
     import pandas as pd
 
-    from conftest import copy_workflow, snakemake
+    import in_process
+    from conftest import copy_workflow
 
     workdir = copy_workflow(tmp_path / "wf")
     for path in (workdir / "resources" / "example").glob("valid_*.csv"):
@@ -241,7 +242,7 @@ def test_workflow_identical_validation_rows(tmp_path):
         features = [c for c in frame.columns if c.startswith("X")]
         frame[features] = frame[features].iloc[[0] * len(frame)].to_numpy()
         frame.to_csv(path, index=False)
-    proc = snakemake(workdir)
+    proc = in_process.run(workdir, "evaluate")
     results = workdir / "results"
     verdict = pd.read_csv(results / "verdicts" / "summary.csv", keep_default_na=False)
     assert verdict["flag"].nunique() == 1 and verdict["predicted"].nunique() == 1

@@ -155,7 +155,6 @@ SWEEP_RULE = "sweep_example_"
 
 @pytest.mark.parametrize("key", sorted(CHANGES))
 def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, key, tmp_path):
-    from soart_core.pipeline import job_params
     from soart_core.sweep import get_path, set_path
 
     config = yaml.safe_load((sweep_run / "config.yaml").read_text())

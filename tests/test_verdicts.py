@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import in_process
-from conftest import ROOT, copy_workflow, snakemake, write_yaml
+from conftest import copy_workflow, snakemake, write_yaml
 from soart_core import verdicts
 from soart_core.example import GROUPS, file_names, make_tables
 from soart_core.tables import Table, write_columns
