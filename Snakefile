@@ -5,9 +5,11 @@ import sys
 
 from snakemake.utils import min_version, validate
 
+# soart's folder: this file's, also when another workflow uses soart as a module
+SOART = str(workflow.current_basedir)
 # soart_core lives beside this file: importable here and, as Snakemake hands its own
 # sys.path to every script, in every job too, with or without `pip install -e .`
-sys.path.insert(0, workflow.basedir)
+sys.path.insert(0, SOART)
 
 from soart_core.errors import one_line_errors
 from soart_core.script import killed_run_lock
@@ -18,15 +20,17 @@ from soart_core.tables import write_text
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# soart's config.yaml, wherever Snakemake runs (a user's --configfile goes over it)
+configfile: os.path.join(SOART, "config.yaml")
 
 
 # what the command line set: --config values, --configfile paths
 OVERRIDES, CONFIGFILES = command_line(workflow)
 
 with one_line_errors():
-    prepare_config(config, workflow.basedir, OVERRIDES, CONFIGFILES,
-                   set_defaults=lambda c: validate(c, SCHEMA, set_default=True))
+    prepare_config(config, SOART, OVERRIDES, CONFIGFILES,
+                   set_defaults=lambda c: validate(c, os.path.join(SOART, SCHEMA),
+                                                   set_default=True))
 
 
 if workflow.is_main_process and "--unlock" not in sys.argv:

@@ -13,7 +13,7 @@ METRICS = list(config["metrics"])
 WORDS = words(config)
 
 INPUTS = input_paths(config)
-SWEEP_SCHEMA = load_schema(workflow.basedir)
+SWEEP_SCHEMA = load_schema(SOART)
 
 
 with one_line_errors():
