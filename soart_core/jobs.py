@@ -12,6 +12,7 @@ stages.
 
 import logging
 import os
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -22,7 +23,7 @@ from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics
 from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT
-from .sweep import rank_instances
+from .sweep import rank_instances, stale_folders
 from .verdicts import TooFewLabeled, judge_verdicts, verdict_table
 from .workbook import package_versions, write_workbook
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
@@ -549,6 +550,12 @@ def sweep_summary(inputs, outputs, params):
                                          "config": instance["config"]}, sort_keys=False))
         summaries.append(pd.read_csv(os.path.join(instance["folders"]["evaluate"],
                                                   "evaluation", "summary.csv")))
+    # folders of grid values since removed: the sweep holds only the current grid's
+    owned = [os.path.dirname(i["params"]) for i in params.instances] + \
+        [folder for i in params.instances for folder in i["folders"].values()]
+    for folder in stale_folders(os.path.dirname(outputs.summary), owned):
+        shutil.rmtree(folder)
+        LOG.info(f"removed {folder}: no instance of the current grid reads it")
     ranked = rank_instances([i["name"] for i in params.instances],
                             [i["values"] for i in params.instances], summaries,
                             params.rank_by, params.rank_method)

@@ -12,6 +12,7 @@ values share its outputs; each instance folder links to the ones it read.
 """
 
 import copy
+import os
 import itertools
 import math
 import re
@@ -25,6 +26,7 @@ from .settings import check_config
 # which files every run writes
 UNSWEPT = ("images_dir", "images", "sweeps", "max_sweep_instances", "metrics", "words")
 DEFAULT_KEY = "default"
+SHARED = "_shared"  # a sweep's run folders that several instances read
 
 
 class SweepError(ConfigError):
@@ -176,7 +178,7 @@ def plan(config, validate, origin=None):
                 own = {p: values[p] for p in paths}
                 folders[stage] = (PLAIN if not own else
                                   f"{PLAIN}/sweeps/{sweep}/{name}" if len(own) == len(values)
-                                  else f"{PLAIN}/sweeps/{sweep}/_shared/{_name(own, short)}")
+                                  else f"{PLAIN}/sweeps/{sweep}/{SHARED}/{_name(own, short)}")
             instances[name] = Instance(sweep, name, values, instance_config, folders)
         plans[sweep] = instances
     return plans
@@ -192,6 +194,27 @@ def sweep_runs(instances, stage):
             runs[folder] = Run(folder, instance.config,
                                {s: instance.folders[s] for s in STAGES[stage].after()})
     return list(runs.values())
+
+
+SWEEP_FILES = ("jobs", "logs", "benchmarks", "summary.csv", "summary.png")
+
+
+def stale_folders(root, owned):
+    """The folders under sweep folder `root` (its instances' and `_shared/` ones) that
+    no folder in `owned` (the current grid's instance and run folders) is, or holds:
+    left by grid values since removed."""
+    keep = {os.path.normpath(folder) for folder in owned}
+    found = []
+    for parent in (root, os.path.join(root, SHARED)):
+        if not os.path.isdir(parent):
+            continue
+        for name in sorted(os.listdir(parent)):
+            path = os.path.normpath(os.path.join(parent, name))
+            if parent == root and name in (*SWEEP_FILES, SHARED):
+                continue
+            if os.path.isdir(path) and not os.path.islink(path) and path not in keep:
+                found.append(path)
+    return found
 
 
 def rank_instances(names, values, summaries, rank_by, method, decimals=4):

@@ -257,3 +257,15 @@ def test_figure_titles_and_colour_bars(tmp_path):
     blocks = jobs.score_blocks(table(x, groups), JUDGES, ORDER, 0.0)
     assert figures.block_grid(blocks, ORDER, tmp_path / "b.png", metric="Y2")[0] \
         == "Y2: block sign score (agreement), mean |difference|"
+
+
+def test_stale_sweep_folders_are_those_no_instance_owns(tmp_path):
+    from soart_core.sweep import stale_folders
+
+    root = tmp_path / "sweeps" / "s"
+    for folder in ("a", "b", "gone", "_shared/x", "_shared/old", "jobs", "logs"):
+        (root / folder).mkdir(parents=True)
+    (root / "summary.csv").write_text("")
+    owned = [root / "a", root / "b", root / "_shared" / "x", tmp_path / "plain"]
+    assert stale_folders(str(root), [str(p) for p in owned]) == [
+        str(root / "gone"), str(root / "_shared" / "old")]

@@ -117,6 +117,27 @@ def test_a_longer_grid_computes_only_its_new_runs_and_a_changed_input_all(tmp_pa
     snakemake(workdir, "sweep")
     assert computed_and_kept(workdir, "s", "threshold") == (3, 0)
     assert computed_and_kept(workdir, "s", "evaluate") == (6, 0)
+    # a value taken out of the grid takes its folders along
+    config["sweeps"]["s"]["threshold.learn.cutoff"].remove(0.3)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "sweep")
+    summary = pd.read_csv(root / "summary.csv")
+    instances = sorted(p.name for p in root.iterdir() if (p / "params.yaml").is_file())
+    assert instances == sorted(summary["instance"]) and len(instances) == 4
+    assert sorted(p.name for p in (root / "_shared").iterdir()) == ["cutoff~0.4",
+                                                                   "cutoff~0.5"]
+
+
+def test_a_dry_run_of_a_large_grid_reads_as_a_plan(example_run, tmp_path):
+    """30 instances: no line of `snakemake -n` over a few hundred characters (each of
+    the plain run's files is named once, not once per run)."""
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump({"sweeps": {"big": {
+        "threshold.learn.cutoff": [0.2, 0.3, 0.4, 0.5, 0.6], "roles.query": ["Y1", "Y2", "Y3"],
+        "baseline.method": ["group_mean", "median"]}}}))
+    out = snakemake(example_run, "-n", "sweep", "--configfile", str(path)).stdout
+    assert "sweep_big_summary" in out
+    assert max(len(line) for line in out.splitlines()) < 500
 
 
 # every config key a stage reads, with another valid value (the example sweeps

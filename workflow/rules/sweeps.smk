@@ -19,7 +19,9 @@ def sweep_rule(sweep, job):
 def sweep_inputs(sweep, stages, inputs):
     """A sweep job's inputs: the plain run's files it reads, and the manifests of the
     sweep's jobs of `stages` that write the others."""
-    plain = {name: [f for f in files if not f.startswith(f"results/sweeps/{sweep}/")]
+    # each file once: the runs of a sweep share most of the plain run's files
+    plain = {name: list(dict.fromkeys(f for f in files
+                                      if not f.startswith(f"results/sweeps/{sweep}/")))
              for name, files in inputs.items()}
     manifests = [m for stage in stages for m in MANIFESTS.get((sweep, stage), [])]
     return {**{name: files for name, files in plain.items() if files},
