@@ -172,10 +172,38 @@ CHANGES = {
 }
 OUTSIDE = {"all", "sweep", "figures", "workbook", "metrics", "summary"}
 SWEEP_RULE = "sweep_example_"
+# through Snakemake: a key of each stage, a swept one, and those that touch no stage's
+# arithmetic (the others: test_every_key_changes_what_some_stage_reads)
+THROUGH_SNAKEMAKE = ("features", "threshold.learn.cutoff", "roles.key", "attention.dtype",
+                     "attention.job_per_metric", "baseline.group", "blocks.tolerance",
+                     "verdicts.quantile", "evaluate.max_loo_items", "evaluate.rank_by",
+                     "workbook.max_items")
 
 
-@pytest.mark.parametrize("key", sorted(CHANGES))
-def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, key, tmp_path):
+def test_every_key_changes_what_some_stage_reads():
+    """Each key of CHANGES reaches the params of a stage (or the sweep summary's):
+    none is a setting that nothing reads."""
+    from soart_core.pipeline import STAGES, job_params
+    from soart_core.sweep import get_path, set_path
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for key, value in CHANGES.items():
+        changed = yaml.safe_load(yaml.safe_dump(config))
+        assert get_path(changed, key) != value
+        set_path(changed, key, value)
+        stages = [s for s in STAGES if job_params(config, s) != job_params(changed, s)]
+        assert stages or key in ("evaluate.rank_by", "attention.job_per_metric"), key
+
+
+@pytest.fixture(scope="module")
+def sweep_rules(sweep_run):
+    return {rule.removeprefix(SWEEP_RULE) for rule in snakemake_rules(sweep_run)
+            if rule.startswith(SWEEP_RULE)} - OUTSIDE
+
+
+@pytest.mark.parametrize("key", THROUGH_SNAKEMAKE)
+def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, sweep_rules, key,
+                                                                tmp_path):
     from soart_core.sweep import get_path, set_path
 
     config = yaml.safe_load((sweep_run / "config.yaml").read_text())
@@ -195,9 +223,7 @@ def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, key, t
     else:
         # each stage that has runs of its own in the sweep reruns there exactly when
         # it reruns in the plain run
-        own = {rule.removeprefix(SWEEP_RULE) for rule in snakemake_rules(sweep_run)
-               if rule.startswith(SWEEP_RULE)} - OUTSIDE
-        assert swept == plain & own, jobs
+        assert swept == plain & sweep_rules, jobs
     # these change the sweep summary, the workbook, which jobs compute the attention
     if key not in ("evaluate.rank_by", "workbook.max_items", "attention.job_per_metric"):
         assert plain, f"changing {key} reruns nothing: is it read at all?"
