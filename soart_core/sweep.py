@@ -2,9 +2,9 @@
 
 A sweep maps config key paths (`threshold.learn.cutoff`, `roles.query`, ...) to lists
 of values; every combination is an instance with a readable, stable name built from
-its values (`cutoff~0.3_query~Y3`). The workflow's stage rules run sweeps as they run
-the plain one (workflow/rules/stages.smk). Each stage of an instance writes to a run
-folder chosen by the swept values that stage reads (settings.STAGES declares them, for
+its values (`cutoff~0.3_query~Y3`). The sweep's rules run the same stages as the
+plain run's (workflow/rules/sweeps.smk). Each stage of an instance writes to a run
+folder chosen by the swept values that stage reads (pipeline.STAGES declares them, for
 the stage and the stages before it): none -> the plain run's `results/` (shared with
 it), all of the instance's -> the instance's own folder, some ->
 `results/sweeps/{sweep}/_shared/{those values}/`. Instances that agree on a stage's
