@@ -2,9 +2,10 @@
 (soart_core.stages) with the checks that turn bad input or a bad setting into an
 `InputError` naming the file, line and column, and write its outputs.
 
-Every job function takes `(inputs, outputs, params)`: objects with named attributes,
-one run's files and tunables (soart_core.script.run_stage makes them from the rule's
-`params.runs`; tests pass `types.SimpleNamespace`). Stages that run once per words
+Every job function is named after its stage (soart_core.pipeline.STAGES) and takes
+`(inputs, outputs, params)`: objects with named attributes, one run's files and
+tunables (a plain run's rule gives its own; a sweep's job one run's of `params.runs`;
+tests pass `types.SimpleNamespace`). Stages that run once per words
 metric take lists in `params.words` order. pandas, scikit-learn and matplotlib are
 imported only where they are used: their imports cost more than the work of most
 stages.

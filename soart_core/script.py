@@ -12,6 +12,8 @@ import threading
 import time
 from types import SimpleNamespace
 
+from threadpoolctl import threadpool_limits
+
 from . import jobs
 from .errors import InputError
 from .tables import WRITING, NoSpace, write_atomic, write_text
@@ -180,10 +182,10 @@ class Stamps:
 
 
 def run_stage(snakemake, job=None, watch=True):
-    """Run `job` (default: soart_core.jobs.<params.stage, or the rule's name>) for the
-    job's runs (params.runs: a run folder each, with its inputs, outputs and params; the
-    plain run has one), or on the job's own input, output and params where there are no
-    runs; log its time; turn an InputError into one message and exit 1. A sweep's job
+    """Run `job` (default: soart_core.jobs.<params.stage, or the rule's name>) on the
+    rule's own input, output and params (a plain run's rule), or for each of a sweep's
+    runs (params.runs: a run folder each, with its inputs, outputs and params); log its
+    time; turn an InputError into one message and exit 1. A sweep's job
     (params.reuse) keeps runs whose stamps hold, copies runs made from the same input
     bytes and params as an earlier one, and writes its manifest.
 
@@ -193,8 +195,6 @@ def run_stage(snakemake, job=None, watch=True):
     and the attention use exactly the job's `threads`. Takes the `snakemake` object of
     a `script:` job by duck typing (no Snakemake import).
     """
-    from threadpoolctl import threadpool_limits
-
     if job is None:
         job = getattr(jobs, getattr(snakemake.params, "stage", snakemake.rule))
     threads = int(getattr(snakemake, "threads", 1) or 1)

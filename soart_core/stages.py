@@ -6,6 +6,7 @@ Nothing here reads files or knows about Snakemake; `soart_core.tables` does the 
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .groups import membership, present_groups
 
@@ -95,8 +96,6 @@ def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float
         for start in starts:
             run(start)
         return out
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(run, starts):
