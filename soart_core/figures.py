@@ -180,11 +180,13 @@ def block_grid(blocks, order, path, metric=None):
 
 def sweep_plot(summary, parameters, path, figures=None):
     """Each ranking figure against each swept parameter: mean over the other
-    parameters' values, with their min-max range shaded; the chance level of the
+    parameters' values, with their min-max range shaded and, where the summary has it,
+    the figure's 95 % interval as error bars (mean bounds); the chance level of the
     accuracies drawn (`chance_accuracy`, `chance_balanced_accuracy`) as a dashed line.
     Returns {label: line style} of the lines of the first parameter's plot."""
     plt = _pyplot()
-    figures = figures or [c for c in summary.columns if c.startswith("mean_")]
+    figures = figures or [c for c in summary.columns if c.startswith("mean_")
+                          and not c.endswith(("_low", "_high"))]
     # the chance level of each kind of accuracy drawn; just "chance" if only one kind
     kinds = [k for k in ("balanced_accuracy", "accuracy") if f"chance_{k}" in summary
              and any(f.endswith(k) and not f.endswith(f"balanced_{k}") for f in figures)]
@@ -196,8 +198,14 @@ def sweep_plot(summary, parameters, path, figures=None):
         for figure in figures:
             stats = summary.groupby(parameter, sort=True)[figure].agg(["mean", "min", "max"])
             x = [str(v) for v in stats.index]
-            ax.plot(x, stats["mean"], marker="o", label=figure)
+            line, = ax.plot(x, stats["mean"], marker="o", label=figure)
             ax.fill_between(x, stats["min"], stats["max"], alpha=0.15)
+            if f"{figure}_low" in summary:  # its 95 % interval, averaged as the figure
+                low = summary.groupby(parameter, sort=True)[f"{figure}_low"].mean()
+                high = summary.groupby(parameter, sort=True)[f"{figure}_high"].mean()
+                ax.errorbar(x, stats["mean"], yerr=[stats["mean"] - low, high - stats["mean"]],
+                            fmt="none", ecolor=line.get_color(), capsize=3, lw=1,
+                            label=f"{figure}: 95 % interval")
         for column, label in chances.items():
             level = summary.groupby(parameter, sort=True)[column].mean()
             ax.plot([str(v) for v in level.index], level, ls="--", label=label,
