@@ -35,6 +35,7 @@ REPORTED = {
     ("figures", "difference"): ("difference", "Baseline difference", "heatmaps",
                                 {"figure": "difference"}),
     ("figures", "blocks"): ("blocks", "Blocks", "sign scores", {"figure": "blocks"}),
+    ("blocks", "blocks"): ("blocks_table", "Blocks", "sign counts", {"table": "blocks"}),
     ("figures", "verdicts"): ("verdicts_figure", "Verdicts", "distances",
                               {"figure": "verdicts"}),
     ("workbook", "workbook"): ("workbook", "Workbook", None, {"file": "workbook.xlsx"}),
