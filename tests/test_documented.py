@@ -170,8 +170,10 @@ def test_own_images(tmp_path):
 def test_own_configfile(tmp_path):
     workdir = shipped(tmp_path)
     text = (workdir / "config.yaml").read_text()
-    text = text.replace("\nimages_dir: resources/example/images\n", "\nimages_dir: null\n")
-    text = text.replace("\ndata_dir: resources/example\n", f"\ndata_dir: {own_tables(tmp_path)}\n")
+    for line, mine in (("images_dir: resources/example/images", "images_dir: null"),
+                       ("data_dir: resources/example", f"data_dir: {own_tables(tmp_path)}")):
+        assert f"\n{line}\n" in text  # the edit a user makes, on the shipped line
+        text = text.replace(f"\n{line}\n", f"\n{mine}\n")
     (workdir / "my.yaml").write_text(text)
     as_typed(workdir, "snakemake --cores 2 --configfile my.yaml")
     assert (workdir / "results" / "blocks" / "Y3.csv").is_file()
