@@ -140,6 +140,22 @@ def test_a_large_table_is_named_not_shown(tmp_path, monkeypatch):
     assert "large.csv (0.5 MB) is too large to show here" in text
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_names_show_as_they_are(tmp_path, monkeypatch):
+    """Names that are markup in the report's text format (RST) show as written, in a
+    table as Excel saves it (BOM, CRLF)."""
+    monkeypatch.chdir(tmp_path)
+    rows = [["item", "flag"], ["NG_", "a_b_"], ["*1", "|x|"], ["`q", "\\"],
+            ["a,b \"c\"", "良品_1.png"], ["- 1", "=HYPERLINK(1)"], ["1. a", "(b) c"],
+            [".. x", ":f: g"], ["----", "[1]_"], [">>> y", "<z>`_"], ["-0.25", "1e-05"]]
+    with open("t.csv", "w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream, lineterminator="\r\n").writerows(rows)
+    html = render_front_page([SimpleNamespace(path=Path("t.csv"), size=80,
+                                              labels={"table": "verdicts, all metrics"})])
+    assert parsed(html).tables == [rows]
+    assert "system-message" not in html
+
+
 def test_the_report_opens_in_a_headless_browser(japanese_run, tmp_path):
     """Chromium runs the report's scripts and its page holds the tables. Runs where a
     Chromium is installed (Debian: apt-get install chromium); the tests install none."""
