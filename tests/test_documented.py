@@ -58,7 +58,7 @@ def test_the_docs_are_read():
         assert documented_commands([path]), path
 
 
-# command -> where a test runs it as typed. A new command in README or config.yaml
+# command -> where a test runs it as typed. A new command in README, docs/ or config.yaml
 # fails test_every_documented_command_is_tested until it gets a test here.
 TESTED = {
     "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && snakemake --cores 2":
