@@ -7,12 +7,36 @@ from .tables import write_atomic
 from .verdicts import labeled_mask
 
 
+# Names are the user's (groups, items, judges, metrics), in any script: matplotlib's
+# DejaVu Sans draws Latin (accents included), Greek and Cyrillic, and Noto Sans CJK JP,
+# shipped by the notojp-matplotlib package (a dependency, so no system font is needed),
+# draws Japanese kana and kanji, Chinese (simplified and traditional) and Korean Hangul.
+# Each character takes the first family of the list that has it.
+FONT_FAMILIES = ["DejaVu Sans", "Noto Sans CJK JP"]
+
+
+def _add_fonts():
+    """Register the bundled CJK font with matplotlib (once per process) and make the
+    list above the default family."""
+    from importlib import resources
+
+    import matplotlib
+    import notojp_matplotlib  # its version is then part of the figures' code digest
+    from matplotlib import font_manager
+
+    path = resources.files(notojp_matplotlib).joinpath("fonts", "NotoSansCJKjp-Regular.otf")
+    if not any(f.fname == str(path) for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+    matplotlib.rcParams["font.family"] = FONT_FAMILIES
+
+
 def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # no display: files only
     import matplotlib.pyplot as plt
 
+    _add_fonts()
     return plt
 
 
@@ -155,11 +179,13 @@ def block_grid(blocks, order, path, metric=None):
 
 def sweep_plot(summary, parameters, path, figures=None):
     """Each ranking figure against each swept parameter: mean over the other
-    parameters' values, with their min-max range shaded; the chance level of the
+    parameters' values, with their min-max range shaded and, where the summary has it,
+    the figure's 95 % interval as error bars (mean bounds); the chance level of the
     accuracies drawn (`chance_accuracy`, `chance_balanced_accuracy`) as a dashed line.
     Returns {label: line style} of the lines of the first parameter's plot."""
     plt = _pyplot()
-    figures = figures or [c for c in summary.columns if c.startswith("mean_")]
+    figures = figures or [c for c in summary.columns if c.startswith("mean_")
+                          and not c.endswith(("_low", "_high"))]
     # the chance level of each kind of accuracy drawn; just "chance" if only one kind
     kinds = [k for k in ("balanced_accuracy", "accuracy") if f"chance_{k}" in summary
              and any(f.endswith(k) and not f.endswith(f"balanced_{k}") for f in figures)]
@@ -171,8 +197,14 @@ def sweep_plot(summary, parameters, path, figures=None):
         for figure in figures:
             stats = summary.groupby(parameter, sort=True)[figure].agg(["mean", "min", "max"])
             x = [str(v) for v in stats.index]
-            ax.plot(x, stats["mean"], marker="o", label=figure)
+            line, = ax.plot(x, stats["mean"], marker="o", label=figure)
             ax.fill_between(x, stats["min"], stats["max"], alpha=0.15)
+            if f"{figure}_low" in summary:  # its 95 % interval, averaged as the figure
+                low = summary.groupby(parameter, sort=True)[f"{figure}_low"].mean()
+                high = summary.groupby(parameter, sort=True)[f"{figure}_high"].mean()
+                ax.errorbar(x, stats["mean"], yerr=[stats["mean"] - low, high - stats["mean"]],
+                            fmt="none", ecolor=line.get_color(), capsize=3, lw=1,
+                            label=f"{figure}: 95 % interval")
         for column, label in chances.items():
             level = summary.groupby(parameter, sort=True)[column].mean()
             ax.plot([str(v) for v in level.index], level, ls="--", label=label,
@@ -187,15 +219,47 @@ def sweep_plot(summary, parameters, path, figures=None):
     return {line.get_label(): line.get_linestyle() for line in axes[0][0].get_lines()}
 
 
+MAX_NAMED = 60  # item names a verdict figure can print legibly along its axis
+
+
+def short_name(item, width=28):
+    """An item's name as an axis prints it: the file name of an image path, middle cut
+    with an ellipsis past `width` characters."""
+    name = str(item).replace("\\", "/").rsplit("/", 1)[-1] or str(item)
+    if len(name) > width:
+        name = name[: width // 2 - 1] + "\u2026" + name[-(width - width // 2):]
+    return name
+
+
+def named_items(distance, flagged, limit=MAX_NAMED):
+    """Indices (in input order) of the items whose names a verdict figure prints: all of
+    them when they fit, else the flagged ones, farthest first up to `limit`."""
+    if len(distance) <= limit:
+        return np.arange(len(distance))
+    candidates = np.flatnonzero(flagged)
+    farthest = candidates[np.argsort(-distance[candidates], kind="stable")][:limit]
+    return np.sort(farthest)
+
+
 def verdict_plot(verdicts, threshold, order, path, metric=None):
     """Each item's MT distance in input order, coloured by its predicted group, labeled
-    items as dots and unlabeled ones as crosses, the flag's threshold dashed."""
+    items as dots and unlabeled ones as crosses, the flag's threshold dashed. The axis
+    names the items (in red the flagged ones): every item up to MAX_NAMED items, else
+    the flagged ones, farthest first. Returns the title it drew and the names it
+    printed."""
     plt = _pyplot()
     distance = np.asarray(verdicts["distance"], dtype=np.float64)
     predicted = np.asarray(verdicts["predicted"], dtype=object)
+    flagged = np.asarray(verdicts["flag"], dtype=object) == "abnormal"
+    items = [str(i) for i in verdicts["item"]]
+    names = [short_name(i) for i in items]
+    if len(set(names)) < len(set(items)):  # file names repeat across folders: full ids
+        names = [short_name(i, 48) if len(i) > 48 else i for i in items]
     unlabeled = ~labeled_mask(verdicts["group"])
     index = np.arange(len(distance))
-    fig, ax = plt.subplots(figsize=(min(14.0, 5.0 + 0.05 * len(distance)), 4.0))
+    shown = named_items(distance, flagged)
+    fig, ax = plt.subplots(figsize=(min(16.0, 5.0 + 0.16 * max(len(shown), len(distance) / 8)),
+                                    5.5))
     colours = plt.get_cmap("tab10")
     for k, group in enumerate(order):
         for mask, marker, kind in ((~unlabeled, "o", "labeled"), (unlabeled, "x", "unlabeled")):
@@ -207,13 +271,27 @@ def verdict_plot(verdicts, threshold, order, path, metric=None):
     positive = distance[distance > 0]
     if len(positive) and positive.max() / max(positive.min(), 1e-300) > 100:
         ax.set_yscale("log")  # distances spread over decades: show them all
-    ax.set_xlabel("item (input order)")
+    ax.set_xticks(shown, [names[i] for i in shown], rotation=90,
+                  fontsize=7 if len(shown) <= 40 else 6)
+    for tick, i in zip(ax.get_xticklabels(), shown):
+        if flagged[i]:
+            tick.set_color("tab:red")  # (not bold: the CJK font has one weight)
+    if len(shown) == len(distance):
+        ax.set_xlabel("item (input order; flagged abnormal in red)")
+    elif len(shown) == flagged.sum():
+        ax.set_xlabel(f"item (input order): the {len(shown)} flagged named"
+                      if len(shown) else "item (input order): none flagged")
+    else:
+        ax.set_xlabel(f"item (input order): the {len(shown)} farthest of "
+                      f"{int(flagged.sum())} flagged named; every item in the verdicts CSV")
+    ax.set_xlim(-0.5 if len(distance) else -1, max(len(distance) - 0.5, 0))
     ax.set_ylabel("MT distance D\u00b2 (reference unit space)")
-    title = f"{metric}: verdicts, {int(unlabeled.sum())} of {len(distance)} items unlabeled"
+    title = (f"{metric}: verdicts, {int(flagged.sum())} of {len(distance)} items flagged, "
+             f"{int(unlabeled.sum())} unlabeled")
     ax.set_title(title if metric else title.split(": ", 1)[1])
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
-    return title
+    return title, [names[i] for i in shown]

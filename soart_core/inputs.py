@@ -23,7 +23,7 @@ from .tables import Table, line_of, unescape
 AUTO_FEATURE = re.compile(r"X\d+")  # features: auto takes X0, X1, ...
 LOG = logging.getLogger("soart")
 # Excel's limit for the text of a cell: a longer id would be cut in the workbook, and
-# one that long is no name a user meant; refused at input (README, "Your own data")
+# one that long is no name a user meant; refused at input (docs/data.md, "Your own tables")
 MAX_ID_CHARACTERS = 32_767
 
 

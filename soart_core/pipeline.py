@@ -137,7 +137,9 @@ STAGES = {
         params=lambda c: dict(order=c["groups"]["order"], tolerance=block_tolerance(c)),
         inputs={"difference": ("difference", "difference"),
                 "judge_groups": ("normalise", "judge_groups")},
-        outputs=dict(blocks="blocks/{word}.csv"), group="score", targets=("blocks",)),
+        outputs=dict(blocks="blocks/{word}.csv"), group="score", targets=("blocks",),
+        report={"blocks": Report("blocks_table", "Blocks", "sign counts",
+                                 {"table": "blocks"})}),
     "verdicts": Stage(
         reads=("metrics", "words", "groups.order", "blocks", "attention.decimals",
                "verdicts"),

@@ -263,7 +263,7 @@ def check_input_tables(config):
                                if n.lower().endswith((".csv", ".tsv", ".txt")))
                 fault = (f"not found (data_dir + this file name); tables in data_dir: "
                          f"{names(there) or 'none'}; name yours in the config's metrics "
-                         f"mapping (README: Your own data)")
+                         f"mapping (README: Your own tables)")
             raise ConfigError(f"metrics.{metric}.{kind}", f"table '{excerpt(path, 200)}' "
                                                           f"{fault}")
 

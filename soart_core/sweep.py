@@ -217,24 +217,51 @@ def stale_folders(root, owned):
     return found
 
 
+# a summary figure -> its 95 % interval's columns in an evaluation summary
+INTERVALS = ("balanced_accuracy", "roc_auc", "detection_rate", "false_alarm_rate")
+
+
 def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     """One row per instance: its swept values, then per words metric the figures of
-    `method`, their means, the classic LDA's for comparison, the chance levels of the
-    accuracies (means over the metrics) and the instance's distinct warnings; figures
-    rounded to `decimals`, as the instances' summaries show them. Best first by mean
-    `rank_by` (as shown: the order the table's reader sees), then mean block contrast,
-    then name (stable); an instance without figures (NaN) last."""
+    `method`, each with its 95 % interval where it has one (`_low`, `_high`: the
+    evaluation's, and Wilson's for the accuracy), their means (a mean's interval is
+    the mean of the metrics' bounds: as wide as if the metrics erred together), the
+    classic LDA's for comparison, the chance levels of the accuracies (means over the
+    metrics) and the instance's distinct warnings; figures rounded to `decimals`, as
+    the instances' summaries show them. Ranked by mean `rank_by` as shown (the order
+    the table's reader sees): equal figures share the lowest rank of their tie
+    (`ties` counts the instances in it) and are listed by name; an instance without
+    figures (NaN) last."""
+    import numpy as np
     import pandas as pd
 
+    from .evaluation import wilson
+
+    shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "block_contrast"]))
     rows = []
     for name, swept, summary in zip(names, values, summaries):
         row = {"instance": name, **swept}
         chosen = summary[summary["method"] == method]
-        for r in chosen.itertuples():
-            row[f"{r.metric}_accuracy"] = r.accuracy
-            row[f"{r.metric}_balanced_accuracy"] = r.balanced_accuracy
-            row[f"{r.metric}_block_contrast"] = r.block_contrast
-        row[f"mean_{rank_by}"] = chosen[rank_by].mean()
+        bounds = {"low": [], "high": []}
+        for r in chosen.to_dict("records"):
+            for figure in shown:
+                value = r.get(figure, np.nan)
+                row[f"{r['metric']}_{figure}"] = value
+                if figure == "accuracy":
+                    n = int(r.get("n", 0) or 0)
+                    ci = (np.nan, np.nan) if np.isnan(value) else wilson(round(value * n), n)
+                elif figure in INTERVALS:
+                    ci = (r.get(f"{figure}_low", np.nan), r.get(f"{figure}_high", np.nan))
+                else:
+                    continue
+                row[f"{r['metric']}_{figure}_low"], row[f"{r['metric']}_{figure}_high"] = ci
+                if figure == rank_by:
+                    bounds["low"].append(ci[0])
+                    bounds["high"].append(ci[1])
+        row[f"mean_{rank_by}"] = chosen[rank_by].mean() if rank_by in chosen else np.nan
+        if bounds["low"]:
+            row[f"mean_{rank_by}_low"] = float(np.mean(bounds["low"]))
+            row[f"mean_{rank_by}_high"] = float(np.mean(bounds["high"]))
         if rank_by != "block_contrast":
             row["mean_block_contrast"] = chosen["block_contrast"].mean()
         lda = summary[summary["method"] == "metrics_lda"]
@@ -250,9 +277,11 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     swept = {path for v in values for path in v}
     figures = [c for c in frame.columns if c not in {"instance", "warnings", *swept}]
     frame[figures] = frame[figures].astype(float).round(decimals) + 0.0  # + 0.0: no -0.0
-    keys = [f"mean_{rank_by}", "mean_block_contrast", "instance"]
-    keys = list(dict.fromkeys(k for k in keys if k in frame.columns))
-    frame = frame.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True],
-                              kind="stable", ignore_index=True)
-    frame.insert(0, "rank", range(1, len(frame) + 1))
+    key = f"mean_{rank_by}"
+    frame = frame.sort_values([key, "instance"], ascending=[False, True], kind="stable",
+                              ignore_index=True, na_position="last")
+    # competition ranking ("1, 1, 1, 4"): a tie is shown, never broken; NaN: last, tied
+    rank = frame[key].rank(method="min", ascending=False, na_option="bottom")
+    frame.insert(0, "rank", rank.astype(int))
+    frame.insert(1, "ties", frame.groupby("rank")["rank"].transform("size").astype(int))
     return frame

@@ -1,6 +1,6 @@
-"""Every command that README.md and config.yaml's comments show a user is run here as
-typed (placeholders such as /path/to/tables replaced by real folders), so that a
-documented command cannot silently break."""
+"""Every command that README.md, docs/*.md and config.yaml's comments show a user is
+run here as typed (placeholders such as /path/to/tables replaced by real folders), so
+that a documented command cannot silently break."""
 
 import os
 import re
@@ -16,12 +16,15 @@ import pytest
 from conftest import ENV, ROOT, copy_workflow, planned_jobs, snakemake
 
 PLACEHOLDERS = ("/path/to/images", "/path/to/tables", "my.yaml")
+DOCUMENTS = ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                  for p in (ROOT / "docs").glob("*.md"))]
 
 
-def readme_blocks():
-    """The text of README's fenced blocks without a language (```yaml ones are config)."""
+def shell_blocks(path="README.md"):
+    """The text of a Markdown file's fenced blocks without a language (```yaml ones are
+    config)."""
     blocks, current = [], None
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in (ROOT / path).read_text(encoding="utf-8").splitlines():
         if line.startswith("```"):
             if current is None:
                 current = [] if line == "```" else ["(not a shell block)"]
@@ -34,17 +37,28 @@ def readme_blocks():
     return blocks
 
 
-def documented_commands():
-    """Every command line in README's fenced blocks and in config.yaml's comments."""
-    lines = [line for block in readme_blocks() for line in block.splitlines()]
+def documented_commands(documents=DOCUMENTS):
+    """Every command line in the fenced blocks of README and docs/, and in config.yaml's
+    comments."""
+    lines = [line for path in documents for block in shell_blocks(path)
+             for line in block.splitlines()]
     lines += [line.lstrip("# ").strip() for line in
-              (ROOT / "config.yaml").read_text().splitlines()
+              (ROOT / "config.yaml").read_text(encoding="utf-8").splitlines()
               if re.match(r"#\s+(snakemake|python)", line)]
     return [line.strip() for line in lines
             if re.match(r"(snakemake|python|SOART_)", line.strip())]
 
 
-# command -> where a test runs it as typed. A new command in README or config.yaml
+def test_the_docs_are_read():
+    """README and each doc with commands count: a command moved from one to another
+    stays tested."""
+    assert {"README.md", "docs/configuration.md", "docs/sweeps.md", "docs/cluster.md",
+            "docs/running.md", "docs/data.md", "docs/results.md"} <= set(DOCUMENTS)
+    for path in ("README.md", "docs/sweeps.md", "docs/cluster.md", "docs/running.md"):
+        assert documented_commands([path]), path
+
+
+# command -> where a test runs it as typed. A new command in README, docs/ or config.yaml
 # fails test_every_documented_command_is_tested until it gets a test here.
 TESTED = {
     "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && snakemake --cores 2":
@@ -80,12 +94,6 @@ TESTED = {
     "snakemake --workflow-profile profiles/slurm --default-resources "
     "slurm_partition=PARTITION slurm_account=ACCOUNT": "test_slurm.py (same profile)",
     "snakemake --workflow-profile profiles/slurm sweep": "test_slurm.py (same profile)",
-    # minutes of run time each: run by hand, their figures in benchmarks/results/
-    "python benchmarks/attention.py": "by hand (benchmark)",
-    "python benchmarks/sweep.py": "by hand (benchmark)",
-    "python benchmarks/metrics.py": "by hand (benchmark)",
-    "python benchmarks/workflow_scale.py": "by hand (benchmark)",
-    "python benchmarks/workbook.py": "by hand (benchmark)",
     # seconds; test_judge_verdicts.py runs its digits case
     "python benchmarks/real_images.py": "by hand (benchmark)",
 }
@@ -170,8 +178,10 @@ def test_own_images(tmp_path):
 def test_own_configfile(tmp_path):
     workdir = shipped(tmp_path)
     text = (workdir / "config.yaml").read_text()
-    text = text.replace("\nimages_dir: resources/example/images\n", "\nimages_dir: null\n")
-    text = text.replace("\ndata_dir: resources/example\n", f"\ndata_dir: {own_tables(tmp_path)}\n")
+    for line, mine in (("images_dir: resources/example/images", "images_dir: null"),
+                       ("data_dir: resources/example", f"data_dir: {own_tables(tmp_path)}")):
+        assert f"\n{line}\n" in text  # the edit a user makes, on the shipped line
+        text = text.replace(f"\n{line}\n", f"\n{mine}\n")
     (workdir / "my.yaml").write_text(text)
     as_typed(workdir, "snakemake --cores 2 --configfile my.yaml")
     assert (workdir / "results" / "blocks" / "Y3.csv").is_file()

@@ -234,9 +234,9 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
     assert yaml.safe_load((sweep / "b" / "params.yaml").read_text())["swept"] == \
         {"cutoff": 1e-5}
     header, *lines = (sweep / "summary.csv").read_text().splitlines()
-    assert header.split(",")[:3] == ["rank", "instance", "cutoff"]
+    assert header.split(",")[:4] == ["rank", "ties", "instance", "cutoff"]
     assert header.endswith(",chance_accuracy,chance_balanced_accuracy,warnings")
-    assert lines[0].startswith("1,a,0.1,") and lines[1].startswith("2,b,1e-05,")
+    assert lines[0].startswith("1,1,a,0.1,") and lines[1].startswith("2,1,b,1e-05,")
     assert ",0.3333,0.3333," in lines[0] and lines[0].endswith(",")  # no warnings
 
 

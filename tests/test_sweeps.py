@@ -25,9 +25,13 @@ def test_sweep_layout_sharing_and_ranking(sweep_run):
     results = sweep_run / "results"
     root = results / "sweeps" / "example"
     summary = pd.read_csv(root / "summary.csv")
-    assert len(summary) == 18 and summary["rank"].tolist() == list(range(1, 19))
+    assert len(summary) == 18 and summary["rank"].iloc[0] == 1
     ranked = summary["mean_balanced_accuracy"].tolist()
     assert ranked == sorted(ranked, reverse=True)
+    # equal figures, equal rank: the lowest of the tie (competition ranking)
+    expected = [1 + sum(r > value for r in ranked) for value in ranked]
+    assert summary["rank"].tolist() == expected
+    assert (summary["mean_balanced_accuracy_low"] <= summary["mean_balanced_accuracy"]).all()
     assert {"threshold.learn.cutoff", "roles.query", "baseline.method"} <= set(summary)
     # a stage runs once per distinct value of what it reads: threshold and the classic
     # baselines per cutoff, weights and attention per cutoff x query, the rest per
