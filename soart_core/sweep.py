@@ -12,13 +12,14 @@ values share its outputs; each instance folder links to the ones it read.
 """
 
 import copy
-import os
 import itertools
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
 from .errors import ConfigError, excerpt
+from .evaluation import wilson
 from .pipeline import PLAIN, STAGES, Run, upstream
 from .settings import check_config
 
@@ -234,8 +235,6 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     figures (NaN) last."""
     import numpy as np
     import pandas as pd
-
-    from .evaluation import wilson
 
     shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "block_contrast"]))
     rows = []
