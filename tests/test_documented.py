@@ -106,6 +106,25 @@ def test_every_documented_command_is_tested():
     assert sorted(set(TESTED) - set(documented)) == []  # no stale entries
 
 
+def test_every_test_named_in_tested_exists():
+    """TESTED names real tests (a name with `*` matches some), and only benchmarks are
+    run by hand."""
+    defined = {m.group(1) for path in (ROOT / "tests").glob("*.py")
+               for m in re.finditer(r"^(?:def|    def) (\w+)\(", path.read_text(), re.M)}
+    files = {p.name for p in (ROOT / "tests").glob("*.py")}
+    for command, where in TESTED.items():
+        names = re.findall(r"\b(test_\w+\*?|images_run|sweep_run|example_run)", where)
+        if "by hand" in where:
+            assert command.startswith("python benchmarks/") and not names, command
+            continue
+        assert names or re.search(r"\.ci/run", where), (command, where)
+        for name in names:
+            if name.endswith(".py") or f"{name}.py" in files:
+                continue
+            pattern = re.compile(name.replace("*", r"\w*") + "$")
+            assert any(pattern.match(d) for d in defined), (command, name)
+
+
 def as_typed(workdir, command, **places):
     """Run a documented command in `workdir`, placeholders replaced by real paths."""
     for placeholder, real in places.items():
@@ -205,6 +224,12 @@ def test_generator_command(tmp_path):
         "-m soart_core.example tables OUT --judges 5 --items 40 --features 6")],
         cwd=tmp_path, check=True, env=ENV)
     assert len(list(out.glob("*.csv"))) == 6
+    for path in out.glob("*.csv"):  # each argument took effect
+        header, *rows = path.read_text().splitlines()
+        assert header.split(",")[:6] == [f"X{k}" for k in range(6)], path
+        assert "X6" not in header
+        # 3 groups: 5 judges each in a learning table, 40 items each in a validation one
+        assert len(rows) == (15 if path.name.startswith("learn") else 120), path
 
 
 def test_image_generator_command(tmp_path):
