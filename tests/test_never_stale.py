@@ -112,7 +112,8 @@ def test_nested_config_values_keep_their_yaml_types():
 
 
 def test_the_nested_form_works_as_typed(tmp_path):
-    """README's nested --config form, as typed: the cutoff is the number 0.4."""
+    """The nested --config form of docs/configuration.md, as typed: the cutoff is the
+    number 0.4."""
     workdir = copy_workflow(tmp_path / "work")
     as_typed(workdir, "snakemake --cores 2 --config 'threshold={\"learn\":{\"cutoff\":0.4}}'")
     in_force = yaml.safe_load((workdir / "results/config.yaml").read_text())
@@ -170,7 +171,7 @@ def test_a_code_change_reruns_the_stages_it_can_alter(tmp_path):
     assert set(planned_jobs(workdir)) == {"workbook", "all"}
 
     edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")
-    as_typed(workdir, "snakemake --cores 2 --touch")  # README: keep the results
+    as_typed(workdir, "snakemake --cores 2 --touch")  # docs/running.md: keep the results
     assert planned_jobs(workdir) == {}
 
 
