@@ -147,6 +147,8 @@ CLASSIC_METHODS = ("metrics_nearest_centroid", "metrics_lda")
 # the verdicts' MT distance and flag as a detector of the error groups, on the
 # difference rows (soart_core.verdicts) and, as the classic baseline, on the metrics
 DETECTORS = ("difference_mt", "metrics_mt")
+# what evaluate.rank_method may name (the schema's enum; tests/test_config.py checks)
+RANKED_METHODS = ATTENTION_METHODS + CLASSIC_METHODS + DETECTORS
 DETECTION = ("detection_rate", "false_alarm_rate", "roc_auc")
 # the likely cause of features that are the same for every item, by the table read
 CONSTANT_HINTS = {"metrics": " (all cells thresholded to 0?)",

@@ -8,6 +8,7 @@ import sys
 import yaml
 
 from .errors import ConfigError, InputError, excerpt, names
+from .evaluation import DETECTORS
 
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -309,9 +310,8 @@ def check_config(config):
                 raise ConfigError("images.kinds", f"metric '{metric}' has no kind (beta, "
                                                   f"eta or gamma) to compute from images")
     check_file_names(config["metrics"], images=bool(config.get("images_dir")))
-    detectors = ("difference_mt", "metrics_mt")
     rank_by, method = config["evaluate"]["rank_by"], config["evaluate"]["rank_method"]
-    fits = ("roc_auc", "detection_rate") if method in detectors else (
+    fits = ("roc_auc", "detection_rate") if method in DETECTORS else (
         "accuracy", "balanced_accuracy")
     if rank_by not in fits + ("block_contrast",):
         raise ConfigError("evaluate.rank_by", f"'{rank_by}' is not a figure of "

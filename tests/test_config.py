@@ -112,3 +112,13 @@ def test_words_subset_builds_only_those(tmp_path):
     assert sorted(p.name for p in (workdir / "results" / "attention").iterdir()) == ["Y3.csv"]
     assert sorted(p.name for p in (workdir / "results" / "figures").iterdir()) == [
         "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png", "Y3_verdicts.png"]
+
+
+def test_the_schema_names_the_methods_the_evaluation_computes():
+    """evaluate.rank_method's choices are the evaluation's methods, named once there."""
+    from soart_core.evaluation import RANKED_METHODS
+    from soart_core.settings import SCHEMA
+
+    schema = yaml.safe_load((ROOT / SCHEMA).read_text())
+    rank_method = schema["properties"]["evaluate"]["properties"]["rank_method"]
+    assert tuple(rank_method["enum"]) == RANKED_METHODS
