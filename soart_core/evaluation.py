@@ -16,7 +16,7 @@ import warnings as py_warnings
 
 import numpy as np
 
-from .groups import loo_nearest_centroid, relative_round
+from .groups import loo_nearest_centroid, membership, relative_round
 from .stages import distinct_rows
 from .verdicts import flags, labeled_mask, mt_distances, threshold_of
 
@@ -73,15 +73,12 @@ def cross_validated_lda(features, groups, max_loo_items=2000, folds=10, seed=0):
 
 def confusion(true, predicted, order):
     """Counts: rows the true group, columns the predicted group, both in `order`."""
-    true, predicted = np.asarray(true, dtype=object), np.asarray(predicted, dtype=object)
-    labels = np.array(order, dtype=object)
-    return ((true[:, None] == labels[None, :]).T.astype(np.int64)
-            @ (predicted[:, None] == labels[None, :]).astype(np.int64))
+    return (membership(true, order).T.astype(np.int64)
+            @ membership(predicted, order).astype(np.int64))
 
 
 def group_counts(groups, order):
-    groups = np.asarray(groups, dtype=object)
-    return (groups[:, None] == np.array(order, dtype=object)[None, :]).sum(axis=0)
+    return membership(groups, order).sum(axis=0)
 
 
 def scores(true, predicted, order):

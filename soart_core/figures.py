@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .groups import present_groups
 from .layout import UNLABELED as NO_GROUP
 from .tables import write_atomic
 from .verdicts import labeled_mask
@@ -139,8 +140,7 @@ def block_grid(blocks, order, path, metric=None):
     plt = _pyplot()
     item_groups = np.asarray(blocks["item_group"], dtype=object)
     judge_groups = np.asarray(blocks["judge_group"], dtype=object)
-    items = [g for g in order if (item_groups == g).any()]
-    judges = [g for g in order if (judge_groups == g).any()]
+    items, judges = present_groups(item_groups, order), present_groups(judge_groups, order)
     grid = np.full((len(items), len(judges)), np.nan)
     agreement, size = np.full_like(grid, np.nan), np.full_like(grid, np.nan)
     rows = [items.index(g) for g in item_groups]
