@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import in_process
 from conftest import ENV, ROOT, copy_workflow, planned_jobs, snakemake
 
 PLACEHOLDERS = ("/path/to/images", "/path/to/tables", "my.yaml")
@@ -160,10 +161,20 @@ def test_own_tables_as_typed(tmp_path):
     assert not (workdir / "results" / "metrics").exists()
 
 
-@pytest.mark.parametrize("null", ["null", "None", "~", "", "none", "NULL"])
+@pytest.mark.parametrize("null", ["None", "~", "", "none", "NULL"])
 def test_every_spelling_of_null(tmp_path, null):
+    """Through Snakemake's own --config parser and the Snakefile's checks, in this
+    process (tests/in_process.py); `null` itself: test_null_through_snakemake."""
     workdir = shipped(tmp_path)
-    jobs = planned_jobs(workdir, "--config", f"images_dir={null}",
+    in_process.run(workdir, "normalise",
+                   config=[f"images_dir={null}", f"data_dir={own_tables(tmp_path)}"])
+    assert (workdir / "results" / "normalise" / "range.csv").is_file()
+    assert not (workdir / "results" / "metrics").exists()
+
+
+def test_null_through_snakemake(tmp_path):
+    workdir = shipped(tmp_path)
+    jobs = planned_jobs(workdir, "--config", "images_dir=null",
                         f"data_dir={own_tables(tmp_path)}")
     assert "metrics" not in jobs and jobs["normalise"] == 1
 
