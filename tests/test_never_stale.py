@@ -311,9 +311,10 @@ def start_and_wait_for(workdir, log, **popen):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc (Linux)")
-def test_ctrl_c_during_a_run_is_one_line_and_the_same_command_resumes(tmp_path):
+def test_ctrl_c_during_a_run_is_one_line_and_the_run_resumes(tmp_path):
     """Ctrl-C (SIGINT to the run's process group) while the attention runs: no
-    traceback, the job's one line, nothing half-written; the plain command resumes."""
+    traceback, the job's one line, nothing half-written; a run resumes the attention
+    (the plain command resuming a whole run: test_documented.py, on the example)."""
     workdir = big_tables(copy_workflow(tmp_path / "work").resolve())
     run, started = start_and_wait_for(workdir, "attention.log", stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True,
