@@ -13,6 +13,7 @@ empty cell in the tables for people) and a warning says why, in the log and in t
 
 import logging
 import warnings as py_warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -218,8 +219,6 @@ def mt_detector(metric, method, table, *, order, reference, verdicts):
 
 def labeled(table):
     """The Table's labeled rows (an unlabeled item, group "", has no answer to score)."""
-    from dataclasses import replace
-
     keep = labeled_mask(table.groups)
     if keep.all():
         return table

@@ -18,6 +18,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .errors import ConfigError, excerpt
 from .evaluation import wilson
 from .pipeline import PLAIN, STAGES, Run, upstream
@@ -233,8 +235,7 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     the table's reader sees): equal figures share the lowest rank of their tie
     (`ties` counts the instances in it) and are listed by name; an instance without
     figures (NaN) last."""
-    import numpy as np
-    import pandas as pd
+    import pandas as pd  # (0.4 s to import: the summary job's only)
 
     shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "block_contrast"]))
     rows = []
