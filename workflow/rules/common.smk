@@ -49,3 +49,42 @@ def job_name(stage, part):
 def with_part(config, part):
     """The config of a job that runs only the words metrics `part` (None: all)."""
     return config if part is None else {**config, "words": part}
+
+
+def valid_items():
+    """The validation items (N), counted while planning: images or table lines (a
+    missing table: 0, the normalise job names it)."""
+    if config["images_dir"]:
+        return sum(1 for _, set_name, _ in IMAGES if set_name == "valid")
+    try:
+        with open(INPUTS[WORDS[0]]["valid"], "rb") as table:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: table.read(1 << 20), b""))
+    except OSError:
+        return 0
+    return max(lines - 1, 0)
+
+
+def sweep_rule(sweep, job):
+    """The name of sweep `sweep`'s rule for `job` (a rule name is an identifier)."""
+    return f"sweep_{re.sub(r'[^A-Za-z0-9_]', '_', sweep)}_{job}"
+
+
+def sweep_inputs(sweep, stages, inputs):
+    """A sweep job's inputs: the plain run's files it reads, and the manifests of the
+    sweep's jobs of `stages` that write the others."""
+    # each file once: the runs of a sweep share most of the plain run's files
+    plain = {name: list(dict.fromkeys(f for f in files
+                                      if not f.startswith(f"results/sweeps/{sweep}/")))
+             for name, files in inputs.items()}
+    manifests = [m for stage in stages for m in MANIFESTS.get((sweep, stage), [])]
+    return {**{name: files for name, files in plain.items() if files},
+            "manifests": manifests}
+
+
+def merged(parts):
+    """Named file lists of several runs, concatenated name by name."""
+    names = {}
+    for part in parts:
+        for name, files in part.items():
+            names.setdefault(name, []).extend([files] if isinstance(files, str) else files)
+    return names

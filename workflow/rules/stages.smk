@@ -3,22 +3,9 @@
 # soart_core.jobs.<stage> (workflow/scripts/stage.py) on its input, output and params;
 # docs/rules.md lists these rules as text for the example config.
 
-def valid_items():
-    """The validation items (N), counted while planning: images or table lines (a
-    missing table: 0, the normalise job names it)."""
-    if config["images_dir"]:
-        return sum(1 for _, set_name, _ in IMAGES if set_name == "valid")
-    try:
-        with open(INPUTS[WORDS[0]]["valid"], "rb") as table:
-            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: table.read(1 << 20), b""))
-    except OSError:
-        return 0
-    return max(lines - 1, 0)
-
-
 # the jobs of each stage: one, or for the attention one per words metric (parts)
 PARTS = {stage: [None] for stage in STAGES if stage != "metrics"}
-if len(parts := attention_parts(config, lambda: valid_items())) > 1:
+if len(parts := attention_parts(config, valid_items)) > 1:
     PARTS["attention"] = parts
 
 

@@ -11,32 +11,6 @@
 # summary and plot.
 
 
-def sweep_rule(sweep, job):
-    """The name of sweep `sweep`'s rule for `job` (a rule name is an identifier)."""
-    return f"sweep_{re.sub(r'[^A-Za-z0-9_]', '_', sweep)}_{job}"
-
-
-def sweep_inputs(sweep, stages, inputs):
-    """A sweep job's inputs: the plain run's files it reads, and the manifests of the
-    sweep's jobs of `stages` that write the others."""
-    # each file once: the runs of a sweep share most of the plain run's files
-    plain = {name: list(dict.fromkeys(f for f in files
-                                      if not f.startswith(f"results/sweeps/{sweep}/")))
-             for name, files in inputs.items()}
-    manifests = [m for stage in stages for m in MANIFESTS.get((sweep, stage), [])]
-    return {**{name: files for name, files in plain.items() if files},
-            "manifests": manifests}
-
-
-def merged(parts):
-    """Named file lists of several runs, concatenated name by name."""
-    names = {}
-    for part in parts:
-        for name, files in part.items():
-            names.setdefault(name, []).extend([files] if isinstance(files, str) else files)
-    return names
-
-
 localrules:
     sweep,
 
