@@ -457,7 +457,7 @@ def verdicts(inputs, outputs, params):
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
     summary, calibration = verdict_summary(inputs, params, judge_groups, tables, valid,
                                            same)
-    write_columns(outputs.summary, summary)
+    write_columns(outputs.summary, summary, bom=True)  # the answer, read in Excel
     if hasattr(outputs, "calibration"):
         write_columns(outputs.calibration, calibration)
 
@@ -585,7 +585,8 @@ def _folders(stage):
 
 def workbook(inputs, outputs, params):
     """The results as one Excel workbook (soart_core.workbook); the per-item verdicts
-    where the rule names them."""
+    and the answer sheet where the rule names them."""
+    from .settings import block_tolerance
     from .workbook import package_versions, write_workbook
 
     versions = package_versions()
@@ -593,7 +594,10 @@ def workbook(inputs, outputs, params):
                    difference=inputs.difference, blocks=inputs.blocks,
                    summary=inputs.summary, judge_groups=inputs.judge_groups,
                    order=params.order, verdicts=getattr(inputs, "verdicts", None),
-                   max_items=params.max_items, settings=params.settings, versions=versions)
+                   verdict_summary=getattr(inputs, "verdict_summary", None),
+                   max_items=params.max_items, settings=params.settings, versions=versions,
+                   tolerance=block_tolerance(params.settings),
+                   decimals=params.settings["attention"]["decimals"])
     LOG.info(f"workbook: {len(params.words)} words metrics, up to {params.max_items} "
              f"items per sheet; made with " + ", ".join(f"{k} {v}" for k, v in
                                                       versions.items()))

@@ -554,7 +554,8 @@ STAGES = {
                 "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
                 "summary": ("evaluate", "summary"),
                 "judge_groups": ("normalise", "judge_groups"),
-                "verdicts": ("verdicts", "verdicts")}),
+                "verdicts": ("verdicts", "verdicts"),
+                "verdict_summary": ("verdicts", "summary")}),
 }
 
 
