@@ -24,6 +24,7 @@ Written by soart_core.xlsx, streaming: memory stays bounded by one table's rows.
 
 import csv
 import importlib.metadata
+import io
 import json
 import logging
 import math
@@ -196,73 +197,116 @@ def _text_width(values, least=8, most=48):
     return min(most, max([least] + [len(str(v)) + 2 for v in values]))
 
 
-def _csv_rows(path, n_columns):
-    """(item, group, number texts) of each row of an item table written by soart
-    (tables.write_table), its numbers as the text they have in the file: the exact
-    doubles, copied without parsing. The item's and group's apostrophe dropped."""
-    with open(path, encoding="utf-8-sig", newline="") as stream:
-        header = next(csv.reader([stream.readline()]))
+CHUNK_ROWS = 2_000  # rows made into XML at once: memory bounded, progress shown
+
+
+def _csv_chunks(path, n_columns, chunk_rows=CHUNK_ROWS):
+    """The rows of an item table written by soart (tables.write_table) in chunks, as
+    (items, groups, number texts: a polars frame of strings): the numbers keep the text
+    they have in the file, the exact doubles, copied without parsing."""
+    import polars as pl
+
+    with open(path, "rb") as stream:
+        header = next(csv.reader([stream.readline().decode("utf-8-sig")]))
         lead = len(header) - n_columns
-        pending, first = "", 2
-        for number, line in enumerate(stream, 2):
-            line = pending + line
-            fields = line.rstrip("\r\n").rsplit(",", n_columns)
-            head = fields[0]
-            if head.count('"') % 2:  # a quoted name holding a line break: read on
-                pending = line
-                continue
-            pending, first = "", number
-            names = next(csv.reader([head])) if '"' in head else head.split(",")
-            if len(names) != lead or len(fields) != n_columns + 1:
-                raise InputError(path, f"a row of {len(names) + len(fields) - 1} cells "
-                                       f"where the header has {len(header)}",
-                                 line=first)
-            names = unescape(names)
-            yield names[0], names[1] if lead > 1 else "", fields[1:]
+        line = 2
+        while True:
+            lines = [stream.readline() for _ in range(chunk_rows)]
+            lines = [x for x in lines if x]
+            if not lines:
+                return
+            # a quoted name holding a line break: read on to the end of its row
+            while sum(x.count(b'"') for x in lines) % 2 and (more := stream.readline()):
+                lines.append(more)
+            frame = pl.read_csv(io.BytesIO(b"".join(lines)), has_header=False,
+                                infer_schema=False, empty_string_is_null=False,
+                                quote_char='"', truncate_ragged_lines=False)
+            if frame.width != len(header):
+                raise InputError(path, f"rows of {frame.width} cells where the header "
+                                       f"has {len(header)}", line=line)
+            items = unescape(frame[:, 0].to_list())
+            groups = unescape(frame[:, 1].to_list()) if lead > 1 else [""] * len(frame)
+            yield items, groups, frame.select(frame.columns[lead:])
+            line += len(lines)
 
 
-def matrix_sheet(book, title, rows, columns, column_groups, scale, number, *,
-                 corner=("item", "group"), second=None, notes=(), zero=None,
-                 total=None):
-    """Items by judges: `rows` yields (item, group, number texts) (`second` replaces
-    the group in column B where given: a group-means sheet's counts), `columns` the
-    judges, `column_groups` theirs. Two header rows (judge names, judge groups), panes
-    frozen at C3, the colour `scale` (scale(cells) -> a cfRule) over the values, medium
-    borders where a group changes, the number format `number`; `zero` (a tolerance):
-    values within it show as 0, and cell A2 says so. `notes` are lines below."""
+def _means_chunks(rows, groups, values):
+    """(items, groups, number texts) of computed rows (group means): one chunk."""
+    import polars as pl
+
+    texts = {f"v{j}": [float.__repr__(v) for v in column]
+             for j, column in enumerate(np.asarray(values, dtype=np.float64).T.tolist())}
+    yield list(rows), list(groups), pl.DataFrame(texts, schema={k: pl.String for k in texts})
+
+
+def matrix_sheet(book, title, chunks, columns, column_groups, scale, number, *,
+                 corner=("item", "group"), second=None, notes=(), zero=None, total=None):
+    """Items by judges: `chunks` yields (items, groups, number texts as a polars frame of
+    strings) (`second` replaces the groups in column B where given: a group-means
+    sheet's counts), `columns` the judges, `column_groups` theirs. Two header rows
+    (judge names, judge groups), panes frozen at C3, the colour `scale` (scale(cells)
+    -> a cfRule) over the values, medium borders where a group changes, the number
+    format `number`; `zero` (a tolerance): values within it show as 0, and cell A2
+    says so. `notes` are lines below. A chunk's rows are made into XML by polars
+    (vectorised); the number cells carry no reference (each follows the one before,
+    as the format allows), which keeps the file small."""
+    import polars as pl
+
     n_cols = len(columns)
-    col_breaks = {j for j in breaks(list(column_groups))}
+    col_breaks = set(breaks(list(column_groups)))
     longest = max([len(str(c)) for c in columns] + [4])
-    ws = book.sheet(title, widths=[24, 12] + [12] * n_cols, freeze=(HEADER_ROWS,
-                                                                    LEAD_COLUMNS),
-                    fit_width=n_cols <= 40, print_rows=(1, 2), print_columns=("A", "B"),
+    ws = book.sheet(title, widths=[24, 12] + [12] * n_cols,
+                    freeze=(HEADER_ROWS, LEAD_COLUMNS), fit_width=n_cols <= 40,
+                    print_rows=(1, 2), print_columns=("A", "B"),
                     heights={1: min(300, 7 * longest + 10)})
     header = [xlsx.Style(font="bold", fill=HEADER_FILL, left=j in col_breaks,
                          rotated=rotated) for rotated in (True, False)
               for j in range(n_cols)]
-    ws.append(list(corner) + [_value(c) for c in columns], [HEADER, HEADER] + header[:n_cols])
+    ws.append(list(corner) + [_value(c) for c in columns],
+              [HEADER, HEADER] + header[:n_cols])
     a2 = f"0: |x| <= {zero:g}" if zero is not None else ""
     ws.append([a2, "judge group"] + [_value(g) for g in column_groups],
               [HEADER, HEADER] + header[n_cols:])
     styles = book.styles
-    ids = {top: [styles.id(xlsx.Style(number=number, left=j in col_breaks, top=top))
-                 for j in range(n_cols)] for top in (False, True)}
-    templates = {top: ws.number_row_template(LEAD_COLUMNS, ids[top]) for top in ids}
-    lead_ids = {top: styles.id(xlsx.Style(top=True)) if top else 0 for top in ids}
+    attr = {(top, left): f' s="{styles.id(xlsx.Style(number=number, left=left, top=top))}"'
+            for top in (False, True) for left in (False, True)}
+    lead_ids = {False: 0, True: styles.id(xlsx.Style(top=True))}
+    parts = []
+    for j in range(n_cols):
+        parts += [pl.lit("<c"), pl.col("_break" if j in col_breaks else "_plain"),
+                  pl.lit("><v>"), pl.col(f"_{j}"), pl.lit("</v></c>")]
     progress = Progress(f"workbook: sheet '{title}'", total or 0)
     previous, n_rows = None, 0
-    for i, (item, group, numbers) in enumerate(rows):
-        top = i > 0 and group != previous
-        previous = group
-        r = ws.row_number + 1
-        ws.row_number = r
-        b = second[i] if second is not None else group
-        lead = (xlsx.cell(f"A{r}", _value(item), lead_ids[top])
-                + xlsx.cell(f"B{r}", _value(b), lead_ids[top]))
-        ws.write(f'<row r="{r}">{lead}{templates[top].format(r, *numbers)}</row>')
-        n_rows = i + 1
-        if not i % 1000:
-            progress.update(i)
+    for items, groups, numbers in chunks:
+        if numbers.width != n_cols:
+            raise InputError(title, f"{numbers.width} numbers per row where there are "
+                                    f"{n_cols} judges")
+        leads, plain, ruled = [], [], []
+        for k, (item, group) in enumerate(zip(items, groups)):
+            top = n_rows + k > 0 and group != previous
+            previous = group
+            r = ws.row_number + k + 1
+            b = second[n_rows + k] if second is not None else group
+            # both lead cells always written (empty too): the numbers follow column B
+            leads.append(f'<row r="{r}">'
+                         + (xlsx.cell(f"A{r}", _value(item), lead_ids[top]) or
+                            f'<c r="A{r}"/>')
+                         + (xlsx.cell(f"B{r}", _value(b), lead_ids[top]) or
+                            f'<c r="B{r}"/>'))
+            plain.append(attr[top, False])
+            ruled.append(attr[top, True])
+        frame = numbers.rename({c: f"_{j}" for j, c in enumerate(numbers.columns)})
+        frame = frame.with_columns(_lead=pl.Series(leads, dtype=pl.String),
+                                   _plain=pl.Series(plain, dtype=pl.String),
+                                   _break=pl.Series(ruled, dtype=pl.String))
+        xml = frame.select(pl.concat_str([pl.col("_lead")] + parts + [pl.lit("</row>")]))
+        buffer = io.BytesIO()
+        xml.write_csv(buffer, include_header=False, quote_style="never",
+                      line_terminator="\n")
+        ws.stream.write(buffer.getvalue())
+        ws.row_number += len(items)
+        n_rows += len(items)
+        progress.update(n_rows)
     progress.finish()
     if notes:
         ws.skip()
@@ -342,7 +386,7 @@ def item_sheet(book, title, path, judge_groups, order, max_items, scale, what,
                                f"{len(column_groups)}")
     n_judges = len(columns)
     if n_items <= max_items and n_judges <= MAX_COLUMNS - LEAD_COLUMNS:
-        return matrix_sheet(book, title, _csv_rows(path, n_judges), columns,
+        return matrix_sheet(book, title, _csv_chunks(path, n_judges), columns,
                             column_groups, scale, number, zero=zero, total=n_items)
     table = read_table(path, "item")
     rows, row_groups, values = table.names, table.groups, table.values
@@ -362,10 +406,9 @@ def item_sheet(book, title, path, judge_groups, order, max_items, scale, what,
         notes.append(f"{len(table.names)} items, more than workbook.max_items ({max_items}): "
                      f"each row is the mean of an item group's rows (column B: how many).")
     notes.append(f"Every item's row {what} is in {path}.")
-    texts = ([float.__repr__(v) for v in row] for row in values.tolist())
-    return matrix_sheet(book, title, zip(rows, row_groups, texts), columns, column_groups,
-                        scale, number, corner=corner, second=counts, notes=notes, zero=zero,
-                        total=len(rows))
+    return matrix_sheet(book, title, _means_chunks(rows, row_groups, values), columns,
+                        column_groups, scale, number, corner=corner, second=counts,
+                        notes=notes, zero=zero, total=len(rows))
 
 
 def table_sheet(book, title, columns, freeze=(1, 0), rules=(), rule_breaks=(), notes=(),
