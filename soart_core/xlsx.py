@@ -30,7 +30,8 @@ MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
 # characters XML 1.0 cannot hold (control characters other than tab, LF, CR)
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 DOS_TIME, DOS_DATE = 0, (1 << 5) | 1  # 1980-01-01 00:00, the zip format's first day
-ZIP64_LIMIT = (1 << 32) - 1
+ZIP64_LIMIT = (1 << 32) - 1  # from here on a size or offset goes in a zip64 field
+MARK = 0xFFFFFFFF  # in a 32-bit field: "see the zip64 field"
 
 
 def column_letter(k):
@@ -405,8 +406,8 @@ class Archive:
             self._write(struct.pack(
                 "<4s6H3L5H2L", b"PK\x01\x02", (3 << 8) | version, version, 0x0808, 8,
                 DOS_TIME, DOS_DATE, crc,
-                min(compressed, ZIP64_LIMIT), min(size, ZIP64_LIMIT), len(raw), len(extra),
-                0, 0, 0, 0o644 << 16, min(offset, ZIP64_LIMIT)) + raw + extra)
+                _fit(compressed), _fit(size), len(raw), len(extra), 0, 0, 0, 0o644 << 16,
+                _fit(offset)) + raw + extra)
         size, count = self.offset - start, len(self.entries)
         if start >= ZIP64_LIMIT or size >= ZIP64_LIMIT or count >= 0xFFFF:
             end64 = self.offset
@@ -414,8 +415,11 @@ class Archive:
                                     count, size, start))
             self._write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end64, 1))
         self._write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(count, 0xFFFF),
-                                min(count, 0xFFFF), min(size, ZIP64_LIMIT),
-                                min(start, ZIP64_LIMIT), 0))
+                                min(count, 0xFFFF), _fit(size), _fit(start), 0))
+
+
+def _fit(value):
+    return MARK if value >= ZIP64_LIMIT else value
 
 
 class Member:
@@ -430,7 +434,7 @@ class Member:
         self.engine = _deflate.compressobj(archive.level, _deflate.DEFLATED, -15)
         raw = name.encode("utf-8")
         extra = struct.pack("<HH2Q", 1, 16, 0, 0) if zip64 else b""
-        unknown = ZIP64_LIMIT if zip64 else 0
+        unknown = MARK if zip64 else 0
         archive._write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 45 if zip64 else 20,
                                    0x0808, 8, DOS_TIME, DOS_DATE, 0, unknown, unknown,
                                    len(raw), len(extra)) + raw + extra)
