@@ -315,11 +315,11 @@ def matrix_sheet(book, title, chunks, columns, column_groups, scale, number, *,
     if n_rows and n_cols:
         last = ws.letter(LEAD_COLUMNS + n_cols - 1)
         first_row, last_row = HEADER_ROWS + 1, HEADER_ROWS + n_rows
-        ws.conditional(f"C{first_row}:{last}{last_row}",
-                       scale(f"$C${first_row}:${last}${last_row}"))
-        if zero is not None:
+        cells = f"C{first_row}:{last}{last_row}"
+        if zero is not None:  # first: LibreOffice applies a range's first true rule only
             shown = book.styles.dxf(number='"0"')
-            ws.conditional(f"C{first_row}:{last}{last_row}", _between(shown, -zero, zero))
+            ws.conditional(cells, _between(shown, -zero, zero))
+        ws.conditional(cells, scale(f"$C${first_row}:${last}${last_row}"))
     ws.close()
     return ws
 
@@ -327,7 +327,7 @@ def matrix_sheet(book, title, chunks, columns, column_groups, scale, number, *,
 def _between(dxf, low, high):
     return (f'<cfRule type="cellIs" dxfId="{dxf}" priority="{{priority}}" '
             f'operator="between"><formula>{float(low)!r}</formula>'
-            f'<formula>{float(high)!r}</formula></cfRule>')
+            f'<formula>{float(high)!r}</formula></cfRule>').replace("e-", "E-")
 
 
 def _color_scale(stops):

@@ -320,7 +320,8 @@ LIBREOFFICE = os.environ.get("SOART_TEST_LIBREOFFICE") == "1"
                     "install libreoffice-calc)")
 def test_libreoffice_opens_it(tmp_path, stage):
     """LibreOffice reads the workbook as written: it converts it to PDF, and its first
-    sheet's ids come back as the text they are (not formulas, not numbers)."""
+    sheet's (the answer's) ids come back as the text they are (not formulas, not
+    numbers)."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         pytest.skip("soffice not found: apt-get install libreoffice-calc")
@@ -338,5 +339,7 @@ def test_libreoffice_opens_it(tmp_path, stage):
 
     with open(tmp_path / "out" / "workbook.csv", encoding="utf-8", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert [r[0] for r in rows[2:2 + len(ITEMS)]] == ITEMS
-    assert [r[1] for r in rows[2:2 + len(ITEMS)]] == ITEM_GROUPS
+    # the first sheet, the answer: a header row, then one row per image
+    assert rows[0][:3] == ["item", "group", "flag"]
+    assert [r[0] for r in rows[1:1 + len(ITEMS)]] == ITEMS
+    assert [r[1] for r in rows[1:1 + len(ITEMS)]] == ITEM_GROUPS
