@@ -68,8 +68,7 @@ def csv_side_by_side(n, j, repeat=2):
         pframe.insert(0, "item", names)
         cases.append(("pandas (C engine)",
                       lambda: pframe.to_csv(path, index=False, float_format=None),
-                      lambda: pd.read_csv(path, float_precision="round_trip")
-                      .drop(columns=["item", "group"]).to_numpy()))
+                      lambda: pd.read_csv(path).drop(columns=["item", "group"]).to_numpy()))
     except ImportError:
         pass
     try:
@@ -165,6 +164,7 @@ def whole_run(items, judges, features, keep=None):
     from soart_core.example import write_example
 
     scratch = keep or tempfile.mkdtemp(prefix="soart-stages-")
+    os.makedirs(scratch, exist_ok=True)
     for name in ("Snakefile", "workflow", "soart_core", "profiles"):
         src = os.path.join(ROOT, name)
         (shutil.copytree if os.path.isdir(src) else shutil.copy2)(

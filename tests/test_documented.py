@@ -80,12 +80,7 @@ TESTED = {
     "snakemake --workflow-profile profiles/slurm --default-resources "
     "slurm_partition=PARTITION slurm_account=ACCOUNT": "test_slurm.py (same profile)",
     "snakemake --workflow-profile profiles/slurm sweep": "test_slurm.py (same profile)",
-    # minutes of run time each: run by hand, their figures in benchmarks/results/
-    "python benchmarks/attention.py": "by hand (benchmark)",
-    "python benchmarks/sweep.py": "by hand (benchmark)",
-    "python benchmarks/metrics.py": "by hand (benchmark)",
-    "python benchmarks/workflow_scale.py": "by hand (benchmark)",
-    "python benchmarks/workbook.py": "by hand (benchmark)",
+    # (the speed benchmarks' commands are in docs/performance.md: minutes each, by hand)
     # seconds; test_judge_verdicts.py runs its digits case
     "python benchmarks/real_images.py": "by hand (benchmark)",
 }
