@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .progress import Progress
+
 BASELINES = ("group_mean", "mean", "median")
 
 
@@ -89,16 +91,20 @@ def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float
 
     starts = range(0, n_items, rows)
     workers = min(workers, len(starts))
+    progress = Progress("attention", n_items)  # a line every 10 s, from 5 s on
     if workers == 1:
         for start in starts:
             run(start)
+            progress.update(min(start + rows, n_items))
+        progress.finish()
         return out
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(run, starts):
-            pass
+        for k, _ in enumerate(pool.map(run, starts), 1):
+            progress.update(min(k * rows, n_items))
+    progress.finish()
     return out
 
 
