@@ -31,7 +31,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 
-def csv_side_by_side(n, j, repeat=2):
+def csv_side_by_side(n, j, repeat=3):
     """Write and read one N x J float table (item and group columns first) with each
     library: best of `repeat` wall seconds, and whether the round trip is exact."""
     from soart_core.tables import Table, read_table, write_table
@@ -84,11 +84,17 @@ def csv_side_by_side(n, j, repeat=2):
         pass
     rows = []
     try:
+        # interleaved, best of `repeat`: a busy machine slows every library alike
+        times = {name: ([], []) for name, _, _ in cases}
+        for _ in range(repeat):
+            for name, write, read in cases:
+                times[name][0].append(_timed(write))
+                times[name][1].append(_timed(read))
         for name, write, read in cases:
-            w = min(_timed(write) for _ in range(repeat))
-            r = min(_timed(read) for _ in range(repeat))
+            write()
             exact = bool(np.array_equal(read(), values))
-            rows.append((name, w, r, exact, os.path.getsize(path)))
+            rows.append((name, min(times[name][0]), min(times[name][1]), exact,
+                         os.path.getsize(path)))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return rows
@@ -200,6 +206,8 @@ def main():
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--judges", type=int, default=256)
     parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--csv-items", type=int,
+                        help="the CSV comparison's rows (default: --items)")
     parser.add_argument("--csv-only", action="store_true",
                         help="only the CSV libraries side by side")
     parser.add_argument("--keep", help="run in this folder and keep it")
@@ -211,14 +219,13 @@ def main():
         print(line, flush=True)
         out.write(line + "\n")
 
-    say(f"$ python benchmarks/stages.py --items {args.items} --judges {args.judges} "
-        f"--features {args.features}" + (" --csv-only" if args.csv_only else ""))
+    say("$ python " + " ".join(["benchmarks/stages.py"] + sys.argv[1:]))
     say(f"machine: {os.cpu_count()} cores, load average "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
     say()
-    say(f"CSV: one {args.items:,} x {args.judges} table (item, group, floats), write and "
-        f"read, best of 2 (wall s)")
-    csv_rows = csv_side_by_side(args.items, args.judges)
+    say(f"CSV: one {args.csv_items or args.items:,} x {args.judges} table (item, group, floats), write and "
+        f"read, best of 3 interleaved (wall s)")
+    csv_rows = csv_side_by_side(args.csv_items or args.items, args.judges)
     say("| writer / reader | write s | read s | exact round trip | MB |")
     say("|---|---|---|---|---|")
     for name, w, r, exact, size in csv_rows:
