@@ -483,8 +483,11 @@ def answer_sheet(book, path, words):
     return table_sheet(book, "answer", columns, freeze=(1, 1),
                        rules=[(flags, equal_rule(red, "abnormal"))], autofilter=True,
                        notes=[f"One row per image; every column is in {path}. flag: the "
-                              f"verdict (abnormal: unlike the reference group), predicted: "
-                              f"the group its attention is nearest to."])
+                              f"verdict (abnormal: its attention leaves the reference "
+                              f"group's judges); score: how abnormal (calibrated on the "
+                              f"reference judges); predicted: the reference group where "
+                              f"not flagged, else the error group whose judges get the "
+                              f"most weight."])
 
 
 def blocks_sheet(book, words, paths, tolerance=None, number=FIGURES_FORMAT):
