@@ -76,8 +76,23 @@ def read_cells(path, text):
     with open(path, encoding="utf-8-sig", newline="") as stream:
         header, *rows = list(csv.reader(stream))
     columns = {name: [row[k] for row in rows] for k, name in enumerate(header)}
-    return {name: unescape(cells) if name in text else [_number(c) for c in cells]
+    return {name: unescape(cells) if name in text else _numbers(cells)
             for name, cells in columns.items()}
+
+
+def _numbers(cells):
+    """A column's cells as _number makes them, whole columns of ints or of floats (the
+    summaries' figures, the verdicts' distances) converted at once."""
+    try:
+        return [int(c) for c in cells]
+    except ValueError:
+        pass
+    if all("." in c or "e" in c or "E" in c or "n" in c for c in cells if c):
+        try:
+            return [float(c) if c else None for c in cells]
+        except ValueError:
+            pass
+    return [_number(c) for c in cells]
 
 
 def _number(cell):
@@ -432,16 +447,24 @@ def table_sheet(book, title, columns, freeze=(1, 0), rules=(), rule_breaks=(), n
                     for n in names] for top in (False, True)}
     data = [columns[n] for n in names]
     letters = [ws.letter(k) for k in range(len(names))]
-    for i in range(n_rows):
-        top = i in rule_breaks
-        r = ws.row_number + 1
-        ws.row_number = r
-        cells = []
-        for k, column in enumerate(data):
-            v = _value(column[i])
-            style = floats[top][k] if isinstance(v, float) else plain[top]
-            cells.append(xlsx.cell(f"{letters[k]}{r}", v, style))
-        ws.write(f'<row r="{r}">{"".join(cells)}</row>')
+    first = ws.row_number + 1
+    numbers = range(first, first + n_rows)
+    cells = [_column_cells(column, letters[k], numbers, floats[False][k], plain[False])
+             for k, column in enumerate(data)]
+    for i in rule_breaks:  # a few rows: their cells again, ruled on top
+        if i < n_rows:
+            for k, column in enumerate(data):
+                v = _value(column[i])
+                style = floats[True][k] if isinstance(v, float) else plain[True]
+                cells[k][i] = xlsx.cell(f"{letters[k]}{first + i}", v, style)
+    block = []
+    for r, row in zip(numbers, zip(*cells)):
+        block.append(f'<row r="{r}">{"".join(row)}</row>')
+        if len(block) == 1000:
+            ws.write("".join(block))
+            block = []
+    ws.write("".join(block))
+    ws.row_number += n_rows
     if autofilter and names:
         ws.autofilter = f"A1:{letters[-1]}{n_rows + 1}"
     if notes:
@@ -455,6 +478,26 @@ def table_sheet(book, title, columns, freeze=(1, 0), rules=(), rule_breaks=(), n
                 ws.conditional(f"{letter}2:{letter}{n_rows + 1}", rule)
     ws.close()
     return ws
+
+
+def _column_cells(column, letter, rows, float_id, plain_id):
+    """Each cell's XML of one column on `rows` (row numbers): floats with the column's
+    number format `float_id`, ints and text with `plain_id`; what xlsx.cell writes,
+    with its checks only where a cell is text."""
+    fs = f' s="{float_id}"' if float_id else ""
+    ps = f' s="{plain_id}"' if plain_id else ""
+    out = []
+    for r, v in zip(rows, column):
+        kind = type(v)
+        if kind is float and math.isfinite(v):
+            out.append(f'<c r="{letter}{r}"{fs}><v>{float.__repr__(v)}</v></c>')
+        elif kind is int:
+            out.append(f'<c r="{letter}{r}"{ps}><v>{v}</v></c>')
+        else:
+            v = _value(v)
+            out.append(xlsx.cell(f"{letter}{r}", v, float_id if isinstance(v, float)
+                                 else plain_id))
+    return out
 
 
 def _concat(tables, words):
