@@ -8,7 +8,7 @@ attention, blocks, verdicts of `--metrics` words metrics; an evaluation summary)
 writes the workbook from them twice, each in a fresh process whose peak RSS
 (resource.getrusage) it reports: with the default workbook.max_items (20,000: the item
 sheets hold group means) and with max_items = N (every item on the sheets: 2 x N x J
-cells per metric, openpyxl's write-only mode).
+cells per metric, soart_core.xlsx's streaming writer).
 """
 
 import argparse

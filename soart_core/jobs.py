@@ -448,7 +448,7 @@ def verdicts(inputs, outputs, params):
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
     summary, calibration = verdict_summary(inputs, params, judge_groups, tables, valid,
                                            same)
-    write_columns(outputs.summary, summary)
+    write_columns(outputs.summary, summary, bom=True)  # the answer, read in Excel
     if hasattr(outputs, "calibration"):
         write_columns(outputs.calibration, calibration)
 
@@ -568,13 +568,15 @@ def sweep_summary(inputs, outputs, params):
 
 def workbook(inputs, outputs, params):
     """The results as one Excel workbook (soart_core.workbook); the per-item verdicts
-    where the rule names them."""
+    and the answer sheet where the rule names them."""
     versions = package_versions()
     write_workbook(outputs.workbook, words=params.words, attention=inputs.attention,
                    difference=inputs.difference, blocks=inputs.blocks,
                    summary=inputs.summary, judge_groups=inputs.judge_groups,
                    order=params.order, verdicts=getattr(inputs, "verdicts", None),
-                   max_items=params.max_items, settings=params.settings, versions=versions)
+                   verdict_summary=getattr(inputs, "verdict_summary", None),
+                   max_items=params.max_items, settings=params.settings, versions=versions,
+                   tolerance=params.tolerance, decimals=params.decimals)
     LOG.info(f"workbook: {len(params.words)} words metrics, up to {params.max_items} "
              f"items per sheet; made with " + ", ".join(f"{k} {v}" for k, v in
                                                       versions.items()))

@@ -10,6 +10,8 @@ from threadpoolctl import threadpool_limits
 
 from .groups import membership, present_groups
 
+from .progress import Progress
+
 BASELINES = ("group_mean", "mean", "median")
 
 
@@ -92,14 +94,18 @@ def attention(words, w_query, w_key, w_value, *, chunk_rows=None, dtype=np.float
 
     starts = range(0, n_items, rows)
     workers = min(workers, len(starts))
+    progress = Progress("attention", n_items)  # a line every 10 s, from 5 s on
     if workers == 1:
         for start in starts:
             run(start)
+            progress.update(min(start + rows, n_items))
+        progress.finish()
         return out
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(run, starts):
-            pass
+        for k, _ in enumerate(pool.map(run, starts), 1):
+            progress.update(min(k * rows, n_items))
+    progress.finish()
     return out
 
 

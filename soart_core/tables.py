@@ -1,9 +1,12 @@
-"""The workflow's own CSV tables, read and written with numpy (no pandas import, which
-would cost a job more than its work).
+"""The workflow's own CSV tables: the large item/judge matrices read and written with
+polars (its CSV engine is some 20x faster than numpy's text functions, with no pandas
+import), the small tables with numpy.
 
 Floats are written in shortest round-trip form (or fixed decimals), so a chain of
 stages through CSV files is exact. Every file is written to a temporary file beside
-its target and renamed, so that no stage ever leaves a half-written file.
+its target and renamed, so that no stage ever leaves a half-written file. Tables for
+people (summaries) start with a UTF-8 byte-order mark, which Excel (Japanese Excel
+included) needs to read UTF-8; every reader here accepts files with or without it.
 """
 
 import csv
@@ -61,10 +64,12 @@ class NoSpace(OSError):
         return self.strerror
 
 
-def write_atomic(path, write, binary=False):
+def write_atomic(path, write, binary=False, bom=False, by_path=False):
     """Call write(stream) on a temporary file beside `path`, then rename it to `path`:
     readers never see a half-written file, and a failure leaves none behind. A full
-    disk raises NoSpace naming `path` (whatever the writer made of the OSError)."""
+    disk raises NoSpace naming `path` (whatever the writer made of the OSError). `bom`:
+    a text file that starts with the UTF-8 byte-order mark (for Excel). `by_path`:
+    write(temporary path) instead, for a writer that opens the file itself."""
     path = str(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
@@ -76,9 +81,14 @@ def write_atomic(path, write, binary=False):
     handle, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     WRITING[tmp] = path
     try:
-        with (os.fdopen(handle, "wb") if binary else
-              os.fdopen(handle, "w", encoding="utf-8", newline="")) as stream:
-            write(stream)
+        if by_path:
+            os.close(handle)
+            write(tmp)
+        else:
+            with (os.fdopen(handle, "wb") if binary else
+                  os.fdopen(handle, "w", encoding="utf-8-sig" if bom else "utf-8",
+                            newline="")) as stream:
+                write(stream)
         os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException as err:
@@ -125,9 +135,10 @@ def _text(values, decimals=None):
     return text
 
 
-def write_columns(path, columns, decimals=None, chunk_rows=20_000):
+def write_columns(path, columns, decimals=None, chunk_rows=20_000, bom=False):
     """Write named columns (equal-length sequences) as a CSV, atomically, in row chunks
-    so that memory stays bounded; `decimals` applies to float columns."""
+    so that memory stays bounded; `decimals` applies to float columns; `bom`: a table
+    for people, with the byte-order mark that Excel needs."""
     names = list(columns)
     arrays = [np.asarray(columns[n]) for n in names]
     n_rows = len(arrays[0]) if arrays else 0
@@ -138,26 +149,48 @@ def write_columns(path, columns, decimals=None, chunk_rows=20_000):
             parts = [_text(a[start:start + chunk_rows], decimals) for a in arrays]
             stream.write("".join(",".join(row) + "\n" for row in zip(*parts)))
 
-    write_atomic(path, write)
+    write_atomic(path, write, bom=bom)
 
 
-def write_matrix(path, leading, columns, values, decimals=None, chunk_rows=20_000):
-    """Leading named text columns, then a float matrix with named columns."""
+def write_matrix(path, leading, columns, values, decimals=None):
+    """Leading named text columns, then a float matrix with named columns: the header
+    written here (names may repeat or need quoting), the rows by polars' CSV writer,
+    whose floats are shortest round-trip text (or `decimals` fixed decimals)."""
+    import polars as pl
+
     names = list(leading) + list(columns)
-    lead = [_text(v) for v in leading.values()]
-    values = np.asarray(values)
+    values = np.asarray(values, dtype=np.float64)
+    shown = _escape(names)
+    if len(values) and len(set(shown)) == len(shown):
+        # polars writes the header (quoting what needs it) and opens the file itself:
+        # a third faster than through a Python stream
+        frame = {shown[k]: pl.Series(_escape(v), dtype=pl.String)
+                 for k, v in enumerate(leading.values())}
+        frame.update({shown[len(leading) + j]: values[:, j]
+                      for j in range(values.shape[1])})
+        frame = pl.DataFrame(frame)
+        write_atomic(path, lambda tmp: frame.write_csv(
+            tmp, float_precision=decimals, line_terminator="\n", quote_style="necessary"),
+            by_path=True)
+        return
+    frame = {f"l{k}": pl.Series(_escape(v), dtype=pl.String)
+             for k, v in enumerate(leading.values())}
+    frame.update({f"v{j}": values[:, j] for j in range(values.shape[1])})
+    header = (",".join(_text(names)) + "\n").encode("utf-8")
 
     def write(stream):
-        stream.write(",".join(_text(names)) + "\n")
-        for start in range(0, len(values), chunk_rows):
-            cells = _text(values[start:start + chunk_rows], decimals)
-            rows = [",".join(r) for r in cells.tolist()] if cells.shape[1] else \
-                [""] * len(cells)
-            keys = zip(*(l[start:start + chunk_rows] for l in lead))
-            stream.write("".join(",".join(k) + ("," if r else "") + r + "\n"
-                                 for k, r in zip(keys, rows)))
+        stream.write(header)
+        if len(values):
+            pl.DataFrame(frame).write_csv(stream, include_header=False,
+                                          float_precision=decimals, line_terminator="\n",
+                                          quote_style="necessary")
 
-    write_atomic(path, write)
+    write_atomic(path, write, binary=True)
+
+
+def _escape(names):
+    """Names with the apostrophe before formula-like text (polars quotes the rest)."""
+    return [f"'{n}" if n[:1] in FORMULA_START else n for n in map(str, names)]
 
 
 def unescape(names):
@@ -168,7 +201,8 @@ def unescape(names):
 def write_rounded(path, columns, decimals=4):
     """A table for people (summaries), as `write_columns` writes it but for its floats:
     rounded to `decimals` (0.4, not 0.39999999999999997; None: as they are), and NaN (a
-    figure that could not be computed) as an empty cell, not the text 'nan'."""
+    figure that could not be computed) as an empty cell, not the text 'nan'; with the
+    byte-order mark that Excel needs to read UTF-8."""
     def cells(values):
         values = np.asarray(values)
         if values.dtype.kind != "f":
@@ -179,13 +213,14 @@ def write_rounded(path, columns, decimals=4):
 
     text = [cells(v) for v in columns.values()]
     write_atomic(path, lambda stream: stream.write(
-        ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in zip(*text))))
+        ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in zip(*text))),
+        bom=True)
 
 
 def read_columns(path, text=(), integers=()):
     """A CSV written here as {name: array}: the `text` columns as str, `integers` as
     int64, the rest float (an empty cell: NaN, as write_rounded writes it)."""
-    with open(path, encoding="utf-8", newline="") as stream:
+    with open(path, encoding="utf-8-sig", newline="") as stream:
         header = next(csv.reader(stream))
     columns = {}
     text_idx = [i for i, n in enumerate(header) if n in text]
@@ -232,15 +267,19 @@ def write_table(table, key, path, decimals=None):
 
 def read_table(path, key):
     """Read a table written by `write_table` (the workflow's own files: trusted)."""
-    with open(path, encoding="utf-8", newline="") as stream:
+    import polars as pl
+
+    with open(path, encoding="utf-8-sig", newline="") as stream:
         header = next(csv.reader(stream))
     lead = [key] + (["group"] if len(header) > 1 and header[1] == "group" else [])
-    load = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2, encoding="utf-8",
-                comments=None)  # '#' is text: an id may hold it ('#3.png', 'a#b.png')
-    strings = np.loadtxt(path, dtype=str, usecols=range(len(lead)), **load)
+    schema = {f"l{k}": pl.String for k in range(len(lead))}
+    schema.update({f"v{j}": pl.Float64 for j in range(len(header) - len(lead))})
+    frame = pl.read_csv(path, has_header=False, skip_rows=1, schema=schema,
+                        quote_char='"', empty_string_is_null=False,
+                        comment_prefix=None, encoding="utf8")
     columns = unescape(header[len(lead):])
-    values = (np.loadtxt(path, dtype=np.float64, usecols=range(len(lead), len(header)),
-                         **load) if columns else np.empty((len(strings), 0)))
-    values = values.reshape(len(strings), len(columns))
-    groups = unescape(strings[:, 1].tolist()) if len(lead) == 2 else None
-    return Table(str(path), unescape(strings[:, 0].tolist()), groups, columns, values)
+    values = (frame.select(list(schema)[len(lead):]).to_numpy(order="c")
+              if columns and len(frame) else np.empty((len(frame), len(columns))))
+    names = unescape(frame["l0"].to_list())
+    groups = unescape(frame["l1"].to_list()) if len(lead) == 2 else None
+    return Table(str(path), names, groups, columns, np.asarray(values, dtype=np.float64))

@@ -135,10 +135,11 @@ def test_tables_for_people_are_rounded_with_empty_cells(tmp_path):
     write_rounded(path, {
         "metric": ["Y1", "=Y2", "a, b"], "n": [1, 2, 3],
         "figure": [0.39999999999999997, np.nan, -1e-9], "sign": [-0.25, 2 / 3, 1.0]})
-    assert path.read_text().splitlines() == [
+    # with the byte-order mark Excel needs to read UTF-8
+    assert path.read_text(encoding="utf-8-sig").splitlines() == [
         "metric,n,figure,sign", "Y1,1,0.4,-0.25", "'=Y2,2,,0.6667", '"a, b",3,0.0,1.0']
     write_rounded(path, {"x": [1e-5, np.nan]}, decimals=None)
-    assert path.read_text().splitlines() == ["x", "1e-05", ""]
+    assert path.read_text(encoding="utf-8-sig").splitlines() == ["x", "1e-05", ""]
 
 
 # ---- end to end, through the jobs ---------------------------------------------------
@@ -168,7 +169,7 @@ def run_evaluate(folder, words, attention, groups):
                           confusion=[str(folder / "evaluation" / "Y1_confusion.csv")],
                           summary=str(folder / "evaluation" / "summary.csv"))
     jobs.evaluate(paths, out, params)
-    with open(out.summary, encoding="utf-8", newline="") as stream:
+    with open(out.summary, encoding="utf-8-sig", newline="") as stream:  # Excel's BOM
         return list(csv.DictReader(stream)), folder / "evaluation" / "summary.csv"
 
 
@@ -233,7 +234,7 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
         (tmp_path / "a" / "evaluation" / "summary.csv").read_bytes()
     assert yaml.safe_load((sweep / "b" / "params.yaml").read_text())["swept"] == \
         {"cutoff": 1e-5}
-    header, *lines = (sweep / "summary.csv").read_text().splitlines()
+    header, *lines = (sweep / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
     assert header.split(",")[:4] == ["rank", "ties", "instance", "cutoff"]
     assert header.endswith(",chance_accuracy,chance_balanced_accuracy,warnings")
     assert lines[0].startswith("1,1,a,0.1,") and lines[1].startswith("2,1,b,1e-05,")

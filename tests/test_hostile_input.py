@@ -291,15 +291,17 @@ def test_a_sweep_name_that_is_no_folder_name_is_refused(sweep):
 def test_text_longer_than_an_excel_cell_is_cut_with_a_warning(tmp_path, caplog):
     """A setting too long for a cell (a list of 5,000 feature names, say): the workbook
     cuts it where Excel would, and says so."""
-    from openpyxl import Workbook, load_workbook
+    from openpyxl import load_workbook
 
-    from soart_core.workbook import _Styles, settings_sheet
+    from soart_core import xlsx
+    from soart_core.workbook import settings_sheet
 
     features = [f"feature_{k}" for k in range(5000)]
-    wb = Workbook(write_only=True)
-    with caplog.at_level(logging.WARNING, logger="soart"):
-        settings_sheet(wb, _Styles(), {"features": features}, {"soart": "0"})
-        wb.save(tmp_path / "w.xlsx")
+    with open(tmp_path / "w.xlsx", "wb") as stream, \
+            caplog.at_level(logging.WARNING, logger="soart"):
+        book = xlsx.Book(stream)
+        settings_sheet(book, {"features": features}, {"soart": "0"})
+        book.close()
     warnings = [r.getMessage() for r in caplog.records if r.name == "soart"]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("workbook: the text '[\"feature_0\", \"feature_1") and \

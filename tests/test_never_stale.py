@@ -168,7 +168,7 @@ def test_a_code_change_reruns_the_stages_it_can_alter(tmp_path):
 
     edit(workbook_py, "def write_workbook(", "# a comment\ndef write_workbook(")
     assert planned_jobs(workdir) == {}
-    edit(workbook_py, "    styles = _Styles()\n", "    styles = _Styles()\n    styles = styles\n")
+    edit(workbook_py, "    number = fixed(shown)\n", "    number = fixed(shown)\n    number = number\n")
     assert set(planned_jobs(workdir)) == {"workbook", "all"}
 
     edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")

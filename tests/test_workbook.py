@@ -1,7 +1,8 @@
-"""results/workbook.xlsx, read back with openpyxl: the stage CSVs' values exactly, as
-numbers; names as text, never formulas; borders on the group boundaries; conditional
-formats; frozen panes; group means above workbook.max_items; the settings sheet. The
-LibreOffice test is opt-in (SOART_TEST_LIBREOFFICE=1)."""
+"""results/workbook.xlsx, read back with openpyxl: the answer sheet first; the stage
+CSVs' values exactly, as numbers; names as text, never formulas; borders on the group
+boundaries; conditional formats; number formats; frozen panes; group means above
+workbook.max_items; the settings sheet. The LibreOffice test is opt-in
+(SOART_TEST_LIBREOFFICE=1)."""
 
 import os
 import shutil
@@ -58,10 +59,23 @@ def stage(tmp_path):
                             "n": np.array([10, 10, 10]),
                             "accuracy": np.array([0.5, np.nan, 0.2]),
                             "chance_accuracy": np.array([0.3, 0.3, 0.3]),
+                            "accuracy_low": np.array([0.31, np.nan, 0.1]),
                             "warnings": ["", "-not computed", ""]})
+    verdict_summary = tmp_path / "verdicts" / "summary.csv"
+    write_columns(verdict_summary, {
+        "item": ITEMS, "group": ITEM_GROUPS,
+        "predicted": [ORDER[i % 3] for i in range(len(ITEMS))],
+        "score": rng.random(len(ITEMS)),
+        "flag": ["abnormal" if i % 3 == 0 else "normal" for i in range(len(ITEMS))],
+        "raw_score": rng.random(len(ITEMS)),
+        **{f"{m}_{c}": ([ORDER[i % 3] for i in range(len(ITEMS))] if c == "predicted"
+                        else ["normal"] * len(ITEMS) if c == "flag"
+                        else rng.random(len(ITEMS)))
+           for m in WORDS for c in ("predicted", "score", "flag")}}, bom=True)
     judges = tmp_path / "normalise" / "judges.csv"
     write_columns(judges, {"judge": JUDGES, "group": JUDGE_GROUPS})
     return dict(words=WORDS, order=ORDER, summary=str(summary), judge_groups=str(judges),
+                verdict_summary=str(verdict_summary),
                 settings={"groups": {"order": ORDER}, "id": "=cmd", "words": None,
                           "workbook": {"max_items": 20000}},
                 versions={"soart": "0.1.0", "python": "3"}, **files)
@@ -79,8 +93,9 @@ def sheet_rows(ws):
 
 def test_item_sheets_hold_the_csvs_exactly(tmp_path, stage):
     wb, _ = write(tmp_path, stage)
-    assert wb.sheetnames == ["Y1 difference", "Y2 difference", "Y1 attention",
+    assert wb.sheetnames == ["answer", "Y1 difference", "Y2 difference", "Y1 attention",
                              "Y2 attention", "blocks", "evaluation", "verdicts", "settings"]
+    assert wb.active.title == "answer"  # it opens on the answer
     for kind in ("difference", "attention"):
         for metric, path in zip(WORDS, stage[kind]):
             header, text, numbers = read_csv_cells(path)
@@ -153,9 +168,10 @@ def test_conditional_formats_and_frozen_panes(tmp_path, stage):
     assert f"$C$3:$I${last}" in scale.cfvo[2].val
     blocks = {str(f.sqref): f.rules[0].type for f in wb["blocks"].conditional_formatting}
     assert blocks == {f"H2:H{1 + 2 * 9}": "colorScale"}  # sign_score, 9 blocks per metric
+    # green only where the interval's lower end is above chance (column F: accuracy_low)
     evaluation = [(str(f.sqref), f.rules[0].formula) for f in
                   wb["evaluation"].conditional_formatting]
-    assert evaluation == [("D2:D4", ["AND(ISNUMBER(D2),ISNUMBER(E2),D2>E2)"])]
+    assert evaluation == [("D2:D4", ["AND(ISNUMBER(F2),ISNUMBER(E2),F2>E2)"])]
     verdicts = {str(f.sqref): f.rules[0].type for f in wb["verdicts"].conditional_formatting}
     assert verdicts[f"F2:F{1 + 2 * len(ITEMS)}"] == "cellIs"
     assert wb["verdicts"].freeze_panes == "C2" and wb["blocks"].freeze_panes == "D2"
@@ -183,11 +199,12 @@ def test_tables_equal_their_csvs(tmp_path, stage):
     assert counts and all(type(v) is int for row in counts for v in row)
     evaluation = sheet_rows(wb["evaluation"])
     assert evaluation[:4] == [
-        ["metric", "method", "n", "accuracy", "chance_accuracy", "warnings"],
-        ["Y1", "a", 10, 0.5, 0.3, None],
-        ["Y1", "b", 10, None, 0.3, "-not computed"],  # empty: could not be computed
-        ["Y2", "a", 10, 0.2, 0.3, None]]
-    assert "above its chance level" in evaluation[-1][0]
+        ["metric", "method", "n", "accuracy", "chance_accuracy", "accuracy_low",
+         "warnings"],
+        ["Y1", "a", 10, 0.5, 0.3, 0.31, None],
+        ["Y1", "b", 10, None, 0.3, None, "-not computed"],  # empty: not computed
+        ["Y2", "a", 10, 0.2, 0.3, 0.1, None]]
+    assert "95 % interval lies above its chance level" in evaluation[-1][0]
 
 
 def test_verdicts_sheet_only_where_given(tmp_path, stage):
@@ -204,7 +221,7 @@ def test_settings_sheet(tmp_path, stage):
     assert all(type(v) is str for row in rows[1:5] for v in row)
     packages = rows[rows.index(["package", "version"]) + 1:]
     assert [p for p, _ in packages] == list(workbook.PACKAGES)
-    assert dict(packages)["openpyxl"] == workbook.package_versions()["openpyxl"] != \
+    assert dict(packages)["polars"] == workbook.package_versions()["polars"] != \
         "not installed"
 
 
@@ -242,12 +259,13 @@ def test_too_many_judges_for_a_sheet(tmp_path):
     write_table(Table(str(path), ["a", "b"], ["NORMAL", "ERROR_A"], judges, values), "item",
                 path)
     write_columns(tmp_path / "judges.csv", {"judge": judges, "group": groups})
-    from openpyxl import Workbook
+    from soart_core import xlsx
 
-    wb = Workbook(write_only=True)
-    workbook.item_sheet(wb, workbook._Styles(), "d", str(path), groups, ORDER, 100,
-                        workbook.diverging_scale, "of d")
-    wb.save(tmp_path / "w.xlsx")
+    with open(tmp_path / "w.xlsx", "wb") as stream:
+        book = xlsx.Book(stream)
+        workbook.item_sheet(book, "d", str(path), groups, ORDER, 100,
+                            workbook.diverging_scale, "of d")
+        book.close()
     rows = sheet_rows(load_workbook(tmp_path / "w.xlsx")["d"])
     assert rows[0] == ["item", "group", "NORMAL", "ERROR_A"]
     assert rows[1] == [None, "judge group", "NORMAL", "ERROR_A"]
@@ -276,7 +294,7 @@ def test_the_workflow_writes_it(example_run):
     """A plain run writes the workbook; its sheets equal the run's CSVs exactly."""
     results = example_run / "results"
     wb = load_workbook(results / "workbook.xlsx")
-    assert wb.sheetnames == ["Y1 difference", "Y2 difference", "Y3 difference",
+    assert wb.sheetnames == ["answer", "Y1 difference", "Y2 difference", "Y3 difference",
                              "Y1 attention", "Y2 attention", "Y3 attention", "blocks",
                              "evaluation", "verdicts", "settings"]
     header, text, numbers = read_csv_cells(results / "difference" / "Y1.csv")
@@ -302,7 +320,8 @@ LIBREOFFICE = os.environ.get("SOART_TEST_LIBREOFFICE") == "1"
                     "install libreoffice-calc)")
 def test_libreoffice_opens_it(tmp_path, stage):
     """LibreOffice reads the workbook as written: it converts it to PDF, and its first
-    sheet's ids come back as the text they are (not formulas, not numbers)."""
+    sheet's (the answer's) ids come back as the text they are (not formulas, not
+    numbers)."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         pytest.skip("soffice not found: apt-get install libreoffice-calc")
@@ -320,5 +339,7 @@ def test_libreoffice_opens_it(tmp_path, stage):
 
     with open(tmp_path / "out" / "workbook.csv", encoding="utf-8", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert [r[0] for r in rows[2:2 + len(ITEMS)]] == ITEMS
-    assert [r[1] for r in rows[2:2 + len(ITEMS)]] == ITEM_GROUPS
+    # the first sheet, the answer: a header row, then one row per image
+    assert rows[0][:3] == ["item", "group", "flag"]
+    assert [r[0] for r in rows[1:1 + len(ITEMS)]] == ITEMS
+    assert [r[1] for r in rows[1:1 + len(ITEMS)]] == ITEM_GROUPS
