@@ -97,6 +97,16 @@ TESTED = {
     "snakemake --workflow-profile profiles/slurm sweep": "test_slurm.py (same profile)",
     # seconds; test_judge_verdicts.py runs its digits case
     "python benchmarks/real_images.py": "by hand (benchmark)",
+    # docs/performance.md: minutes each, their figures in benchmarks/results/
+    "python benchmarks/stages.py --items 20000 --judges 256 --features 64":
+        "by hand (benchmark)",
+    "python benchmarks/stages.py --items 100000 --judges 256 --features 64 "
+    "--csv-items 20000": "by hand (benchmark)",
+    "python benchmarks/attention.py": "by hand (benchmark)",
+    "python benchmarks/metrics.py": "by hand (benchmark)",
+    "python benchmarks/sweep.py": "by hand (benchmark)",
+    "python benchmarks/workbook.py": "by hand (benchmark)",
+    "python benchmarks/workflow_scale.py": "by hand (benchmark)",
 }
 
 
