@@ -23,7 +23,7 @@ from . import evaluation, figures as draw, stages
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics
-from .layout import BLOCK_TEXT, ROLES, VERDICT_TEXT
+from .layout import BLOCK_TEXT, ROLES, SUMMARY_TEXT, VERDICT_TEXT
 from .sweep import rank_instances, stale_folders
 from .verdicts import TooFewLabeled, judge_verdicts, verdict_table
 from .workbook import package_versions, write_workbook
@@ -363,7 +363,7 @@ def evaluate(inputs, outputs, params):
             reference=params.reference, common=[collapsed(words[0].values)] if same else [])
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
-            inputs.classic_evaluation[i], text=("metric", "method", "warnings"),
+            inputs.classic_evaluation[i], text=SUMMARY_TEXT,
             integers=("n",)))
         classic_confusion = columns_to_rows(read_columns(
             inputs.classic_confusion[i], text=("method", "true_group"),
@@ -549,8 +549,9 @@ def sweep_summary(inputs, outputs, params):
         write_text(path, yaml.safe_dump({"sweep": params.sweep, "instance": instance["name"],
                                          "swept": instance["values"],
                                          "config": instance["config"]}, sort_keys=False))
-        summaries.append(pd.read_csv(os.path.join(instance["folders"]["evaluate"],
-                                                  "evaluation", "summary.csv")))
+        summaries.append(pd.DataFrame(read_columns(
+            os.path.join(instance["folders"]["evaluate"], "evaluation", "summary.csv"),
+            text=SUMMARY_TEXT, integers=("n",))))
     # folders of grid values since removed: the sweep holds only the current grid's
     owned = [os.path.dirname(i["params"]) for i in params.instances] + \
         [folder for i in params.instances for folder in i["folders"].values()]

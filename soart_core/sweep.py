@@ -266,12 +266,11 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
             row["mean_block_contrast"] = chosen["block_contrast"].mean()
         lda = summary[summary["method"] == "metrics_lda"]
         row["mean_lda_balanced_accuracy"] = lda["balanced_accuracy"].mean()
-        for chance in ("chance_accuracy", "chance_balanced_accuracy"):  # older: none
-            row[chance] = summary[chance].mean() if chance in summary else float("nan")
-        texts = summary.get("warnings", ())  # an empty cell reads as NaN, not text
+        for chance in ("chance_accuracy", "chance_balanced_accuracy"):
+            row[chance] = summary[chance].mean()
         row["warnings"] = "; ".join(dict.fromkeys(  # once each, named by its metric
-            f"{m}: {w}" for m, text in zip(summary["metric"], texts)
-            if isinstance(text, str) for w in text.split("; ")))
+            f"{m}: {w}" for m, text in zip(summary["metric"], summary["warnings"])
+            if isinstance(text, str) and text for w in text.split("; ")))
         rows.append(row)
     frame = pd.DataFrame(rows)
     swept = {path for v in values for path in v}

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import xlsx
 from .errors import InputError, excerpt
-from .layout import BLOCK_TEXT, VERDICT_TEXT
+from .layout import BLOCK_TEXT, SUMMARY_TEXT, VERDICT_TEXT
 from .progress import Progress
 from .tables import read_columns, read_table, unescape, write_atomic
 
@@ -51,7 +51,6 @@ LEAD_COLUMNS = 2  # item id, item group
 MAX_ITEMS_LIMIT = MAX_ROWS - HEADER_ROWS  # the largest sensible workbook.max_items
 PACKAGES = ("soart", "python", "numpy", "pandas", "polars", "snakemake")
 BLOCK_COUNTS = ("n", "n_pos", "n_neg", "n_zero")
-SUMMARY_TEXT = ("metric", "method", "warnings")
 # figure -> its chance level, in the evaluation summary
 CHANCE = {"accuracy": "chance_accuracy", "balanced_accuracy": "chance_balanced_accuracy",
           "roc_auc": "chance_roc_auc"}
