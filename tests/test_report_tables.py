@@ -66,7 +66,7 @@ def front_page(report):
 
 
 def csv_rows(path):
-    with open(path, encoding="utf-8", newline="") as stream:
+    with open(path, encoding="utf-8-sig", newline="") as stream:
         return list(csv.reader(stream))
 
 
