@@ -282,8 +282,8 @@ def plain_run(config, stage):
 
 
 def run_files(stage, run):
-    """({input name: files}, {output name: files}) of `stage` in `run` (a
-    soart_core.sweep.Run): outputs in its folder, inputs from the folders of the stages
+    """({input name: files}, {output name: files}) of `stage` in `run`: outputs in its
+    folder, inputs from the folders of the stages
     it reads, or, for normalise, the metric tables."""
     metrics, words_ = list(run.config["metrics"]), words(run.config)
     if stage == "normalise":
