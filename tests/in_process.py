@@ -41,9 +41,10 @@ def job(stage, inputs, outputs, params):
 def run(workdir, *targets, configfiles=(), config=(), check=True):
     """Run the plain run of `workdir` (tests/conftest.copy_workflow) with config.yaml,
     `configfiles` and `config` (key=value texts) up to the stages `targets` (default:
-    every stage) in this process, as `snakemake --configfile ... --config ...` would. Returns its `returncode` (0, or 1
-    after one `soart: error` line) and what it printed on stderr as `stdout`, like
-    conftest.snakemake; with `check`, a failure raises."""
+    every stage) in this process, as `snakemake --configfile ... --config ...` would.
+    Returns its `returncode` (0, or 1 after one `soart: error` line) and what it
+    printed on stderr as `stdout`, like conftest.snakemake; with `check`, a failure
+    raises."""
     here, printed = os.getcwd(), io.StringIO()
     os.chdir(workdir)
     code = 0

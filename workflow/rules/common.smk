@@ -41,9 +41,14 @@ def reported(stage, outputs, words):
     return done
 
 
+def identifier(text):
+    """`text` as part of a rule name, which must be an identifier."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
 def job_name(stage, part):
     """A stage's job, or its part for one words metric (attention.job_per_metric)."""
-    return stage if part is None else f"{stage}_{re.sub(r'[^A-Za-z0-9_]', '_', part[0])}"
+    return stage if part is None else f"{stage}_{identifier(part[0])}"
 
 
 def with_part(config, part):
@@ -65,8 +70,8 @@ def valid_items():
 
 
 def sweep_rule(sweep, job):
-    """The name of sweep `sweep`'s rule for `job` (a rule name is an identifier)."""
-    return f"sweep_{re.sub(r'[^A-Za-z0-9_]', '_', sweep)}_{job}"
+    """The name of sweep `sweep`'s rule for `job`."""
+    return f"sweep_{identifier(sweep)}_{job}"
 
 
 def sweep_inputs(sweep, stages, inputs):
