@@ -13,6 +13,7 @@ docstrings, so comments, docstrings and layout never rerun anything.
 """
 
 import ast
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -143,10 +144,64 @@ def reach(job):
             "python": list(sys.version_info[:2])}
 
 
+def _digest(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# What reach() found, by the bytes of soart_core's sources: parsing them costs 0.5 s at
+# every Snakemake start (a dry run's third), reading this file a millisecond. It lives
+# beside Python's own bytecode cache; where that cannot be written, reach() runs.
+STORE = os.path.join(HERE, "__pycache__", "soart-reach.json")
+
+
+@lru_cache(maxsize=None)
+def _sources():
+    """A digest of every soart_core source file's name and bytes, and of the Python
+    version that parses them."""
+    digest = hashlib.sha256(repr(sys.version_info[:2]).encode())
+    for name in sorted(os.listdir(HERE)):
+        if name.endswith(".py"):
+            with open(os.path.join(HERE, name), "rb") as stream:
+                digest.update(name.encode() + b"\0" + stream.read() + b"\0")
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _stored():
+    """{job: {"code": digest of its reached code, "libraries": [...]}} kept for the
+    sources as they are (empty when they changed, or nothing is kept)."""
+    try:
+        with open(STORE, encoding="utf-8") as stream:
+            kept = json.load(stream)
+        return dict(kept["jobs"]) if kept.get("sources") == _sources() else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _store(jobs):
+    temporary = f"{STORE}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(STORE), exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump({"sources": _sources(), "jobs": jobs}, stream)
+        os.replace(temporary, STORE)
+    except OSError:  # a read-only install: found again at the next start
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+
+
 def code_digest(job):
-    """A short digest of what `reach(job)` holds: the stage's code param."""
-    text = json.dumps(reach(job), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A short digest of what `reach(job)` holds: the stage's code param. The code's
+    part is kept between starts (_stored); the libraries' versions are read each time."""
+    stored = _stored()
+    if job not in stored:
+        found = reach(job)
+        stored[job] = {"code": _digest([found["code"], found["modules"]]),
+                       "libraries": sorted(found["libraries"])}
+        _store(stored)
+    kept = stored[job]
+    return _digest({"code": kept["code"], "python": list(sys.version_info[:2]),
+                    "libraries": {p: _version(p) for p in kept["libraries"]}})
 
 
 def files_stamp(paths):

@@ -41,8 +41,8 @@ def copy_workflow(dest, tables=True):
 def _no_slurm_controller():
     """A folder with an `scontrol` that fails at once. Where Slurm's tools are installed
     but no controller runs (as after tests/test_slurm.py), the Slurm executor plugin
-    asks `scontrol show config` whenever Snakemake starts, and waits 10 s for its
-    timeout: the runs that do not use Slurm put this one first on their PATH."""
+    asks `scontrol show config` whenever Snakemake is imported, and waits 10 s for its
+    timeout: the tests but the Slurm test's put this one first on their PATH."""
     folder = Path(tempfile.mkdtemp(prefix="soart-no-slurm-"))
     atexit.register(shutil.rmtree, folder, True)
     stub = folder / "scontrol"
@@ -51,11 +51,13 @@ def _no_slurm_controller():
     return folder
 
 
-NO_SLURM = _no_slurm_controller() if shutil.which("scontrol") else None
+# always: the Slurm test (opt-in) installs Slurm's tools while the other tests run
+NO_SLURM = _no_slurm_controller()
+SLURM_PATH = os.environ.get("PATH", "")  # the Slurm test's: its tools as installed
+# this process too: tests/in_process.py imports Snakemake and its plugins
+os.environ["PATH"] = f"{NO_SLURM}{os.pathsep}{SLURM_PATH}"
 # the environment of every Snakemake run of the tests but the Slurm test's own
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-if NO_SLURM:
-    ENV["PATH"] = f"{NO_SLURM}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def snakemake(workdir, *args, check=True, timeout=600):

@@ -2,6 +2,7 @@
 at, that config, and the code and libraries that computed it (issue: never stale)."""
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -139,6 +140,49 @@ def test_a_library_version_changes_the_digest(monkeypatch):
         assert provenance.code_digest("attention") != before
     finally:
         provenance.reach.cache_clear()
+
+
+def fresh_caches():
+    for cached in (provenance.reach, provenance._stored, provenance._sources):
+        cached.cache_clear()
+
+
+def test_a_kept_reach_gives_the_digest_a_fresh_one_does(tmp_path, monkeypatch):
+    """What code_digest keeps between starts (provenance.STORE) gives each stage the
+    digest that parsing the sources gives; a store of other sources, or none that can be
+    written, is never used."""
+    from soart_core.pipeline import STAGES
+
+    store = tmp_path / "store" / "reach.json"
+    monkeypatch.setattr(provenance, "STORE", str(store))
+    fresh_caches()
+    try:
+        parsed = {stage: provenance.code_digest(stage) for stage in STAGES}
+        assert set(json.loads(store.read_text())["jobs"]) == set(STAGES)
+        fresh_caches()
+
+        def no_parsing(job):
+            raise AssertionError(f"{job}: parsed again")
+
+        monkeypatch.setattr(provenance, "reach", no_parsing)
+        assert {stage: provenance.code_digest(stage) for stage in STAGES} == parsed
+        monkeypatch.undo()
+        monkeypatch.setattr(provenance, "STORE", str(store))
+        kept = json.loads(store.read_text())
+        kept["sources"] = "other sources"
+        kept["jobs"]["attention"]["code"] = "0" * 16
+        store.write_text(json.dumps(kept))
+        fresh_caches()
+        assert provenance.code_digest("attention") == parsed["attention"]
+        store.unlink()
+        store.parent.rmdir()
+        store.parent.write_text("a file where the store's folder would be")
+        fresh_caches()
+        assert provenance.code_digest("weights") == parsed["weights"]
+        assert list(tmp_path.rglob("*.tmp")) == []
+    finally:
+        monkeypatch.undo()
+        fresh_caches()
 
 
 def edit(path, old, new):

@@ -14,13 +14,15 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, SNAKEMAKE, copy_workflow, snakemake
+from conftest import ROOT, SLURM_PATH, SNAKEMAKE, copy_workflow, snakemake
 
 SMALL_SWEEP = {"small": {"threshold.learn.cutoff": [0.4, 0.5],
                          "baseline.method": ["group_mean", "median"]}}
 
 
 OPT_IN = "SOART_TEST_SLURM"
+# Slurm's own tools (conftest puts a failing scontrol first on this process's PATH)
+SLURM_ENV = {**os.environ, "PATH": SLURM_PATH, "PYTHONPATH": str(ROOT)}
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +31,12 @@ def cluster():
         pytest.skip(f"opt-in: set {OPT_IN}=1 to run it; it installs slurm-wlm and munge "
                     f"with apt-get, writes /etc/slurm and /etc/munge, starts daemons")
     up = subprocess.run(["bash", str(ROOT / "ci" / "slurm-up.sh")], capture_output=True,
-                        text=True, timeout=600)
+                        text=True, timeout=600, env=SLURM_ENV)
     if up.returncode == 3:
         pytest.skip(f"Slurm cannot be set up here: {up.stderr.strip()}")
     assert up.returncode == 0, up.stdout + up.stderr
     yield
-    subprocess.run(["bash", str(ROOT / "ci" / "slurm-down.sh")], timeout=120)
+    subprocess.run(["bash", str(ROOT / "ci" / "slurm-down.sh")], timeout=120, env=SLURM_ENV)
 
 
 def with_small_sweep(workdir):
@@ -62,7 +64,7 @@ def test_slurm_run_equals_local_run(cluster, tmp_path):
                "--slurm-init-seconds-before-status-checks", "2", "--slurm-no-account"]
     proc = subprocess.run(command, cwd=remote, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env=SLURM_ENV)
     assert proc.returncode == 0, proc.stdout[-5000:]
     # every job ran as a Slurm job; the short stages in groups, a handful in all
     ids = {}
