@@ -1,6 +1,7 @@
 """Shared fixtures: the repository root, and a runner for Snakemake in a scratch copy."""
 
 import atexit
+import fcntl
 import os
 import shutil
 import subprocess
@@ -75,20 +76,40 @@ def workflow_copy(tmp_path):
     return copy_workflow(tmp_path)
 
 
+def shared_run(tmp_path_factory, name, tables):
+    """A full run of a scratch copy, made once for the whole session: the first of the
+    pytest-xdist workers that asks makes it, the others wait for it and share it. Tests
+    only read it, or plan dry runs in it (a test that runs more: copied_run)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' common folder
+    workdir, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a worker's failed attempt
+            snakemake(copy_workflow(workdir, tables=tables))
+            done.touch()
+    return workdir
+
+
+def copied_run(run, dest):
+    """A copy of a shared run (its results and Snakemake's records, times kept) that a
+    test may change."""
+    shutil.copytree(run, dest, symlinks=True)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory):
-    """One full run of the example's tables in a scratch copy, for read-only tests."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("example"))
-    snakemake(workdir)
-    return workdir
+    """One full run of the example's tables, read-only (shared_run)."""
+    return shared_run(tmp_path_factory, "example", tables=True)
 
 
 @pytest.fixture(scope="session")
 def images_run(tmp_path_factory):
     """One full run of the shipped config (from the example's images), read-only."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("images"), tables=False)
-    snakemake(workdir)
-    return workdir
+    return shared_run(tmp_path_factory, "images", tables=False)
 
 
 def planned_jobs(workdir, *args):

@@ -62,11 +62,11 @@ def test_data_dir_from_the_command_line(tmp_path):
     assert len(pd.read_csv(workdir / "results" / "attention" / "Y2.csv")) == 30
 
 
-def test_only_affected_stages_rerun(example_run):
+def test_only_affected_stages_rerun(example_run, tmp_path):
     assert planned_jobs(example_run) == {}, "a second plain run must do nothing"
 
     def plan(section, value):
-        path = write_yaml(example_run / f"{section}.yaml", {section: value})
+        path = write_yaml(tmp_path / f"{section}.yaml", {section: value})
         return planned_jobs(example_run, "--configfile", str(path))
 
     after_difference = {"difference": 1, "blocks": 1, "verdicts": 1, "evaluate": 1,

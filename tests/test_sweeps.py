@@ -9,16 +9,18 @@ import pytest
 import yaml
 from PIL import Image
 
-from conftest import ROOT, planned_jobs, snakemake
+from conftest import ROOT, copied_run, planned_jobs, snakemake
 from soart_core.sweep import SweepError, format_value, plan, short_names
 
 DEFAULT_INSTANCE = "cutoff~0.5_query~Y3_method~group-mean"  # the plain config's values
 
 
 @pytest.fixture(scope="module")
-def sweep_run(example_run):
-    snakemake(example_run, "sweep")
-    return example_run
+def sweep_run(example_run, tmp_path_factory):
+    """The example's run, then its sweep, in a copy of its own."""
+    workdir = copied_run(example_run, tmp_path_factory.mktemp("sweep") / "wf")
+    snakemake(workdir, "sweep")
+    return workdir
 
 
 def test_sweep_layout_sharing_and_ranking(sweep_run):
