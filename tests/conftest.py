@@ -1,7 +1,9 @@
 """Shared fixtures: the repository root, and a runner for Snakemake in a scratch copy."""
 
 import atexit
+import contextlib
 import fcntl
+import io
 import os
 import shutil
 import subprocess
@@ -62,13 +64,41 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def snakemake(workdir, *args, check=True, timeout=600):
-    """Run Snakemake in `workdir`; returns the CompletedProcess (stdout+stderr merged)."""
-    proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, env=ENV)
+    """Run Snakemake in `workdir`; returns the CompletedProcess (stdout+stderr merged).
+    A dry run (-n) runs in this process (dry_run), unless the scratch copy has a
+    soart_core of its own to import."""
+    if "-n" in args and not (Path(workdir) / "soart_core").exists():
+        proc = dry_run(workdir, "--cores", "2", *args)
+    else:
+        proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout, env=ENV)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}")
     return proc
+
+
+def dry_run(workdir, *argv):
+    """`snakemake *argv` (a dry run) by Snakemake's own command line in this process, in
+    `workdir`: what it prints and its exit status, as a CompletedProcess. The same
+    planning and messages as a subprocess, without the Python start and Snakemake's
+    imports: 0.3 s instead of 2.6 (the jobs of a real run need their own processes)."""
+    from snakemake import cli
+
+    here, path, printed, code = os.getcwd(), list(sys.path), io.StringIO(), 0
+    os.chdir(workdir)
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            try:
+                cli.main(list(argv))
+            except SystemExit as stop:
+                if isinstance(stop.code, str):  # sys.exit(message), as Python prints it
+                    printed.write(stop.code + "\n")
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    finally:
+        os.chdir(here)
+        sys.path[:] = path  # the Snakefile puts its folder first
+    return subprocess.CompletedProcess([*SNAKEMAKE, *argv], code, printed.getvalue())
 
 
 @pytest.fixture
