@@ -37,11 +37,16 @@ def _pyplot():
     matplotlib.use("Agg")  # no display: files only
     import matplotlib.pyplot as plt
 
+    # drawn at the resolution it is saved at: the text laid out for tight_layout is
+    # reused when saving (a third of a figure's time)
+    matplotlib.rcParams["figure.dpi"] = DPI
+
     _add_fonts()
     return plt
 
 
 UNLABELED = "(unlabeled)"  # how the figures name the items without a group
+DPI = 110  # dots per inch of the PNGs
 
 
 def _blocks(groups, order):
@@ -60,7 +65,7 @@ def _blocks(groups, order):
 
 
 def _save(fig, path):
-    write_atomic(path, lambda stream: fig.savefig(stream, format="png", dpi=110),
+    write_atomic(path, lambda stream: fig.savefig(stream, format="png", dpi=DPI),
                  binary=True)
 
 
