@@ -118,6 +118,7 @@ IMPLIED = {"sklearn": ("scipy",)}
 DISTRIBUTIONS = {"PIL": "pillow", "sklearn": "scikit-learn", "yaml": "pyyaml"}
 
 
+@lru_cache(maxsize=None)
 def _version(package):
     try:
         return importlib.metadata.version(DISTRIBUTIONS.get(package, package))

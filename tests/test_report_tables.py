@@ -72,8 +72,8 @@ def csv_rows(path):
 
 @pytest.fixture(scope="module")
 def japanese_run(tmp_path_factory):
-    """The example's tables with the groups named in Japanese, a two-instance sweep, and
-    README's report command for both."""
+    """The example's tables with the groups named in Japanese, a two-instance sweep
+    ranked by a detector's figure, and README's report command for both."""
     workdir = copy_workflow(tmp_path_factory.mktemp("report"))
     for table in (workdir / "resources" / "example").glob("*.csv"):
         text = table.read_text(encoding="utf-8")
@@ -82,6 +82,7 @@ def japanese_run(tmp_path_factory):
         table.write_text(text, encoding="utf-8")
     (workdir / "names.yaml").write_text(
         "groups:\n  order: [良品, 不良A, 汚れ]\n"
+        "evaluate:\n  rank_by: roc_auc\n  rank_method: difference_mt\n"
         "sweeps:\n  example:\n    threshold.learn.cutoff: [0.3, 0.4]\n", encoding="utf-8")
     snakemake(workdir, "all", "sweep", "--configfile", "names.yaml")
     snakemake(workdir, "--report", "results/report.html", "all", "sweep",
@@ -111,6 +112,20 @@ def test_the_front_page_shows_the_tables(japanese_run):
     verdicts = page.tables[0]
     assert {row[1] for row in verdicts[1:]} == set(NAMES.values())
     assert page.tables[-1][0][:3] == ["rank", "ties", "instance"]
+
+
+def test_the_sweep_ranks_by_the_detectors_figure(japanese_run, tmp_path):
+    """evaluate.rank_by roc_auc of rank_method difference_mt: the instances in its order;
+    a figure that method does not have is one line, before any job."""
+    summary = csv_rows(japanese_run / "results" / "sweeps" / "example" / "summary.csv")
+    ranked = [float(row[summary[0].index("mean_roc_auc")]) for row in summary[1:]]
+    assert len(ranked) == 2 and ranked == sorted(ranked, reverse=True)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("evaluate:\n  rank_by: accuracy\n  rank_method: difference_mt\n")
+    proc = snakemake(japanese_run, "-n", "--configfile", str(wrong), check=False)
+    assert proc.returncode == 1
+    assert "config key 'evaluate.rank_by': 'accuracy' is not a figure of " \
+           "evaluate.rank_method 'difference_mt'" in proc.stdout
 
 
 def render_front_page(records):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import in_process
-from conftest import copy_workflow, snakemake, write_yaml
+from conftest import copy_workflow, write_yaml
 from soart_core import verdicts
 from soart_core.example import GROUPS, file_names, make_tables
 from soart_core.tables import Table, write_columns
@@ -194,19 +194,3 @@ def test_no_labeled_reference_items(tmp_path):
     assert proc.returncode != 0 and len(errors) == 1, proc.stdout
     assert "no verdicts: 0 labeled item(s) of the reference group NORMAL" in errors[0]
     assert not (workdir / "results" / "verdicts").exists()
-
-
-def test_sweeps_rank_by_the_detectors(tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
-    config = write_yaml(tmp_path / "rank.yaml", {
-        "evaluate": {"rank_by": "roc_auc", "rank_method": "difference_mt"},
-        "sweeps": {"small": {"threshold.learn.cutoff": [0.4, 0.5]}}})
-    snakemake(workdir, "results/sweeps/small/summary.csv", "--configfile", str(config))
-    summary = pd.read_csv(workdir / "results" / "sweeps" / "small" / "summary.csv")
-    ranked = summary["mean_roc_auc"].tolist()
-    assert len(ranked) == 2 and ranked == sorted(ranked, reverse=True)
-    wrong = write_yaml(tmp_path / "wrong.yaml", {
-        "evaluate": {"rank_by": "accuracy", "rank_method": "difference_mt"}})
-    proc = snakemake(workdir, "-n", "--configfile", str(wrong), check=False)
-    assert "config key 'evaluate.rank_by': 'accuracy' is not a figure of " \
-           "evaluate.rank_method 'difference_mt'" in proc.stdout
