@@ -41,6 +41,18 @@ def copy_workflow(dest, tables=True):
     return dest
 
 
+# The files that run Snakemake most (seconds each, on this kind of machine), first: the
+# workers take files in this order, one more as each ends, and end close together.
+SLOWEST_FIRST = ["test_never_stale.py", "test_sweeps.py", "test_documented.py",
+                 "test_report_tables.py", "test_images.py", "test_module.py"]
+
+
+def pytest_collection_modifyitems(items):
+    first = {name: rank for rank, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: in a
+    # file, the tests keep their order
+
+
 def _no_slurm_controller():
     """A folder with an `scontrol` that fails at once. Where Slurm's tools are installed
     but no controller runs (as after tests/test_slurm.py), the Slurm executor plugin
