@@ -41,8 +41,8 @@ def copy_workflow(dest, tables=True):
     return dest
 
 
-# The files that run Snakemake most (seconds each, on this kind of machine), first: the
-# workers take files in this order, one more as each ends, and end close together.
+# The files whose tests run Snakemake most (20-60 s each), first: the workers take files
+# in this order, another as one ends, and so end close together.
 SLOWEST_FIRST = ["test_never_stale.py", "test_sweeps.py", "test_documented.py",
                  "test_report_tables.py", "test_images.py", "test_module.py"]
 
