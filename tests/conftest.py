@@ -41,9 +41,10 @@ def copy_workflow(dest, tables=True):
     return dest
 
 
-# The files whose tests run Snakemake most (20-60 s each), first: the workers take files
-# in this order, another as one ends, and so end close together.
-SLOWEST_FIRST = ["test_never_stale.py", "test_sweeps.py", "test_documented.py",
+# The files whose tests run Snakemake most (20-60 s each; the Slurm test, opted in,
+# minutes), first: the workers take files in this order, another as one ends, and so
+# end close together.
+SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test_documented.py",
                  "test_report_tables.py", "test_images.py", "test_module.py"]
 
 
@@ -53,12 +54,15 @@ def pytest_collection_modifyitems(items):
     # file, the tests keep their order
 
 
+NO_SLURM_PREFIX = "soart-no-slurm-"
+
+
 def _no_slurm_controller():
     """A folder with an `scontrol` that fails at once. Where Slurm's tools are installed
     but no controller runs (as after tests/test_slurm.py), the Slurm executor plugin
     asks `scontrol show config` whenever Snakemake is imported, and waits 10 s for its
     timeout: the tests but the Slurm test's put this one first on their PATH."""
-    folder = Path(tempfile.mkdtemp(prefix="soart-no-slurm-"))
+    folder = Path(tempfile.mkdtemp(prefix=NO_SLURM_PREFIX))
     atexit.register(shutil.rmtree, folder, True)
     stub = folder / "scontrol"
     stub.write_text("#!/bin/sh\nexit 1\n")
@@ -68,7 +72,11 @@ def _no_slurm_controller():
 
 # always: the Slurm test (opt-in) installs Slurm's tools while the other tests run
 NO_SLURM = _no_slurm_controller()
-SLURM_PATH = os.environ.get("PATH", "")  # the Slurm test's: its tools as installed
+# the Slurm test's: its tools as installed (a pytest-xdist worker inherits the PATH of
+# the process that started it, with that one's folder first)
+SLURM_PATH = os.pathsep.join(
+    folder for folder in os.environ.get("PATH", "").split(os.pathsep)
+    if not os.path.basename(folder).startswith(NO_SLURM_PREFIX))
 # this process too: tests/in_process.py imports Snakemake and its plugins
 os.environ["PATH"] = f"{NO_SLURM}{os.pathsep}{SLURM_PATH}"
 # the environment of every Snakemake run of the tests but the Slurm test's own
