@@ -3,6 +3,7 @@ and the figures."""
 
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -98,7 +99,7 @@ def computed_and_kept(workdir, sweep, stage):
 def instance_tables(folder):
     """{path: bytes} of the CSVs of a sweep instance, through its links to shared runs."""
     return {os.path.relpath(os.path.join(where, name), folder):
-            open(os.path.join(where, name), "rb").read()
+            Path(where, name).read_bytes()
             for where, _, names in os.walk(folder, followlinks=True)
             for name in names if name.endswith(".csv")}
 
