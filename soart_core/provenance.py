@@ -141,8 +141,7 @@ def reach(job):
     modules = sorted({module for module, _ in symbols})
     return {"code": {f"{m}.{n}": _dump(m, n) for m, n in sorted(symbols, key=str) if n},
             "modules": {m: _dump(m) for m in modules},
-            "libraries": {p: _version(p) for p in sorted(libraries | {"numpy"})},
-            "python": list(sys.version_info[:2])}
+            "libraries": {p: _version(p) for p in sorted(libraries | {"numpy"})}}
 
 
 def _digest(data):
