@@ -161,29 +161,25 @@ def write_matrix(path, leading, columns, values, decimals=None):
     names = list(leading) + list(columns)
     values = np.asarray(values, dtype=np.float64)
     shown = _escape(names)
-    if len(values) and len(set(shown)) == len(shown):
+    # polars' frame needs distinct column names: the header's own where they are
+    unique = len(set(shown)) == len(shown)
+    keys = shown if unique else [f"c{k}" for k in range(len(names))]
+    frame = pl.DataFrame({**{keys[k]: pl.Series(_escape(v), dtype=pl.String)
+                             for k, v in enumerate(leading.values())},
+                          **{keys[len(leading) + j]: values[:, j]
+                             for j in range(values.shape[1])}})
+    options = dict(float_precision=decimals, line_terminator="\n", quote_style="necessary")
+    if len(values) and unique:
         # polars writes the header (quoting what needs it) and opens the file itself:
         # a third faster than through a Python stream
-        frame = {shown[k]: pl.Series(_escape(v), dtype=pl.String)
-                 for k, v in enumerate(leading.values())}
-        frame.update({shown[len(leading) + j]: values[:, j]
-                      for j in range(values.shape[1])})
-        frame = pl.DataFrame(frame)
-        write_atomic(path, lambda tmp: frame.write_csv(
-            tmp, float_precision=decimals, line_terminator="\n", quote_style="necessary"),
-            by_path=True)
+        write_atomic(path, lambda tmp: frame.write_csv(tmp, **options), by_path=True)
         return
-    frame = {f"l{k}": pl.Series(_escape(v), dtype=pl.String)
-             for k, v in enumerate(leading.values())}
-    frame.update({f"v{j}": values[:, j] for j in range(values.shape[1])})
     header = (",".join(_text(names)) + "\n").encode("utf-8")
 
     def write(stream):
         stream.write(header)
         if len(values):
-            pl.DataFrame(frame).write_csv(stream, include_header=False,
-                                          float_precision=decimals, line_terminator="\n",
-                                          quote_style="necessary")
+            frame.write_csv(stream, include_header=False, **options)
 
     write_atomic(path, write, binary=True)
 
