@@ -11,8 +11,9 @@ import sys
 
 import yaml
 
+from .settings import load_schema, load_yaml
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCHEMA = os.path.join("workflow", "schemas", "config.schema.yaml")
 CONFIG = "config.yaml"
 # mappings keyed by the user's own names: documented as a whole, not key by key
 WHOLE = ("metrics", "images.kinds", "sweeps")
@@ -123,10 +124,9 @@ def entries(schema, config, node=None, prefix=""):
 
 def render(root=ROOT):
     """The text of docs/configuration.md."""
-    with open(os.path.join(root, SCHEMA), encoding="utf-8") as stream:
-        schema = yaml.safe_load(stream)
+    schema = load_schema(root)
     with open(os.path.join(root, CONFIG), encoding="utf-8") as stream:
-        config = yaml.safe_load(stream)
+        config = load_yaml(stream)
     out = [HEADER, "## Keys", "", "| key | shipped value | accepts | meaning |",
            "|---|---|---|---|"]
     for path, value, kinds, description, section in entries(schema, config):

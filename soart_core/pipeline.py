@@ -14,11 +14,9 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .layout import FIGURES, ROLES
-import yaml
-
 from .images import find_images
-from .settings import (SCHEMA, baseline_group, block_tolerance, input_paths,
+from .layout import FIGURES, ROLES
+from .settings import (SCHEMA, baseline_group, block_tolerance, input_paths, load_yaml,
                        reference_group, words)
 
 
@@ -377,7 +375,7 @@ def example_config(root):
     from snakemake.utils import validate  # (0.5 s to import: only here)
 
     with open(os.path.join(root, "config.yaml"), encoding="utf-8") as stream:
-        config = yaml.safe_load(stream)
+        config = load_yaml(stream)
     validate(config, os.path.join(root, SCHEMA), set_default=True)
     return config
 

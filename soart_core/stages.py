@@ -9,7 +9,6 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .groups import membership, present_groups
-
 from .progress import Progress
 
 BASELINES = ("group_mean", "mean", "median")

@@ -8,6 +8,7 @@ import yaml
 
 from conftest import ENV, ROOT
 from soart_core import configdoc
+from soart_core.settings import SCHEMA
 
 
 def config_keys(node, prefix=""):
@@ -41,11 +42,11 @@ def test_every_key_has_a_description_and_a_row():
 
 def test_a_row_shows_value_constraints_and_meaning(tmp_path):
     """The generator reads the files it is given: a changed description or value shows."""
-    for name in (configdoc.SCHEMA, configdoc.CONFIG):
+    for name in (SCHEMA, configdoc.CONFIG):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"),
                                      encoding="utf-8")
-    schema = tmp_path / configdoc.SCHEMA
+    schema = tmp_path / SCHEMA
     schema.write_text(schema.read_text(encoding="utf-8").replace(
         "description: that quantile", "description: the quantile | of distances"),
         encoding="utf-8")
