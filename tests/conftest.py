@@ -90,12 +90,16 @@ def snakemake(workdir, *args, check=True, timeout=600):
     if "-n" in args and not (Path(workdir) / "soart_core").exists():
         proc = dry_run(workdir, "--cores", "2", *args)
     else:
-        proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout, env=ENV)
+        proc = snakemake_process(workdir, "--cores", "2", *args, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}")
     return proc
+
+
+def snakemake_process(workdir, *argv, timeout=600):
+    """`snakemake *argv` in a process of its own, in `workdir` (stdout+stderr merged)."""
+    return subprocess.run([*SNAKEMAKE, *argv], cwd=workdir, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, env=ENV)
 
 
 def dry_run(workdir, *argv):

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import in_process
-from conftest import ENV, ROOT, copy_workflow, planned_jobs, snakemake
+from conftest import ENV, ROOT, copy_workflow, planned_jobs, snakemake, snakemake_process
 
 PLACEHOLDERS = ("/path/to/images", "/path/to/tables", "my.yaml")
 DOCUMENTS = ["README.md", *sorted(p.relative_to(ROOT).as_posix()
@@ -143,9 +143,7 @@ def as_typed(workdir, command, **places):
         command = command.replace(placeholder, str(real))
     argv = shlex.split(command)
     assert argv[0] == "snakemake"
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *argv[1:]], cwd=workdir,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=600, env=ENV)
+    proc = snakemake_process(workdir, *argv[1:])
     assert proc.returncode == 0, f"{command}\n{proc.stdout}"
     return proc.stdout
 
