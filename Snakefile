@@ -41,7 +41,8 @@ if workflow.is_main_process and "--unlock" not in sys.argv:
 
 onstart:
     # the config this run uses, defaults and all (not in a dry run)
-    write_text(CONFIG_IN_FORCE, config_in_force(config, CONFIGFILES, OVERRIDES))
+    with one_line_errors():  # a read-only or full results/: one line
+        write_text(CONFIG_IN_FORCE, config_in_force(config, CONFIGFILES, OVERRIDES))
 
 
 report: "workflow/report/workflow.rst"

@@ -9,7 +9,8 @@ lfw_subset, 25 x 25: NORMAL faces, ERROR_A non-face patches), photographed textu
 grass, ERROR_B gravel). Each group's images are split at random (seed 0) into
 judges (learning images: 40 NORMAL, 15 per error group) and items (validation: 50 per
 group); the metric tables are the metrics stage's arithmetic
-(soart_core.images.soart_metrics against the NORMAL judges' mean image), then
+(soart_core.images.pixel_metrics: each image against the NORMAL judges' mean
+image, a NORMAL judge against the mean of the others), then
 normalise and threshold at the shipped config's settings.
 
 Every method is scored out of sample on the labeled items: the judge-attention
@@ -27,11 +28,12 @@ import numpy as np
 from soart_core import stages
 from soart_core.evaluation import cross_validated_lda, detector_figures
 from soart_core.groups import loo_nearest_centroid, relative_round
-from soart_core.images import region_labels, soart_metrics
+from soart_core.images import pixel_metrics
 from soart_core.verdicts import flags, judge_verdicts, mt_distances, threshold_of
 
 ORDER = ["NORMAL", "ERROR_A", "ERROR_B"]
 REFERENCE = "NORMAL"
+FALSE_ALARM = 0.05  # as config.yaml's verdicts.false_alarm
 KINDS = ("Y1", "Y2", "Y3")  # beta, eta (dB), gamma
 JUDGES = {"NORMAL": 40, "ERROR_A": 15, "ERROR_B": 15}
 ITEMS = 50
@@ -81,23 +83,13 @@ def split(images_by_group, rng):
             (np.concatenate(items[0]), np.array(items[1], dtype=object)))
 
 
-def metric_tables(images, reference, grid):
-    """{metric: table (images x regions)} by the metrics stage's arithmetic."""
-    labels = region_labels(reference.shape, grid)
-    n = grid[0] * grid[1]
-    done = np.array([soart_metrics(reference.ravel(), y.ravel(), labels, n)
-                     for y in images])  # images x 3 x regions
-    return {k: done[:, i, :] for i, k in enumerate(KINDS)}
-
-
 def build_case(name, grid, seed=SEED):
     """Normalised and thresholded learning (judges) and validation (items) tables per
     metric, as the workflow's stages 1-2 make them at the shipped settings."""
     rng = np.random.default_rng(seed)
     (j_img, j_grp), (i_img, i_grp) = split(dataset(name), rng)
-    reference = j_img[j_grp == REFERENCE].mean(axis=0)
-    learn_raw, valid_raw = metric_tables(j_img, reference, grid), metric_tables(
-        i_img, reference, grid)
+    learn_metrics, valid_metrics = pixel_metrics(j_img, j_grp == REFERENCE, i_img, grid)
+    learn_raw, valid_raw = dict(zip(KINDS, learn_metrics)), dict(zip(KINDS, valid_metrics))
     normal, thresholded = {}, {}
     for m in KINDS:
         lo, hi = stages.value_range(learn_raw[m])
@@ -155,7 +147,7 @@ def run_case(name, grid):
     def judges(tables, metrics, scale):
         cols, _ = judge_verdicts([tables[m][1] for m in metrics],
                                  [tables[m][0] for m in metrics], j_grp, order=order,
-                                 reference=REFERENCE, scale=scale)
+                                 reference=REFERENCE, false_alarm=FALSE_ALARM, scale=scale)
         return cols["score"], cols["flag"], cols["predicted"]
 
     add("judges_combined_scaled (default)", *judges(normal, KINDS, "judges"))

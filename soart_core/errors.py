@@ -21,6 +21,15 @@ def names(values, limit=8):
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
+# characters refused in a name a user controls (an image path, a row id): the report
+# embeds every table in its HTML, where `<` could close its script and open markup
+MARKUP = "<>"
+
+
+def has_markup(name):
+    return any(c in name for c in MARKUP)
+
+
 # the most of a fault a message shows: the last line of defence against a message that
 # echoes a value (a cell, a config value) whole; each message quotes its values as an
 # excerpt already
@@ -62,4 +71,9 @@ def one_line_errors():
         yield
     except (InputError, ConfigError) as err:
         print(f"soart: error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as err:  # a file soart writes or lists: read-only, full, not a folder
+        where = f"{excerpt(err.filename, 200)}: " if err.filename else ""
+        print(f"soart: error: {where}{excerpt(err.strerror or err, MAX_FAULT)}",
+              file=sys.stderr)
         sys.exit(1)

@@ -450,7 +450,6 @@ def detector_figures(groups, score, flag, predicted, *, order, reference, decima
 
 
 # ---- the summary's verdicts and the attention's health ----------------------------------
-VERDICT_METHODS = ("verdict", "judges")  # all words metrics side by side; one metric alone
 COLLAPSED = (": every validation item's row is the same (to 1e-9 of the table's scale), "
              "so nothing tells the items apart: every figure is at chance or empty, every "
              "flag the same")

@@ -3,7 +3,11 @@
 For each region p of an image (a grid over the optionally cropped image, regions in
 row-major order become the features X0, X1, ...), the reference x is the pixel-wise
 mean of that region over the NORMAL learning images (Taguchi's unit space) and y the
-same region of the image measured, both flattened to k values:
+same region of the image measured, both flattened to k values. A NORMAL learning image
+(a reference judge) is measured against the mean of the *other* NORMAL learning images
+(leave-one-out), so that it stands to its reference as a new image does: a judge
+inside its own mean would look more normal than any new image, and a false-alarm rate
+calibrated on the judges would not hold on new images.
 
 - Y1, sensitivity beta = (x . y) / (x . x)  (the RT method's Y1; QEU's "rotation").
 - Y2, SN ratio eta = S_beta / S_e, with S_T = y . y, S_beta = (x . y)^2 / (x . x),
@@ -43,11 +47,12 @@ whatever format it was saved in:
 
 import csv
 import os
+import stat
 import time
 
 import numpy as np
 
-from .errors import InputError
+from .errors import MARKUP, InputError, has_markup
 
 SETS = ("learn", "valid")
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
@@ -96,12 +101,24 @@ def find_images(images_dir, order):
 
 
 def _printable(found):
-    """Image paths become row ids in every table: no line breaks or control characters."""
+    """Image paths become row ids in every table: no line breaks or control characters,
+    nothing the report's HTML would read as markup; and each is a regular file (a FIFO
+    would hang the metrics job, a device never end)."""
     for path, _, _ in found:
         if not path.isprintable():
             raise InputError(path.encode("unicode_escape").decode("ascii"),
                              "the file name holds a line break or another control "
                              "character; rename the image")
+        if has_markup(path):
+            raise InputError(path, f"the path holds {MARKUP[0]} or {MARKUP[1]}, which the "
+                                   f"report's HTML would read as markup; rename the image")
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:  # missing: read_gray says so, naming the file
+            continue
+        if not regular:
+            raise InputError(path, "not a regular file (a folder, a FIFO or a device): "
+                                   "soart reads image files only")
     return found
 
 
@@ -253,6 +270,37 @@ def soart_metrics(x, y, labels, n_regions, sn_ratio="db", sn_max_db=100.0):
     return beta, eta, gamma
 
 
+def reference_of(y, total, n, judge):
+    """The reference x of image y (flattened): the mean of the n reference judges
+    (their pixel sum `total`), or for one of them (`judge`) the mean of the others.
+    A new image is never part of the mean it is measured against, and neither may a
+    judge be, or judges look more normal than new images and a false-alarm rate
+    calibrated on them breaks on new images."""
+    if judge and n > 1:
+        return (total - y) / (n - 1)
+    return total / n
+
+
+def pixel_metrics(judges, reference_judges, images, grid, sn_ratio="db", sn_max_db=100.0):
+    """The metrics stage on images in memory (n x h x w arrays, 0..255 grey): (beta,
+    eta, gamma) tables (images x regions) of the `judges` (the reference group's where
+    `reference_judges`, a mask) and of `images`, each against its reference_of."""
+    judges = np.asarray(judges, dtype=np.float64)
+    ref = np.asarray(reference_judges, dtype=bool)
+    total = judges[ref].sum(axis=0).ravel()
+    labels = region_labels(judges.shape[1:], grid)
+    n_regions = grid[0] * grid[1]
+    done = []
+    for stack, is_judge in ((judges, ref), (np.asarray(images, dtype=np.float64),
+                                           np.zeros(len(images), bool))):
+        rows = [soart_metrics(reference_of(y.ravel(), total, int(ref.sum()), judge),
+                              y.ravel(), labels, n_regions, sn_ratio, sn_max_db)
+                for y, judge in zip(stack, is_judge)]
+        done.append(tuple(np.array([r[i] for r in rows]).reshape(len(rows), n_regions)
+                          for i in range(3)))
+    return done[0], done[1]
+
+
 def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio="db",
                   sn_max_db=100.0, reference_group="NORMAL", max_pixels=MAX_PIXELS,
                   log=None):
@@ -271,7 +319,11 @@ def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio=
             _check_grid(path, shape, grid)
         _check_shape(path, pixels.shape, first_path, shape)
         total += pixels
-    reference = (total / len(learn_normal)).ravel()
+    n_normal = len(learn_normal)
+    total = total.ravel()
+    if n_normal == 1:
+        log(f"metrics: one learning image of {reference_group}: it is its own reference, "
+            f"so it looks more normal than any new image; add more")
     labels = region_labels(shape, grid)
     n_regions = grid[0] * grid[1]
     rows, started = [], time.perf_counter()
@@ -279,8 +331,10 @@ def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio=
     for done, (path, set_name, group) in enumerate(images, start=1):  # pass 2
         pixels = read_gray(path, grayscale, crop, max_pixels)
         _check_shape(path, pixels.shape, first_path, shape)
-        metrics = soart_metrics(reference, pixels.ravel(), labels, n_regions, sn_ratio,
-                                sn_max_db)
+        y = pixels.ravel()
+        x = reference_of(y, total, n_normal,
+                         judge=set_name == "learn" and group == reference_group)
+        metrics = soart_metrics(x, y, labels, n_regions, sn_ratio, sn_max_db)
         rows.append((path, set_name, group, *metrics))
         if done % step == 0 or done == len(images):
             rate = done / max(time.perf_counter() - started, 1e-9)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, excerpt, names
+from .errors import MARKUP, InputError, excerpt, has_markup, names
 from .layout import UNLABELED
 from .tables import Table, line_of, unescape
 
@@ -248,6 +248,13 @@ class _Lines:
         record = int(self.records[row])
         return int(starts[record]) if record < len(starts) else record + 1
 
+    def all(self):
+        """Every kept row's line, as __call__ gives each."""
+        starts = np.asarray(self.scan()[0], dtype=np.int64)
+        inside = self.records < len(starts)
+        return np.where(inside, starts[np.minimum(self.records, max(len(starts) - 1, 0))]
+                        if len(starts) else 0, self.records + 1)
+
 
 def _skip_empty_rows(frame, path, lines):
     """Rows whose every cell is empty (Excel leaves `,,,,,` below a table it saved;
@@ -318,6 +325,12 @@ def _row_names(frame, id_column, groups, path, lines):
             raise InputError(path, f"id '{excerpt(ids[bad[0]])}' holds a line break or "
                                    f"another control character", line=lines(bad[0]),
                              column=id_column)
+        bad = [i for i, name in enumerate(ids) if has_markup(name)]
+        if bad:
+            raise InputError(path, f"id '{excerpt(ids[bad[0]])}' holds {MARKUP[0]} or "
+                                   f"{MARKUP[1]}, which the report's HTML would read as "
+                                   f"markup; rename the row", line=lines(bad[0]),
+                             column=id_column)
         long = [i for i, name in enumerate(ids) if len(name) > MAX_ID_CHARACTERS]
         if long:
             raise InputError(path, f"id '{excerpt(ids[long[0]])}' is longer than "
@@ -371,20 +384,13 @@ def _groups_from_counts(n_rows, order, counts, path):
 def read_metric_table(path, features, *, group_column, order, counts=None,
                       id_column=None, encoding="utf-8-sig", delimiter="auto",
                       decimal="auto", unlabeled=False):
-    """Read one input metric table (learning or validation) and check every cell.
+    """Read one input metric table (learning or validation) and check every cell: its
+    Table, and the _Lines of its rows (each row's line in the file, blank rows counted).
 
     Groups come from `group_column` when the table has it; otherwise from `counts`
     (one per group in `order`, in row order); a table with neither is an error. Rows
     whose every cell is empty are skipped, with a warning.
     """
-    return _read_table(path, features, group_column=group_column, order=order,
-                       counts=counts, id_column=id_column, encoding=encoding,
-                       delimiter=delimiter, decimal=decimal, unlabeled=unlabeled)[0]
-
-
-def _read_table(path, features, *, group_column, order, counts, id_column, encoding,
-                delimiter, decimal, unlabeled):
-    """read_metric_table's Table, and the _Lines of its rows."""
     path = str(path)
     fmt, written = sniff_format(path, encoding, delimiter, decimal)
     _check_header(written, path)
@@ -459,9 +465,9 @@ def load_inputs(metrics, features, *, group_column, order, valid_counts, id_colu
     read = dict(features=features, group_column=group_column, order=order,
                 id_column=id_column, encoding=encoding, delimiter=delimiter,
                 decimal=decimal)
-    learn = {m: _read_table(p["learn"], counts=None, unlabeled=False, **read)
+    learn = {m: read_metric_table(p["learn"], counts=None, unlabeled=False, **read)
              for m, p in metrics.items()}
-    valid = {m: _read_table(p["valid"], counts=valid_counts, unlabeled=True, **read)
+    valid = {m: read_metric_table(p["valid"], counts=valid_counts, unlabeled=True, **read)
              for m, p in metrics.items()}
     lines = {table.path: where for table, where in [*learn.values(), *valid.values()]}
     learn = {m: replace(table, lines=where) for m, (table, where) in learn.items()}

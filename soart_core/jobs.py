@@ -23,9 +23,9 @@ from . import evaluation, figures as draw, stages
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics
-from .layout import BLOCK_TEXT, ROLES, SUMMARY_TEXT, VERDICT_TEXT
+from .layout import BLOCK_TEXT, ROLES, SUMMARY_TEXT, VERDICT_TEXT, verdict_summary_text
 from .sweep import rank_instances, stale_folders
-from .verdicts import TooFewLabeled, judge_verdicts, verdict_table
+from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, verdict_table
 from .workbook import package_versions, write_workbook
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
@@ -33,12 +33,6 @@ from .tables import (Table, line_of, read_columns, read_table, write_columns,
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 LOG = logging.getLogger("soart")
 KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
-
-
-def verdict_summary_text(words):
-    """The text columns of results/verdicts/summary.csv, each words metric's too."""
-    return VERDICT_TEXT + tuple(f"{m}_{c}" for m in words
-                                        for c in ("predicted", "flag", "mt_flag"))
 
 
 # ---- the stages on in-memory Tables, with their checks ------------------------------
@@ -65,10 +59,23 @@ def normalise_pair(learn, valid, scale):
                                           f"{lo!r}, hi = {hi!r} of {learn.path} is not a "
                                           f"finite float64; rescale the metric's tables",
                              line=before.line(bad[0]), column=before.columns[bad[1]])
+        far = np.abs(after.values) > UNSCORABLE * scale
+        if far.any():  # finite, but no sum over it keeps the others' last decimal
+            row, col = np.argwhere(far)[0]
+            raise InputError(before.path, f"value {float(before.values[row, col]):.6g} lies "
+                                          f"over {UNSCORABLE:g} learning ranges outside "
+                                          f"[{lo:.6g}, {hi:.6g}] of {learn.path}: no item "
+                                          f"can be scored beside it (every sum over it "
+                                          f"loses the others' decimals); check the value",
+                             line=before.line(row), column=before.columns[col])
     return done[0], done[1], lo, hi
 
 
 FAR_OUTSIDE = 10.0  # learning ranges beyond the learning table: surely a wrong value
+# learning ranges beyond which a value is refused: float64 keeps 16 digits, so a sum
+# over a value 1e10 ranges away keeps other items' differences to 1e-6 of a range at
+# best, below the attention's 5 decimals
+UNSCORABLE = 1e10
 LONE_OUTLIER = 1000.0  # median absolute deviations from a learning table's median
 
 
@@ -103,9 +110,17 @@ def implausible_values(learn, valid, lo, hi):
     return found
 
 
-def threshold_table(table, cutoff, power, setting, source):
+def source_line(lines_path, source, row):
+    """The line of data row `row` of input table `source`, from normalise's lines.csv
+    (read only for a message)."""
+    lines = read_columns(lines_path, text=("table",), integers=("line",))
+    return int(lines["line"][lines["table"] == source][row])
+
+
+def threshold_table(table, cutoff, power, setting, source, line=line_of):
     """Stage 2: x < cutoff -> 0, else x ** power; a NaN or inf it makes is an error of
-    `setting`, blamed on the input file `source` (the table's rows are its rows)."""
+    `setting`, blamed on the input file `source` (the table's rows are its rows, row r
+    at line(r))."""
     values = stages.threshold(table.values, cutoff, power)
     bad = _first_bad(values)
     if bad:
@@ -113,7 +128,7 @@ def threshold_table(table, cutoff, power, setting, source):
                                  f"value, normalised to {float(table.values[bad])!r}, into "
                                  f"{values[bad]}; choose a cutoff that keeps such values "
                                  f"out, or an integer power, or check the value",
-                         line=line_of(bad[0]), column=table.columns[bad[1]])
+                         line=line(bad[0]), column=table.columns[bad[1]])
     return replace(table, values=values)
 
 
@@ -128,7 +143,7 @@ def build_weights(learn_by_metric, roles):
 
 
 def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", source=None,
-           workers=1):
+           workers=1, line=line_of):
     """Stage 4: the attention of the items (`words`) over the judges, items x judges.
 
     Scores beyond float64 (or float32) make NaN rows; that is an error blamed on the
@@ -146,7 +161,7 @@ def attend(words, weights, *, decimals=5, chunk_rows=None, dtype="float64", sour
                          f"{np.finfo(dtype).max:.3g}): item '{excerpt(words.names[row])}' "
                          f"has the largest value, {words.values[row, col]:.6g} after "
                          f"normalising and thresholding, far outside the learning "
-                         f"table's range; check the value", line=line_of(row),
+                         f"table's range; check the value", line=line(row),
                          column=words.columns[col])
     values = stages.round_half_even(out.astype(np.float64), decimals)
     return Table(words.path, words.names, words.groups, list(weights["value"].columns),
@@ -220,6 +235,10 @@ def normalise(inputs, outputs, params):
                                   "lo": [d[2] for d in done.values()],
                                   "hi": [d[3] for d in done.values()],
                                   "scale": [float(params.scale)] * len(done)})
+    tables_in_order = [t for m in params.metrics for t in done[m][:2]]
+    write_columns(outputs.lines, {
+        "table": np.concatenate([[t.path] * len(t.names) for t in tables_in_order]),
+        "line": np.concatenate([t.line_numbers() for t in tables_in_order])})
     learn, valid, _, _ = done[params.metrics[0]]
     write_columns(outputs.judge_groups, {"judge": learn.names, "group": learn.groups})
     write_columns(outputs.item_groups, {"item": valid.names, "group": valid.groups})
@@ -231,7 +250,9 @@ def threshold(inputs, outputs, params):
             for m, src, dst in zip(params.metrics, inputs.learn, outputs.learn)]
     todo += [(src, dst, "item", params.valid, "threshold.valid", params.sources[m]["valid"])
              for m, src, dst in zip(params.metrics, inputs.valid, outputs.valid)]
-    done = [(threshold_table(read_table(src, key), s["cutoff"], s["power"], name, source),
+    done = [(threshold_table(read_table(src, key), s["cutoff"], s["power"], name, source,
+                             line=lambda row, source=source: source_line(inputs.lines,
+                                                                         source, row)),
              key, dst)
             for src, dst, key, s, name, source in todo]  # every table checked first
     for table, key, dst in done:
@@ -266,7 +287,9 @@ def attention(inputs, outputs, params, threads=1):
     for metric, words_path, out_path in zip(params.words, inputs.words, outputs.attention):
         out = attend(read_table(words_path, "item"), w, decimals=params.decimals,
                      chunk_rows=params.chunk_rows, dtype=params.dtype,
-                     source=params.sources[metric]["valid"], workers=threads)
+                     source=params.sources[metric]["valid"], workers=threads,
+                     line=lambda row, source=params.sources[metric]["valid"]:
+                     source_line(inputs.lines, source, row))
         write_table(out, "item", out_path, decimals=params.decimals)
 
 
@@ -453,6 +476,15 @@ def verdicts(inputs, outputs, params):
         write_columns(outputs.calibration, calibration)
 
 
+def promise_of(details, false_alarm):
+    """What the summary's flag promises, in words (summary.csv's `promise`)."""
+    if details["warning"]:
+        return (f"none: {details['reference_judges']} reference judges, "
+                f"{int(np.ceil(1 / false_alarm)) - 1} needed for a false-alarm rate of "
+                f"{false_alarm:g}; flags only items above every judge")
+    return f"false alarm <= {false_alarm:g} on normal items"
+
+
 def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     """results/verdicts/summary.csv: one verdict per item (soart_core.verdicts.
     judge_verdicts on every words metric side by side), then the same per metric alone
@@ -460,7 +492,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     batch); and the calibration's table (one row per verdict). `valid`: the words
     metrics' normalised validation tables, as read by the caller."""
     learn = [read_table(path, "judge") for path in inputs.learn]
-    false_alarm = params.verdicts.get("false_alarm", 0.05)
+    false_alarm = params.verdicts["false_alarm"]
     kwargs = dict(judge_groups=judge_groups, order=params.order,
                   reference=params.reference, false_alarm=false_alarm)
     runs = [("all", learn, valid)] + [(m, [l], [v]) for m, l, v in
@@ -472,10 +504,14 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                                         **kwargs)
         except TooFewLabeled as err:
             raise InputError(ll[0].path, f"no verdicts: {err}") from None
+        except Unscorable as err:
+            raise InputError(vv[0].path, f"no verdict: {err}") from None
     columns, _ = done["all"]
     summary = {"item": valid[0].names, "group": list(valid[0].groups),
                "predicted": list(columns["predicted"]), "score": columns["score"],
-               "flag": list(columns["flag"]), "raw_score": columns["raw"],
+               "flag": list(columns["flag"]),
+               "promise": [promise_of(done["all"][1], false_alarm)] * len(columns["flag"]),
+               "raw_score": columns["raw"],
                **{k: v for k, v in columns.items() if k.startswith("weight_")},
                "judges_attended": columns["judges_attended"]}
     for metric, mt in zip(params.words, mt_tables):

@@ -7,4 +7,10 @@ UNLABELED = ""  # the group of an item whose answer is not known: an empty cell
 BLOCK_TEXT = ("item_group", "judge_group")
 VERDICT_TEXT = ("item", "group", "predicted", "flag")
 SUMMARY_TEXT = ("metric", "method", "warnings")  # of the evaluation's tables
+
+
+def verdict_summary_text(words):
+    """The text columns of results/verdicts/summary.csv, each words metric's too."""
+    return VERDICT_TEXT + ("promise",) + tuple(f"{m}_{c}" for m in words
+                                               for c in ("predicted", "flag", "mt_flag"))
 FIGURES = ("attention", "difference", "blocks", "verdicts")

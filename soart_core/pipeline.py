@@ -92,14 +92,17 @@ STAGES = {
                               decimal=c["decimal"], scale=c["normalise"]["scale"]),
         outputs=dict(learn="normalise/{metric}_learn.csv",
                      valid="normalise/{metric}_valid.csv", range="normalise/range.csv",
-                     judge_groups="normalise/judges.csv", item_groups="normalise/items.csv"),
+                     judge_groups="normalise/judges.csv", item_groups="normalise/items.csv",
+                     # each row's line in its input table (blank rows counted): messages
+                     lines="normalise/lines.csv"),
         resources={"mem_mb": 4000}, group="prepare"),
     # sources: the input tables, named in messages about their cells
     "threshold": Stage(
         reads=INPUT_KEYS + ("threshold",),
         params=lambda c: dict(metrics=_metrics(c), learn=c["threshold"]["learn"],
                               valid=c["threshold"]["valid"], sources=input_paths(c)),
-        inputs={"learn": ("normalise", "learn"), "valid": ("normalise", "valid")},
+        inputs={"learn": ("normalise", "learn"), "valid": ("normalise", "valid"),
+                "lines": ("normalise", "lines")},
         outputs=dict(learn="threshold/{metric}_learn.csv",
                      valid="threshold/{metric}_valid.csv"),
         group="prepare"),
@@ -119,7 +122,7 @@ STAGES = {
                               feature_scale=c["attention"].get("feature_scale", "none")),
         inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights"),
                 # the judges of the words metrics: attention.over judges compares with them
-                "learn": ("threshold", "learn", "words")},
+                "learn": ("threshold", "learn", "words"), "lines": ("normalise", "lines")},
         # N = 100,000 items over 256 judges: about 2 minutes, 0.5 GiB per words metric
         outputs=dict(attention="attention/{word}.csv"),
         threads=2, resources={"mem_mb": 4000, "runtime": 120}),

@@ -1,15 +1,19 @@
-"""Which code a stage runs: soart's own functions that its job can reach, and the
-versions of the libraries they import. Its digest is a param of the stage's rule
-(and part of a sweep run's stamp), so a change that can alter a stage's outputs reruns
-that stage, and only the stages it can alter.
+"""What a result is made from besides its inputs and params: the code and libraries
+that run it. One digest, the `code` param of every rule (and part of a sweep run's
+stamp), over
 
-Reach is found from the source, without importing it: from `jobs.<stage>`, every name
-a function uses that is a top-level function or class of a soart_core module (by
-`from .x import y`, `from . import x` then `x.y`, or the module's own top-level names)
-is followed. A module that any reached function belongs to, or whose constant one
-uses, adds its other top-level statements (constants, imports), whose names are not
-followed (jobs.py imports every module). Code is compared as its syntax tree without
-docstrings, so comments, docstrings and layout never rerun anything.
+- every file of the soart_core package, the Python sources as syntax trees without
+  docstrings (comments, docstrings and layout rerun nothing), any other file by its
+  bytes;
+- the workflow's scripts (`workflow/scripts/`) and its environment file
+  (`workflow/envs/soart.yaml`, what `--sdm conda` installs where jobs run);
+- the Python version and the installed versions of the libraries soart uses.
+
+Any change to any of it reruns every stage. That is deliberate: a digest of what a
+stage *seems* to reach (by following names) misses code reached through a dict of
+functions or getattr, and is no cheaper to trust. Each job logs the library versions
+it really ran with (script.run_stage), so a cluster node's or a conda environment's
+differences are on record.
 """
 
 import ast
@@ -21,187 +25,115 @@ import os
 import sys
 from functools import lru_cache
 
-PACKAGE = "soart_core"
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the libraries soart's jobs import (pyproject.toml's dependencies but Snakemake and its
+# plugins, which plan and start jobs but compute nothing; tests/test_provenance.py
+# keeps the two lists the same), by their distribution names
+LIBRARIES = ("isal", "jsonschema", "matplotlib", "notojp-matplotlib", "numpy", "pandas",
+             "pillow", "polars", "pyyaml", "scikit-learn", "scipy", "threadpoolctl")
+# the workflow's files that jobs run, relative to its folder
+WORKFLOW_FILES = (os.path.join("workflow", "scripts"), os.path.join("workflow", "envs"))
+# What the syntax trees digest to, kept by the bytes of the files: parsing every module
+# costs 0.5 s at every Snakemake start, reading this file a millisecond. It lives beside
+# Python's bytecode cache; where that cannot be written, the trees are parsed each time.
+STORE = os.path.join(HERE, "__pycache__", "soart-code.json")
 
 
-def _without_docstring(node):
-    body = getattr(node, "body", None)
-    if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-        node.body = body[1:] or [ast.Pass()]
-    for child in ast.iter_child_nodes(node):
-        _without_docstring(child)
-    return node
+def _without_docstrings(tree):
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
 
 
-def _imports(nodes):
-    """Names bound by the imports in `nodes`: {name: (module, attr)} for soart_core
-    (attr None for a module), and the third-party packages imported."""
-    bound, libraries = {}, set()
-    for node in (n for top in nodes for n in ast.walk(top)):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            for alias in node.names:
-                bound[alias.asname or alias.name] = ((alias.name, None) if node.module is None
-                                                     else (node.module, alias.name))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            libraries.add(node.module.split(".")[0])
-        elif isinstance(node, ast.Import):
-            libraries.update(alias.name.split(".")[0] for alias in node.names)
-    return bound, libraries - set(sys.stdlib_module_names) - {PACKAGE}
+def code_files(workflow_dir):
+    """{name: path} of every file whose content is part of the digest, by name: soart_core's
+    (but bytecode caches) as `soart_core/...`, the workflow's scripts and environment
+    relative to `workflow_dir` (so that a copy of the same code digests the same)."""
+    found = {}
+    for top, base in [(HERE, os.path.dirname(HERE))] + [
+            (os.path.join(workflow_dir, sub), workflow_dir) for sub in WORKFLOW_FILES]:
+        for folder, subfolders, names in os.walk(top):
+            subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+            for name in names:
+                if not name.endswith(".pyc"):
+                    path = os.path.join(folder, name)
+                    found[os.path.relpath(path, base).replace(os.sep, "/")] = path
+    return dict(sorted(found.items()))
 
 
-@lru_cache(maxsize=None)
-def _module(name):
-    """A module's top-level definitions {name: node}, its other top-level statements,
-    and what their imports bind."""
-    with open(os.path.join(HERE, f"{name}.py"), encoding="utf-8") as stream:
-        tree = _without_docstring(ast.parse(stream.read()))
-    definitions, rest = {}, []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            definitions[node.name] = node
-        else:
-            rest.append(node)
-    return definitions, rest, _imports(rest)
+def _content(path, data):
+    """What of a file counts: a Python source's syntax tree without docstrings, any
+    other file's bytes. A source that does not parse counts by its bytes."""
+    if path.endswith(".py"):
+        with contextlib.suppress(SyntaxError, ValueError):
+            return ast.dump(_without_docstrings(ast.parse(data))).encode()
+    return data
 
 
-@lru_cache(maxsize=None)
-def _uses(module, name):
-    """The (module, name)s that `module.name` refers to, and the packages it imports."""
-    definitions, _, (bound, libraries) = _module(module)
-    node = definitions[name]
-    own, own_libraries = _imports([node])
-    bound = {**bound, **own}
-    uses = set()
-    for ref in ast.walk(node):
-        if isinstance(ref, ast.Attribute) and isinstance(ref.value, ast.Name):
-            target = bound.get(ref.value.id)
-            if target and target[1] is None:  # module.attr
-                uses.add((target[0], ref.attr))
-        elif isinstance(ref, ast.Name):
-            target = bound.get(ref.id)
-            if target and target[1] is not None:
-                uses.add(target)
-            elif ref.id in definitions:
-                uses.add((module, ref.id))
-    return uses, libraries | own_libraries
+def _read(paths):
+    contents = {}
+    for path in paths:
+        with open(path, "rb") as stream:
+            contents[path] = stream.read()
+    return contents
 
 
-def _reached(module, name):
-    """Every (module, name) that `module.name` can reach, itself included, with
-    (module, None) for a module whose constants it uses; the third-party packages
-    imported on the way (and those they imply)."""
-    seen, libraries, todo = set(), set(), [(module, name)]
-    while todo:
-        symbol = todo.pop()
-        if symbol in seen:
-            continue
-        if symbol[1] not in _module(symbol[0])[0]:  # a constant: its module's statements
-            seen.add((symbol[0], None))
-            continue
-        seen.add(symbol)
-        uses, used_libraries = _uses(*symbol)
-        libraries |= used_libraries
-        todo.extend(uses)
-    for package, implied in IMPLIED.items():
-        if package in libraries:
-            libraries |= set(implied)
-    return seen, libraries
-
-
-# libraries whose arithmetic runs inside another's: scikit-learn's LDA and Ledoit-Wolf
-# call scipy.linalg
-IMPLIED = {"sklearn": ("scipy",)}
-# import name -> distribution where they differ (importlib.metadata's own map of every
-# installed package costs 0.2 s, paid at every Snakemake start)
-DISTRIBUTIONS = {"PIL": "pillow", "sklearn": "scikit-learn", "yaml": "pyyaml"}
-
-
-@lru_cache(maxsize=None)
-def _version(package):
-    try:
-        return importlib.metadata.version(DISTRIBUTIONS.get(package, package))
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
-@lru_cache(maxsize=None)
-def _dump(module, name=None):
-    """The syntax tree of `module.name` (None: the module's other statements) as text."""
-    definitions, rest, _ = _module(module)
-    return ast.dump(definitions[name]) if name else [ast.dump(s) for s in rest]
-
-
-@lru_cache(maxsize=None)
-def reach(job):
-    """{"code": {module.name: tree}, "modules": {module: trees of its other top-level
-    statements}, "libraries": {package: version}} of soart_core.jobs.<job>."""
-    symbols, libraries = _reached("jobs", job)
-    modules = sorted({module for module, _ in symbols})
-    return {"code": {f"{m}.{n}": _dump(m, n) for m, n in sorted(symbols, key=str) if n},
-            "modules": {m: _dump(m) for m in modules},
-            "libraries": {p: _version(p) for p in sorted(libraries | {"numpy"})}}
-
-
-def _digest(data):
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-# What reach() found, by the bytes of soart_core's sources: parsing them costs 0.5 s at
-# every Snakemake start (a dry run's third), reading this file a millisecond. It lives
-# beside Python's own bytecode cache; where that cannot be written, reach() runs.
-STORE = os.path.join(HERE, "__pycache__", "soart-reach.json")
-
-
-@lru_cache(maxsize=None)
-def _sources():
-    """A digest of every soart_core source file's name and bytes, and of the Python
-    version that parses them."""
-    digest = hashlib.sha256(repr(sys.version_info[:2]).encode())
-    for name in sorted(os.listdir(HERE)):
-        if name.endswith(".py"):
-            with open(os.path.join(HERE, name), "rb") as stream:
-                digest.update(name.encode() + b"\0" + stream.read() + b"\0")
+def _hash(parts):
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=None)
-def _stored():
-    """{job: {"code": digest of its reached code, "libraries": [...]}} kept for the
-    sources as they are (empty when they changed, or nothing is kept)."""
+def _code(workflow_dir):
+    """The digest of the code files' contents and names."""
+    files = code_files(workflow_dir)
+    contents = _read(files.values())
+    by_bytes = _hash([repr(sys.version_info[:2])]
+                     + [x for name, path in files.items() for x in (name, contents[path])])
     try:
         with open(STORE, encoding="utf-8") as stream:
             kept = json.load(stream)
-        return dict(kept["jobs"]) if kept.get("sources") == _sources() else {}
+        if kept.get("bytes") == by_bytes:
+            return kept["code"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
-
-
-def _store(jobs):
+        pass
+    code = _hash([x for name, path in files.items()
+                  for x in (name, _content(path, contents[path]))])
     temporary = f"{STORE}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(STORE), exist_ok=True)
         with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump({"sources": _sources(), "jobs": jobs}, stream)
+            json.dump({"bytes": by_bytes, "code": code}, stream)
         os.replace(temporary, STORE)
-    except OSError:  # a read-only install: found again at the next start
+    except OSError:  # a read-only install: parsed again at the next start
         with contextlib.suppress(OSError):
             os.remove(temporary)
+    return code
 
 
-def code_digest(job):
-    """A short digest of what `reach(job)` holds: the stage's code param. The code's
-    part is kept between starts (_stored); the libraries' versions are read each time."""
-    stored = _stored()
-    if job not in stored:
-        found = reach(job)
-        stored[job] = {"code": _digest([found["code"], found["modules"]]),
-                       "libraries": sorted(found["libraries"])}
-        _store(stored)
-    kept = stored[job]
-    return _digest({"code": kept["code"], "python": list(sys.version_info[:2]),
-                    "libraries": {p: _version(p) for p in kept["libraries"]}})
+def library_versions():
+    """{distribution: version} of soart's libraries where this process runs."""
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
+@lru_cache(maxsize=None)
+def code_digest(workflow_dir):
+    """The short digest of the code, Python and libraries that run every job of the
+    workflow in `workflow_dir`."""
+    return _hash([_code(os.path.abspath(workflow_dir)), sys.version_info[:3],
+                  json.dumps(library_versions(), sort_keys=True)])[:16]
 
 
 def files_stamp(paths):

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from . import jobs
 from .errors import InputError
+from .provenance import library_versions
 from .tables import WRITING, NoSpace, write_atomic, write_text
 
 WATCH_SECONDS = 1.0  # how often a job checks that its Snakemake run is still there
@@ -237,6 +238,9 @@ def run_stage(snakemake, job=None, watch=True):
         stop_with_run(snakemake.rule, snakemake_ancestors())
     on_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        # what really ran it, here (a cluster node, a conda environment)
+        log.info(f"rule {snakemake.rule}: Python {sys.version.split()[0]}, "
+                 + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
         with threadpool_limits(limits=threads, user_api="blas"):
             if runs is None:
                 job(snakemake.input, snakemake.output, snakemake.params, **extra)

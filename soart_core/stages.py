@@ -139,14 +139,11 @@ def difference(out, baseline):
 
 
 # 6. block-scoring -----------------------------------------------------------------------
-BLOCK_COLUMNS = ("item_group", "judge_group", "n", "n_pos", "n_neg", "n_zero",
-                 "sign_score", "agreement", "mean_abs")
-
-
 def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
     """Sign counts per (item group, judge group) block of D, groups in `order`.
 
-    Returns a dict of equal-length columns (BLOCK_COLUMNS); groups with no rows or no
+    Returns a dict of equal-length columns (item_group, judge_group, n, n_pos, n_neg,
+    n_zero, sign_score, agreement, mean_abs); groups with no rows or no
     columns give no block.
     """
     if tolerance < 0:
@@ -178,9 +175,6 @@ def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
 
 
 # 4b. attention variants (docs/method.md, "Variants of the attention") ---------------------
-ATTENTION_OVER = ("items", "judges")  # items: the seed's N x N softmax; judges: N x J
-FEATURE_SCALES = ("none", "judges")  # judges: each feature z-scored by the judges' mean, sd
-FEATURE_SETS = ("per_metric", "combined")  # combined: every words metric's features side by side
 RESOLUTION = 1e-9  # relative to a table's scale: differences below it are rounding noise
 
 

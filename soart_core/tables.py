@@ -28,6 +28,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def line_of(row):
+    """A data row's line in a table without blank rows (an array of rows: their lines)."""
+    if isinstance(row, np.ndarray):
+        return row + HEADER_LINES + 1
     return int(row) + HEADER_LINES + 1
 
 
@@ -45,6 +48,11 @@ class Table:
 
     def line(self, row):
         return (self.lines or line_of)(row)
+
+    def line_numbers(self):
+        """Every row's line in `path`, as an array."""
+        rows = np.arange(len(self.names))
+        return line_of(rows) if self.lines is None else self.lines.all()
 
 
 # ---- the workflow's own tables ------------------------------------------------------
@@ -95,14 +103,22 @@ def write_atomic(path, write, binary=False, bom=False, by_path=False):
         os.unlink(tmp)
         if _disk_full(err):  # also where a writer hid it (matplotlib's PNG writer)
             raise NoSpace(path) from err
+        if isinstance(err, OSError) and err.filename == tmp:  # name the file, not ours
+            raise OSError(err.errno, err.strerror, path) from err
         raise
     finally:
         WRITING.pop(tmp, None)
 
 
+# how Rust writers (polars) report a full disk: an OSError without errno, its text
+# "No space left on device (os error 28)"
+_RUST_DISK_FULL = tuple(f"(os error {e})" for e in (errno.ENOSPC, errno.EDQUOT))
+
+
 def _disk_full(err):
     while err is not None:
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(err, OSError) and (err.errno in (errno.ENOSPC, errno.EDQUOT)
+                                         or str(err).endswith(_RUST_DISK_FULL)):
             return True
         err = err.__cause__ or err.__context__
     return False

@@ -31,6 +31,10 @@ class TooFewLabeled(ValueError):
     """The labeled items cannot place the verdicts (what is missing in the message)."""
 
 
+class Unscorable(ValueError):
+    """An item whose score is not a number: never a verdict of normal."""
+
+
 def labeled_mask(groups):
     return np.asarray(groups, dtype=object) != UNLABELED
 
@@ -159,8 +163,8 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
 
 
 # ---- the default verdict: the items' attention over the judges ---------------------------
-FALSE_ALARM = 0.05
 SCORE_DECIMALS = 9  # raw scores live in [0, 1]: compared on a 1e-9 grid, ties as ties
+RAW_STEP = 10.0 ** -SCORE_DECIMALS
 
 
 def reference_weight_score(weights, judge_groups, reference):
@@ -171,46 +175,89 @@ def reference_weight_score(weights, judge_groups, reference):
     return np.round(1.0 - np.asarray(weights)[:, ref].sum(axis=1), SCORE_DECIMALS)
 
 
-def calibrate(raw, reference_raw, false_alarm=FALSE_ALARM):
-    """(score, flag threshold, warning) from the reference judges' out-of-sample raw
-    scores: score = the share of them strictly below the item's raw score, over
-    n + 1 (a conformal p-value's complement: a reference item exchangeable with the
-    judges scores >= 1 - a with probability <= a), linear in raw between two reference
-    scores (so a monotone map of raw: it ranks as raw does). The flag: raw above the
-    ceil((n + 1)(1 - a))-th smallest reference score, which holds the false-alarm
-    rate a; with fewer than 1/a - 1 reference judges no rank can, then the largest
-    (a warning says so)."""
+def left_out_raw(x, learn, temperature, in_reference):
+    """Each item's raw score (1 - the weight on the reference judges) averaged over
+    leaving out each reference judge in turn, rounded as reference_weight_score: the
+    item then faces n - 1 reference judges, as each judge does in its own
+    leave-one-out score, so that a normal item's raw is exchangeable with the judges'
+    (with all n, items would score lower than the judges, and the flag would promise
+    more false alarms than it gives)."""
+    scores = -stages.squared_distances(x, learn) / temperature
+    rows = np.arange(len(scores))
+    top = scores.argmax(axis=1)
+    scores -= scores[rows, top][:, None]  # exp() cannot overflow; the top judge: 1
+    weights = np.exp(scores)
+    total = weights.sum(axis=1)
+    other = weights[:, ~in_reference].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left_out = other[:, None] / (total[:, None] - weights[:, in_reference])
+    # an item (all but) equal to one reference judge: without it, total - 1 cancels;
+    # those rows' raw without their top judge is computed again from the others alone
+    alone = np.flatnonzero(in_reference[top] & (total - 1.0 < 1e-6))
+    if alone.size:
+        rest = scores[alone]
+        rest[np.arange(alone.size), top[alone]] = -np.inf
+        rest = np.exp(rest - rest.max(axis=1, keepdims=True))
+        without_top = rest[:, ~in_reference].sum(axis=1) / rest.sum(axis=1)
+        column = np.cumsum(in_reference)[top[alone]] - 1  # top's column in left_out
+        left_out[alone, column] = without_top
+    return np.round(left_out.mean(axis=1), SCORE_DECIMALS)
+
+
+def calibrate(raw, reference_raw, false_alarm):
+    """(score, flag line on the raw scale, warning) from the reference judges'
+    out-of-sample raw scores r_(1) <= ... <= r_(n); raw scores live in [0, 1].
+
+    `score` is one strictly increasing map of raw onto [0, 1], linear between knots:
+    (0, 0); at each reference level v, (b + g / 2) / (n + 1) with b the reference
+    scores strictly below v and g = (n + 1)(1 - a) - (k - 1) in (0, 1], k =
+    ceil((n + 1)(1 - a)); (r_(k) + one step of raw's resolution, 1 - a); (1, 1). So a
+    normal item scores near the share of the judges it exceeds, none scores 0, and the
+    flag, `score >= 1 - a`, is raised exactly for raw > r_(k), which for an item
+    exchangeable with the judges happens with probability <= (n + 1 - k) / (n + 1) <= a
+    (conformal). With fewer judges than that needs (k > n) no rank holds the rate: a
+    knot (limit, 1 - a) is put above all of them and above the (1 - a) prediction bound
+    of a normal fitted to their logits, and a warning says what the flag can promise."""
     reference_raw = np.sort(np.asarray(reference_raw, dtype=np.float64))
     n = len(reference_raw)
-    # at a reference score: the share strictly below it; linear in between (and from 0
-    # at raw 0, to 1 at raw 1), so that the score ranks items as finely as raw does
+    a = float(false_alarm)
+    k = int(np.ceil(np.round((n + 1) * (1 - a), 9)))  # ceil at the data's resolution
+    g = (n + 1) * (1 - a) - (k - 1)
     levels, counts = np.unique(reference_raw, return_counts=True)
-    below = (np.cumsum(counts) - counts) / (n + 1)
-    xp, fp = list(levels), list(below)
-    if xp[0] > 0:
-        xp, fp = [0.0] + xp, [0.0] + fp
-    if xp[-1] < 1:
-        xp, fp = xp + [1.0], fp + [1.0]
-    score = np.interp(np.asarray(raw, dtype=np.float64), xp, fp)
-    rank = int(np.ceil((n + 1) * (1 - false_alarm)))
+    xp = list(levels)
+    fp = list(((np.cumsum(counts) - counts) + g / 2) / (n + 1))
     warning = ""
-    if rank > n:
-        # no rank holds the rate: above all of them, and above the (1 - a) prediction
-        # bound of a normal fitted to their logits (a tail the few judges cannot show)
+    if k <= n:
+        # the flag from one step of raw's resolution above r_(k) on, not later
+        step = float(reference_raw[k - 1]) + RAW_STEP
+        at = int(np.searchsorted(levels, step))
+        if at == len(levels) or levels[at] > step:
+            xp.insert(at, step)
+            fp.insert(at, 1 - a)
+    else:
         logits = np.log(np.clip(reference_raw, 1e-6, 1 - 1e-6)
                         / (1 - np.clip(reference_raw, 1e-6, 1 - 1e-6)))
         from scipy.stats import t
 
         # the one-sided (1 - a) prediction bound of a new draw from that normal
-        tail = (logits.mean() + t.ppf(1 - false_alarm, n - 1) * logits.std(ddof=1)
+        tail = (logits.mean() + t.ppf(1 - a, n - 1) * logits.std(ddof=1)
                 * np.sqrt(1 + 1 / n) if n > 1 else np.inf)
         limit = max(float(reference_raw[-1]), float(1 / (1 + np.exp(-tail))))
-        warning = (f"{n} reference judges: holding a false-alarm rate of {false_alarm:g} "
-                   f"needs {int(np.ceil(1 / false_alarm)) - 1} or more; flagging items "
-                   f"above all of them and above the {1 - false_alarm:g} prediction bound "
-                   f"of a normal fitted to their logit scores")
-        return score, round(limit, SCORE_DECIMALS), warning
-    return score, float(reference_raw[rank - 1]), warning
+        # strictly between the last judge and 1, so the map stays strictly increasing
+        limit = min(max(limit, float(levels[-1]) + RAW_STEP), 1 - RAW_STEP)
+        if limit > levels[-1]:
+            xp, fp = xp + [limit], fp + [1 - a]
+        warning = (f"{n} reference judges: holding a false-alarm rate of {a:g} needs "
+                   f"{int(np.ceil(1 / a)) - 1} or more; the flag can promise no rate, and "
+                   f"flags items above all of them and above the {1 - a:g} prediction "
+                   f"bound of a normal fitted to their logit scores (raw {limit:.6g})")
+    if xp[0] > 0:
+        xp, fp = [0.0] + xp, [0.0] + fp
+    if xp[-1] < 1:
+        xp, fp = xp + [1.0], fp + [1.0]
+    score = np.interp(np.asarray(raw, dtype=np.float64), xp, fp)
+    line = float(np.interp(1 - a, fp, xp))  # the raw score where the flag starts
+    return score, line, warning
 
 
 def judge_groups_of(weights, judge_groups, order):
@@ -221,16 +268,17 @@ def judge_groups_of(weights, judge_groups, order):
     return present, np.asarray(weights) @ member.astype(np.float64)
 
 
-def judge_verdicts(valid, learn, judge_groups, *, order, reference,
-                   false_alarm=FALSE_ALARM, scale="judges"):
+def judge_verdicts(valid, learn, judge_groups, *, order, reference, false_alarm,
+                   scale="judges"):
     """The verdict of every item from its attention over the judges.
 
     `valid` (items) and `learn` (judges): lists of tables (one per metric, same
     features), put side by side after each feature is scaled by the judges
     (stages.scale_features). A = softmax_j(-|x_i - l_j|^2 / tau), tau the judges' median
-    squared distance; raw = 1 - the weight on the reference judges; the reference
-    judges' own raw scores, each from its attention over the other judges
-    (leave-one-out), calibrate `score` and the flag (`calibrate`). Nothing depends on
+    squared distance; raw = 1 - the weight on the reference judges (an item's averaged
+    over leaving out each reference judge: left_out_raw); the reference judges' own
+    raw scores, each from its attention over the other judges (leave-one-out),
+    calibrate `score` and the flag (`calibrate`). Nothing depends on
     the other items: an item's verdict is the same in any batch.
     `predicted`: the reference group where not flagged, else the error group whose
     judges get the most weight.
@@ -250,10 +298,13 @@ def judge_verdicts(valid, learn, judge_groups, *, order, reference,
     tau = stages.judge_temperature(ll)
     weights = stages.judge_attention(x, ll, tau)
     own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
-    raw = reference_weight_score(weights, judge_groups, reference)
+    raw = left_out_raw(x, ll, tau, in_reference)
     reference_raw = reference_weight_score(own[in_reference], judge_groups, reference)
+    if not np.isfinite(raw).all():
+        raise Unscorable(f"item row {int(np.flatnonzero(~np.isfinite(raw))[0])} cannot be "
+                         f"scored: its attention over the judges is not a number")
     score, limit, warning = calibrate(raw, reference_raw, false_alarm)
-    flagged = raw > limit
+    flagged = score >= 1 - false_alarm  # one scale: the flag is a score
     present, by_group = judge_groups_of(weights, judge_groups, order)
     errors = [i for i, g in enumerate(present) if g != reference]
     best_error = np.array(present, dtype=object)[errors][by_group[:, errors].argmax(axis=1)]

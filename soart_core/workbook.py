@@ -35,7 +35,7 @@ import numpy as np
 
 from . import xlsx
 from .errors import InputError, excerpt
-from .layout import BLOCK_TEXT, SUMMARY_TEXT, VERDICT_TEXT
+from .layout import BLOCK_TEXT, SUMMARY_TEXT, VERDICT_TEXT, verdict_summary_text
 from .progress import Progress
 from .tables import read_columns, read_table, unescape, write_atomic
 
@@ -48,7 +48,6 @@ MAX_CELL_TEXT = 32_767
 LOG = logging.getLogger("soart")
 HEADER_ROWS = 2  # judge names, judge groups
 LEAD_COLUMNS = 2  # item id, item group
-MAX_ITEMS_LIMIT = MAX_ROWS - HEADER_ROWS  # the largest sensible workbook.max_items
 PACKAGES = ("soart", "python", "numpy", "pandas", "polars", "snakemake")
 BLOCK_COUNTS = ("n", "n_pos", "n_neg", "n_zero")
 # figure -> its chance level, in the evaluation summary
@@ -514,9 +513,7 @@ def answer_sheet(book, path, words):
     """`answer`: one row per image from results/verdicts/summary.csv, the verdict first
     (item, group, flag, score, predicted), then the other columns as in the file; a
     filter on every column, abnormal flags in red."""
-    text = VERDICT_TEXT + tuple(f"{m}_{c}" for m in words
-                                for c in ("predicted", "flag", "mt_flag"))
-    table = read_cells(path, text)
+    table = read_cells(path, verdict_summary_text(words))
     names = [n for n in ANSWER_FIRST if n in table] + [n for n in table
                                                        if n not in ANSWER_FIRST]
     columns = {n: table[n] for n in names}

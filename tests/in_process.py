@@ -33,7 +33,7 @@ def job(stage, inputs, outputs, params):
     made as it writes them)."""
     os.makedirs(os.path.join(pipeline.PLAIN, "logs"), exist_ok=True)
     return SimpleNamespace(input=Named(**inputs), output=Named(**outputs),
-                           params=Named(stage=stage, code=code_digest(stage), **params),
+                           params=Named(stage=stage, code=code_digest(os.getcwd()), **params),
                            log=[os.path.join(pipeline.PLAIN, "logs", f"{stage}.log")],
                            rule=stage, threads=1)
 

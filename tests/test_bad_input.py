@@ -135,15 +135,18 @@ def test_missing_file(workflow_copy):
     assert leftovers(workflow_copy) == []
 
 
-def test_cutoff_power_that_yields_nan(workflow_copy):
+@pytest.mark.parametrize("blank_lines", [0, 2])
+def test_cutoff_power_that_yields_nan(workflow_copy, blank_lines):
     # an item far below the judges' range normalises to a negative value
     valid_y1 = workflow_copy / EXAMPLE / "valid_btY1_gs.csv"
     edit_lines(valid_y1, set_cell(2, "X2", "0.5"))
+    # blank lines above it: its line is the file's own, as normalise's messages say
+    edit_lines(valid_y1, lambda lines: lines[:1] + [""] * blank_lines + lines[1:])
     override = write_yaml(workflow_copy / "bad.yaml", {
         "threshold": {"learn": {"cutoff": 0.5, "power": 2.0},
                       "valid": {"cutoff": -100.0, "power": 0.5}}})
     # blamed on the input file (its line), not on results/normalise/
-    assert_fails_cleanly(workflow_copy, [f"{EXAMPLE}/valid_btY1_gs.csv, line 2",
+    assert_fails_cleanly(workflow_copy, [f"{EXAMPLE}/valid_btY1_gs.csv, line {2 + blank_lines}",
                                          "column 'X2'", "threshold.valid (cutoff -100.0, "
                                          "power 0.5)", "into nan"],
                          configfiles=[override], keep="normalise/")
@@ -184,9 +187,9 @@ NEVER_SILENT = [
      [LEARN_Y1, "line 1", "column name 'X3' appears twice in the header (columns 4 and 5)"]),
     ("duplicate-group-column", VALID_Y2, set_header("image,", "class,"),
      [VALID_Y2, "line 1", "column name 'class' appears twice"]),
-    ("overflowing-item", f"{EXAMPLE}/valid_btY1_gs.csv", set_cell(5, "X1", "1e200"),
-     [f"{EXAMPLE}/valid_btY1_gs.csv, line 5, column 'X1': the attention overflows float64",
-      "valid_NORMAL_04.png"]),
+    ("unscorable-item", f"{EXAMPLE}/valid_btY1_gs.csv", set_cell(5, "X1", "-1e200"),
+     [f"{EXAMPLE}/valid_btY1_gs.csv, line 5, column 'X1': value -1e+200 lies over 1e+10 "
+      "learning ranges outside", "no item can be scored beside it"]),
     ("subnormal-learning-table", LEARN_Y1,
      lambda lines: [lines[0]] + [",".join(c if i in (0, 5) else f"{float(c) * 1e-310!r}"
                                           for i, c in enumerate(l.split(",")))

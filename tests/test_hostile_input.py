@@ -25,7 +25,7 @@ def read(path, **kw):
     items allowed)."""
     return read_metric_table(path, "auto", group_column="class",
                              order=["NORMAL", "ERROR_A", "ERROR_B"], id_column="image",
-                             **kw)
+                             **kw)[0]
 
 
 def write(tmp_path, lines, name="table.csv", end="\n"):

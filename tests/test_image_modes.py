@@ -11,7 +11,8 @@ import pytest
 from PIL import Image, features
 
 from soart_core.errors import InputError
-from soart_core.images import LUMA, find_images, image_metrics, read_gray
+from soart_core.images import (LUMA, find_images, image_metrics, read_gray, region_labels,
+                               soart_metrics)
 
 SHAPE = (24, 32)  # height x width: a 2 x 2 grid of 12 x 16 regions
 LUMA_ROUNDING = 1e-12  # 0.299 v + 0.587 v + 0.114 v differs from v by up to ~3e-14
@@ -138,6 +139,25 @@ def metrics_of(paths):
     rows, _ = image_metrics([(paths[0], "learn", "NORMAL"), (paths[1], "learn", "NORMAL"),
                              (paths[2], "valid", "NORMAL")])
     return np.array([np.concatenate(row[3:]) for row in rows])
+
+
+def test_a_reference_judge_is_measured_against_the_others_alone(tmp_path):
+    """Each NORMAL learning image's reference is the mean of the other NORMAL learning
+    images; every other image's, the mean of all of them (by hand, from the pixels)."""
+    pictures = [picture(seed).astype(np.float64) for seed in (1, 2, 3, 4)]
+    paths = []
+    for i, p in enumerate(pictures):
+        paths.append(tmp_path / f"p{i}.png")
+        Image.fromarray(p.astype(np.uint8)).save(paths[-1])
+    images = [(str(paths[0]), "learn", "NORMAL"), (str(paths[1]), "learn", "NORMAL"),
+              (str(paths[2]), "learn", "NORMAL"), (str(paths[3]), "valid", "NORMAL")]
+    rows, _ = image_metrics(images, grid=(1, 2))
+    labels = region_labels(pictures[0].shape, (1, 2))
+    for i, others in [(0, [1, 2]), (1, [0, 2]), (2, [0, 1]), (3, [0, 1, 2])]:
+        x = np.mean([pictures[j] for j in others], axis=0).ravel()
+        want = soart_metrics(x, pictures[i].ravel(), labels, 2)
+        for got, expected in zip(rows[i][3:], want):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=str(i))
 
 
 def test_one_picture_in_every_mode_gives_the_same_metrics(tmp_path):

@@ -68,19 +68,72 @@ def test_calibration_holds_the_false_alarm_rate_on_exchangeable_reference_items(
     learn = np.array([rng.normal(centres[g], 1.0, size=4) for g in groups])
     items = rng.normal(0.0, 1.0, size=(4000, 4))
     columns, details = verdicts.judge_verdicts([items], [learn], groups, order=ORDER,
-                                               reference="NORMAL")
+                                               reference="NORMAL", false_alarm=0.05)
     rate = (columns["flag"] == "abnormal").mean()
     assert rate <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 4000) and rate > 0.01
     assert details["warning"] == ""
-    # the score: share of reference judges below, so at most ~5 % of reference items
-    # score 0.95 or more, and flagged items are those above the threshold
-    assert np.all((columns["raw"] > details["threshold"]) == (columns["flag"] == "abnormal"))
+    # one scale: flagged exactly where the score reaches 1 - a, above the raw line
+    abnormal = columns["flag"] == "abnormal"
+    assert np.array_equal(columns["score"] >= 0.95, abnormal)
+    assert np.array_equal(columns["raw"] >= details["threshold"], abnormal)
 
 
-def test_too_few_reference_judges_warns():
-    _, _, warning = verdicts.calibrate([0.5], [0.1, 0.2, 0.3], 0.05)
-    assert warning.startswith("3 reference judges: holding a false-alarm rate of 0.05 "
-                              "needs 19 or more")
+@pytest.mark.parametrize("judges", [3, 10, 19, 20, 60, 200])
+def test_the_score_is_strictly_monotone_and_the_flag_is_on_its_scale(judges):
+    """Hand-checked knots: no item scores 0 above raw 0, the score rises strictly with
+    raw, and abnormal <=> score >= 1 - a <=> raw above the k-th judge (k = ceil((n +
+    1)(1 - a))), so that a judge-like item is flagged at most a of the time."""
+    rng = np.random.default_rng(judges)
+    reference = np.round(rng.beta(2, 8, size=judges), 9)
+    raw = np.sort(np.concatenate([np.linspace(0, 1, 2001), reference]))
+    score, line, warning = verdicts.calibrate(raw, reference, 0.05)
+    assert np.all(np.diff(score)[np.diff(raw) > 0] > 0)
+    assert score[raw > 0].min() > 0 and score[-1] == 1.0
+    k = int(np.ceil((judges + 1) * 0.95))
+    if k <= judges:
+        r_k = np.sort(reference)[k - 1]
+        assert np.all(raw[score >= 0.95] > r_k) and warning == ""
+        # the flag's rate for a new judge-like item: the share of ranks above k
+        assert (judges + 1 - k) / (judges + 1) <= 0.05
+    else:
+        assert np.all(raw[score >= 0.95] > reference.max())
+        assert warning.startswith(f"{judges} reference judges: holding a false-alarm "
+                                  f"rate of 0.05 needs 19 or more; the flag can promise "
+                                  f"no rate")
+    # the line on the raw scale is where the score reaches 1 - a
+    assert verdicts.calibrate([line], reference, 0.05)[0][0] == pytest.approx(0.95, abs=1e-9)
+
+
+def test_an_items_raw_score_leaves_out_each_reference_judge_in_turn():
+    """By hand: for each reference judge j, the softmax over the other judges, the
+    weight on the non-reference ones; averaged. Also for an item equal to a judge
+    (whose own weight would carry all but 1e-12 of the row)."""
+    rng = np.random.default_rng(4)
+    learn = rng.normal(size=(9, 3))
+    reference = np.arange(9) < 6
+    x = np.vstack([rng.normal(size=(4, 3)), learn[2] * 40, learn[2]])
+    learn_far = np.vstack([learn[:2], learn[2] * 40, learn[3:]])
+    for judges in (learn, learn_far):
+        tau = 0.05
+        d2 = ((x[:, None, :] - judges[None, :, :]) ** 2).sum(axis=2)
+        want = []
+        for row in d2:
+            raws = []
+            for j in np.flatnonzero(reference):
+                keep = np.arange(9) != j
+                w = np.exp(-(row[keep] - row[keep].min()) / tau)
+                raws.append(w[~reference[keep]].sum() / w.sum())
+            want.append(np.mean(raws))
+        got = verdicts.left_out_raw(x, judges, tau, reference)
+        np.testing.assert_allclose(got, want, atol=2e-9)
+
+
+def test_an_item_that_cannot_be_scored_is_no_verdict():
+    learn = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [3.0, 3.0]])
+    groups = np.array(["NORMAL", "NORMAL", "NORMAL", "ERROR_A"], dtype=object)
+    with pytest.raises(verdicts.Unscorable, match="item row 1 cannot be scored"):
+        verdicts.judge_verdicts([np.array([[0.2, 0.3], [np.nan, 1.0]])], [learn], groups,
+                                order=ORDER[:2], reference="NORMAL", false_alarm=0.05)
 
 
 # ---- batch independence ----------------------------------------------------------------

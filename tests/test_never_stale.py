@@ -4,6 +4,7 @@ at, that config, and the code and libraries that computed it (issue: never stale
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,6 @@ from soart_core.tables import write_atomic, write_columns
 from test_documented import as_typed
 
 OWN_NAMES = {"Y1": "beta", "Y2": "eta", "Y3": "gamma"}
-STAGES_BEFORE_DIFFERENCE = {"normalise", "threshold", "weights", "attention", "classic"}
 
 
 def own_tables(folder, seed=5):
@@ -124,66 +124,77 @@ def test_the_nested_form_works_as_typed(tmp_path):
 
 
 # ---- code and libraries ----------------------------------------------------------------
-def test_a_stage_reaches_the_code_it_runs():
-    assert "stages.difference" in provenance.reach("difference")["code"]
-    assert "stages.difference" not in provenance.reach("workbook")["code"]
-    assert "workbook.write_workbook" in provenance.reach("workbook")["code"]
-    assert not any(k.startswith("workbook.") for k in provenance.reach("attention")["code"])
-    assert "sklearn" in provenance.reach("classic")["libraries"]
-    assert "sklearn" not in provenance.reach("attention")["libraries"]
-
-
-def test_a_library_version_changes_the_digest(monkeypatch):
-    before = provenance.code_digest("attention")
-    provenance.reach.cache_clear()
-    monkeypatch.setattr(provenance, "_version", lambda package: "99.0")
+def test_a_library_version_changes_the_digest(monkeypatch, tmp_path):
+    before = provenance.code_digest(str(ROOT))
+    provenance.code_digest.cache_clear()
+    monkeypatch.setattr(provenance, "library_versions", lambda: {"numpy": "99.0"})
     try:
-        assert provenance.code_digest("attention") != before
+        assert provenance.code_digest(str(ROOT)) != before
     finally:
-        provenance.reach.cache_clear()
+        monkeypatch.undo()
+        provenance.code_digest.cache_clear()
 
 
-def fresh_caches():
-    for cached in (provenance.reach, provenance._stored, provenance._sources):
-        cached.cache_clear()
+def test_the_digest_covers_every_library_soart_depends_on():
+    """provenance.LIBRARIES is pyproject.toml's dependencies but Snakemake's own."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in declared}
+    assert set(provenance.LIBRARIES) == {n for n in names if not n.startswith("snakemake")}
 
 
-def test_a_kept_reach_gives_the_digest_a_fresh_one_does(tmp_path, monkeypatch):
-    """What code_digest keeps between starts (provenance.STORE) gives each stage the
-    digest that parsing the sources gives; a store of other sources, or none that can be
-    written, is never used."""
-    from soart_core.pipeline import STAGES
+def test_the_environment_file_pins_every_library():
+    """workflow/envs/soart.yaml (what --sdm conda installs) pins each of soart's
+    libraries to one version (conda-forge's names where they differ)."""
+    conda_names = {"matplotlib": "matplotlib-base", "isal": "python-isal"}
+    environment = yaml.safe_load((ROOT / "workflow/envs/soart.yaml").read_text())
+    pins = {}
+    for entry in environment["dependencies"]:
+        for spec in entry["pip"] if isinstance(entry, dict) else [entry]:
+            name, _, version = spec.partition("=")
+            pins[name.strip()] = version.lstrip("=").strip()
+    for library in provenance.LIBRARIES:
+        assert re.fullmatch(r"[0-9][0-9.]*", pins[conda_names.get(library, library)]), library
 
-    store = tmp_path / "store" / "reach.json"
+
+def test_the_digest_covers_every_code_file():
+    files = set(provenance.code_files(str(ROOT)))
+    assert {"soart_core/stages.py", "soart_core/provenance.py", "soart_core/script.py",
+            "workflow/scripts/stage.py", "workflow/envs/soart.yaml"} <= files
+    assert not any("__pycache__" in f for f in files)
+
+
+def test_a_kept_digest_is_the_one_parsing_gives(tmp_path, monkeypatch):
+    """What code_digest keeps between starts (provenance.STORE) is used only for the
+    same bytes; a store of other sources, or none that can be written, is never used."""
+    store = tmp_path / "store" / "code.json"
     monkeypatch.setattr(provenance, "STORE", str(store))
-    fresh_caches()
+    provenance.code_digest.cache_clear()
     try:
-        parsed = {stage: provenance.code_digest(stage) for stage in STAGES}
-        assert set(json.loads(store.read_text())["jobs"]) == set(STAGES)
-        fresh_caches()
-
-        def no_parsing(job):
-            raise AssertionError(f"{job}: parsed again")
-
-        monkeypatch.setattr(provenance, "reach", no_parsing)
-        assert {stage: provenance.code_digest(stage) for stage in STAGES} == parsed
+        parsed = provenance.code_digest(str(ROOT))
+        assert set(json.loads(store.read_text())) == {"bytes", "code"}
+        provenance.code_digest.cache_clear()
+        monkeypatch.setattr(provenance, "_content", lambda path, data: 1 / 0)
+        assert provenance.code_digest(str(ROOT)) == parsed  # not parsed again
         monkeypatch.undo()
         monkeypatch.setattr(provenance, "STORE", str(store))
+        store.write_text(json.dumps({"bytes": "other sources", "code": "0" * 16}))
+        provenance.code_digest.cache_clear()
+        assert provenance.code_digest(str(ROOT)) == parsed
         kept = json.loads(store.read_text())
-        kept["sources"] = "other sources"
-        kept["jobs"]["attention"]["code"] = "0" * 16
-        store.write_text(json.dumps(kept))
-        fresh_caches()
-        assert provenance.code_digest("attention") == parsed["attention"]
+        store.write_text(json.dumps({**kept, "code": "0" * 16}))  # same bytes: trusted
+        provenance.code_digest.cache_clear()
+        assert provenance.code_digest(str(ROOT)) != parsed
         store.unlink()
         store.parent.rmdir()
         store.parent.write_text("a file where the store's folder would be")
-        fresh_caches()
-        assert provenance.code_digest("weights") == parsed["weights"]
+        provenance.code_digest.cache_clear()
+        assert provenance.code_digest(str(ROOT)) == parsed
         assert list(tmp_path.rglob("*.tmp")) == []
     finally:
         monkeypatch.undo()
-        fresh_caches()
+        provenance.code_digest.cache_clear()
 
 
 def edit(path, old, new):
@@ -192,30 +203,41 @@ def edit(path, old, new):
     path.write_text(text.replace(old, new))
 
 
-def test_a_code_change_reruns_the_stages_it_can_alter(example_run, tmp_path):
-    """A one-line change to soart_core/stages.py plans the stages that use it (and what
-    reads their outputs); one to workbook.py only the workbook; a comment nothing.
-    `--touch` takes an upgrade without recomputing."""
+def test_a_second_run_plans_nothing(images_run, example_run):
+    """README's first command twice (images), and the same from tables: the second plans
+    nothing (no param may depend on a file the same run writes)."""
+    assert planned_jobs(images_run) == {}
+    assert planned_jobs(example_run) == {}
+
+
+def test_a_code_change_reruns_what_it_can_alter(example_run, tmp_path):
+    """A change reached only through a dict of functions (the attention variants'
+    dispatch) reruns the attention; a comment or a docstring reruns nothing; a change to
+    a workflow script reruns every stage. `--touch` takes an upgrade without
+    recomputing."""
     workdir = copied_run(example_run, tmp_path / "work")
     shutil.copytree(ROOT / "soart_core", workdir / "soart_core",
                     ignore=shutil.ignore_patterns("__pycache__"))
     assert planned_jobs(workdir) == {}  # a copy of the same code: nothing to do
-    stages_py, workbook_py = workdir / "soart_core/stages.py", workdir / "soart_core/workbook.py"
+    stages_py = workdir / "soart_core/stages.py"
     original = stages_py.read_text()
-
-    edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")
+    # a function no name in jobs.py leads to: reached through a dict at run time
+    (workdir / "soart_core/dispatch.py").write_text(
+        "import numpy as np\nFUNCTIONS = {'double': lambda x: 2 * np.asarray(x)}\n")
     jobs = planned_jobs(workdir)
-    assert {"difference", "blocks", "verdicts", "evaluate", "workbook"} <= set(jobs)
-    assert not set(jobs) & STAGES_BEFORE_DIFFERENCE
+    assert {"attention", "difference", "verdicts", "workbook"} <= set(jobs)
+    (workdir / "soart_core/dispatch.py").unlink()
+    assert planned_jobs(workdir) == {}
+
+    stages_py.write_text(original.replace("\ndef ", "\n# a comment\ndef "))
+    assert planned_jobs(workdir) == {}
+    stages_py.write_text(original.replace('"""', '"""A docstring\'s new words. ', 1))
+    assert planned_jobs(workdir) == {}
     stages_py.write_text(original)
-    assert planned_jobs(workdir) == {}
 
-    edit(workbook_py, "def write_workbook(", "# a comment\ndef write_workbook(")
-    assert planned_jobs(workdir) == {}
-    edit(workbook_py, "    number = fixed(shown)\n", "    number = fixed(shown)\n    number = number\n")
-    assert set(planned_jobs(workdir)) == {"workbook", "all"}
-
-    edit(stages_py, "dtype=np.float64)[None, :]", "dtype=np.float64)[None, :] + 0.0")
+    script = workdir / "workflow/scripts/stage.py"
+    script.write_text(script.read_text() + "pass\n")
+    assert {"normalise", "attention", "workbook"} <= set(planned_jobs(workdir))
     as_typed(workdir, "snakemake --cores 2 --touch")  # docs/running.md: keep the results
     assert planned_jobs(workdir) == {}
 
@@ -246,16 +268,24 @@ def test_ctrl_c_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys):
     assert list(tmp_path.glob("*.tmp")) == [] and not target.exists()
 
 
-def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys):
+def hidden_by_matplotlib(stream):
+    try:  # as matplotlib's PNG writer does: another error hides the OSError
+        raise OSError(errno.ENOSPC, "No space left on device")
+    except OSError:
+        raise AttributeError("'_idat' object has no attribute 'fileno'")
+
+
+def as_polars(stream):
+    # polars' CSV writer (Rust): no errno, the code in the text (seen on a full tmpfs)
+    raise OSError("No space left on device (os error 28)")
+
+
+@pytest.mark.parametrize("writer", [hidden_by_matplotlib, as_polars])
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, writer):
     target = tmp_path / "figures" / "Y1_blocks.png"
 
     def job(inputs, outputs, params):
-        def write(stream):
-            try:  # as matplotlib's PNG writer does: another error hides the OSError
-                raise OSError(errno.ENOSPC, "No space left on device")
-            except OSError:
-                raise AttributeError("'_idat' object has no attribute 'fileno'")
-        write_atomic(target, write, binary=True)
+        write_atomic(target, writer, binary=True)
 
     snakemake_object, log = fake_job(tmp_path, "figures")
     with pytest.raises(SystemExit) as stop:
@@ -372,13 +402,6 @@ def test_ctrl_c_during_a_run_is_one_line_and_the_run_resumes(tmp_path):
     assert list((workdir / "results").rglob("*.tmp")) == []
     snakemake(workdir, *ATTENTION)  # the interrupted stage; the rest as ever
     assert all((workdir / path).is_file() for path in ATTENTION)
-
-
-def test_constants_and_implied_libraries_count():
-    """A constant imported by name (layout.UNLABELED) and scipy under scikit-learn
-    are part of what a stage runs."""
-    assert "layout" in provenance.reach("normalise")["modules"]
-    assert "scipy" in provenance.reach("classic")["libraries"]
 
 
 def test_a_table_replaced_by_an_older_one_reruns_normalise(tmp_path):

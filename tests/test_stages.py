@@ -90,8 +90,11 @@ def test_auto_chunk_rows_bounds():
 
 
 def test_rounding_is_the_seeds():
-    # round(np.float64(x), n) is numpy's rounding: 2.675 -> 2.68 (Python's float: 2.67)
-    assert stages.round_half_even(np.array([2.675]), 2)[0] == round(np.float64(2.675), 2)
+    """Hand-computed: halves exactly representable in binary go to the even neighbour;
+    2.675 (stored as 2.67499999999999982...) gives 2.68 as the seed's
+    round(np.float64(x), 2) does (Python's round of a float gives 2.67)."""
+    got = stages.round_half_even(np.array([0.125, 0.375, -0.625, 2.675, 1.0049]), 2)
+    assert got.tolist() == [0.12, 0.38, -0.62, 2.68, 1.0]
     assert stages.round_half_even(np.array([1.23456789]), None)[0] == 1.23456789
 
 

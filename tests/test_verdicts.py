@@ -31,20 +31,41 @@ def test_nearest_centroid_leaves_labeled_items_out():
     assert list(predicted[:4]) == ["A", "A", "B", "B"]
 
 
-def test_mt_distance_is_mahalanobis_over_k_with_ledoit_wolf():
-    from sklearn.covariance import LedoitWolf
+def ledoit_wolf(x):
+    """The Ledoit-Wolf (2004) shrunk covariance, as the paper writes it (Lemma 3.2,
+    Theorem 3.3): S shrunk towards m I by b^2 / d^2, with <A, B> = tr(A B') / p."""
+    n, p = x.shape
+    centred = x - x.mean(axis=0)
+    sample = centred.T @ centred / n
 
+    def norm2(a):
+        return np.trace(a @ a.T) / p
+
+    m = np.trace(sample) / p
+    d2 = norm2(sample - m * np.eye(p))
+    b2_bar = sum(norm2(np.outer(row, row) - sample) for row in centred) / n ** 2
+    shrink = min(b2_bar, d2) / d2
+    return x.mean(axis=0), shrink * m * np.eye(p) + (1 - shrink) * sample
+
+
+def mt_distance(rows, reference):
+    """Squared Mahalanobis distance from the reference's shrunk unit space, over k."""
+    mean, cov = ledoit_wolf(reference)
+    diff = rows - mean
+    return np.einsum("ij,ij->i", diff @ np.linalg.inv(cov), diff) / reference.shape[1]
+
+
+def test_mt_distance_is_mahalanobis_over_k_with_ledoit_wolf():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 6))
     reference = np.zeros(40, bool)
     reference[:25] = True
     distances, how, flat = verdicts.mt_distances(x, reference, max_loo_items=200)
     assert how == "leave-one-out" and not flat
-    fitted = LedoitWolf().fit(x[:25])
-    np.testing.assert_allclose(distances[25:], fitted.mahalanobis(x[25:]) / 6, rtol=1e-12)
+    np.testing.assert_allclose(distances[25:], mt_distance(x[25:], x[:25]), rtol=1e-9)
     # a reference row's own distance: from the unit space of the other 24
-    alone = LedoitWolf().fit(np.delete(x[:25], 3, axis=0)).mahalanobis(x[3:4]) / 6
-    np.testing.assert_allclose(distances[3], alone[0], rtol=1e-12)
+    alone = mt_distance(x[3:4], np.delete(x[:25], 3, axis=0))
+    np.testing.assert_allclose(distances[3], alone[0], rtol=1e-9)
     # many reference rows: k-fold instead, every reference row still left out once
     distances_k, how_k, _ = verdicts.mt_distances(x, reference, max_loo_items=10)
     assert how_k == "10-fold" and np.all(distances_k[:25] > 0)

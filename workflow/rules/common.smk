@@ -13,6 +13,8 @@ METRICS = list(config["metrics"])
 WORDS = words(config)
 
 INPUTS = input_paths(config)
+# the code, Python and libraries of every job (soart_core.provenance): each rule's `code`
+CODE = code_digest(SOART)
 SWEEP_SCHEMA = load_schema(SOART)
 
 

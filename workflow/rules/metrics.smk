@@ -13,7 +13,7 @@ if config["images_dir"]:
             learn=[INPUTS[m]["learn"] for m in METRICS],
             valid=[INPUTS[m]["valid"] for m in METRICS],
         params:
-            code=code_digest("metrics"),
+            code=CODE,
             # the images, by size and time: an older replacement reruns too
             images=files_stamp([path for path, _, _ in IMAGES]),
             labels=[[set_name, group] for _, set_name, group in IMAGES],

@@ -23,11 +23,12 @@ for stage, parts in PARTS.items():
                 **reported(stage, stage_outputs, words(run.config)),
             params:
                 stage=stage,
-                code=code_digest(stage),
+                code=CODE,
                 # the user's tables, by size and time: an older replacement reruns too
+                # (not tables the metrics job writes: they change after planning)
                 **({"tables": files_stamp(sorted(set(stage_inputs["learn"]
                                                      + stage_inputs["valid"])))}
-                   if stage == "normalise" else {}),
+                   if stage == "normalise" and not config["images_dir"] else {}),
                 **job_params(run.config, stage),
             threads: STAGES[stage].threads
             resources:
