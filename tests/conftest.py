@@ -48,7 +48,47 @@ SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test
                  "test_report_tables.py", "test_images.py", "test_module.py"]
 
 
+# what starts Snakemake in a process of its own: a test that reaches one of these (or a
+# function or fixture of its module that does) is marked `snakemake`, so that
+# `pytest -m "not snakemake"` runs the quick in-process tests alone
+STARTS_SNAKEMAKE = {"snakemake", "snakemake_process", "as_typed", "planned_jobs", "dry_run",
+                    "shared_run", "example_run", "images_run"}
+
+
+def _reaching_snakemake(module):
+    """The names of `module`'s functions (fixtures too) that start Snakemake, with
+    STARTS_SNAKEMAKE, found to a fixed point over their sources."""
+    import inspect
+
+    sources = {name: inspect.getsource(f) for name, f in vars(module).items()
+               if inspect.isfunction(f) and getattr(f, "__module__", "") == module.__name__}
+    reaching = set(STARTS_SNAKEMAKE)
+    while True:
+        more = {name for name, source in sources.items() if name not in reaching
+                and any(f"{n}(" in source or f" {n}," in source or f"({n}" in source
+                        for n in reaching)}
+        if not more:
+            return reaching
+        reaching |= more
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "snakemake: starts Snakemake in a process of its own "
+                                       "(deselect with -m 'not snakemake')")
+
+
 def pytest_collection_modifyitems(items):
+    import inspect
+
+    reaching = {}
+    for item in items:
+        module = item.module
+        if module not in reaching:
+            reaching[module] = _reaching_snakemake(module)
+        source = inspect.getsource(item.function)
+        if (set(item.fixturenames) & reaching[module]
+                or any(f"{n}(" in source for n in reaching[module])):
+            item.add_marker(pytest.mark.snakemake)
     first = {name: rank for rank, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: in a
     # file, the tests keep their order
