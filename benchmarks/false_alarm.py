@@ -88,12 +88,31 @@ def flag_rate(judges, reference, fresh, leave_one_out):
     return int((columns["flag"] == "abnormal").sum())
 
 
-def surfaces(rng):
+def surfaces():
     for name in ("brick", "grass", "gravel"):
         yield f"tiles of {name}", lambda n, rng, name=name: tiles(name)[rng.permutation(
             len(tiles(name)))[:n]]
     for name in ("camera", "coins"):
         yield f"product {name}", lambda n, rng, name=name: product(name, n, rng)
+
+
+def flagged_on_fresh(draw, judges, draws):
+    """(flagged, flagged before leave-one-out, inspected) over `draws` seeded draws of
+    `judges` NORMAL judges, 10 defect judges and the fresh normal images."""
+    flagged = before = total = 0
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        normal = draw(judges + DEFECT_JUDGES + FRESH, rng)
+        if len(normal) < judges + DEFECT_JUDGES + FRESH // 2:
+            break
+        panel = np.concatenate([normal[:judges],
+                                with_spot(normal[judges:judges + DEFECT_JUDGES], rng)])
+        reference = np.arange(len(panel)) < judges
+        fresh = normal[judges + DEFECT_JUDGES:]
+        flagged += flag_rate(panel, reference, fresh, True)
+        before += flag_rate(panel, reference, fresh, False)
+        total += len(fresh)
+    return flagged, before, total
 
 
 def main(argv=None):
@@ -106,21 +125,9 @@ def main(argv=None):
     print(f"{'surface':<22}{'judges':>7}{'flagged':>10}{'rate [95 % CI]':>24}"
           f"{'judge in own reference':>26}")
     pooled = {n: [0, 0] for n in args.judges}
-    for label, draw in surfaces(None):
+    for label, draw in surfaces():
         for n in args.judges:
-            flagged = before = total = 0
-            for seed in range(args.draws):
-                rng = np.random.default_rng(seed)
-                normal = draw(n + DEFECT_JUDGES + FRESH, rng)
-                if len(normal) < n + DEFECT_JUDGES + FRESH // 2:
-                    break
-                judges = np.concatenate([normal[:n], with_spot(normal[n:n + DEFECT_JUDGES],
-                                                                rng)])
-                reference = np.arange(len(judges)) < n
-                fresh = normal[n + DEFECT_JUDGES:]
-                flagged += flag_rate(judges, reference, fresh, True)
-                before += flag_rate(judges, reference, fresh, False)
-                total += len(fresh)
+            flagged, before, total = flagged_on_fresh(draw, n, args.draws)
             if not total:
                 continue
             pooled[n][0] += flagged

@@ -97,6 +97,9 @@ TESTED = {
     "snakemake --workflow-profile profiles/slurm sweep": "test_slurm.py (same profile)",
     # seconds; test_judge_verdicts.py runs its digits case
     "python benchmarks/real_images.py": "by hand (benchmark)",
+    # seconds; test_judge_verdicts.py runs two of its surfaces
+    "python benchmarks/false_alarm.py > benchmarks/results/false_alarm.txt":
+        "by hand (benchmark)",
     # docs/performance.md: minutes each, their figures in benchmarks/results/
     "python benchmarks/stages.py --items 20000 --judges 256 --features 64":
         "by hand (benchmark)",

@@ -316,3 +316,17 @@ def test_workflow_identical_validation_rows(tmp_path):
     assert warnings[1].startswith("soart: warning in rule evaluate: evaluation: ")
     health = pd.read_csv(results / "evaluation" / "health.csv")
     assert (health["distinct_rows"] == 1).all()
+
+
+def test_the_flag_keeps_its_rate_on_fresh_normal_images():
+    """benchmarks/false_alarm.py on two real surfaces, 20 and 40 NORMAL judges, 3 draws
+    each: the rate of flags on 500 fresh normal images per draw, pooled, lies in [0.02,
+    0.08] around the promised 0.05 (deterministic: seeded draws)."""
+    spec = importlib.util.spec_from_file_location("false_alarm",
+                                                  ROOT / "benchmarks" / "false_alarm.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    counts = [bench.flagged_on_fresh(draw, n, draws=3)
+              for _, draw in list(bench.surfaces())[::3] for n in (20, 40)]
+    flagged, total = sum(c[0] for c in counts), sum(c[2] for c in counts)
+    assert 0.02 <= flagged / total <= 0.08, flagged / total
