@@ -281,37 +281,116 @@ def reference_of(y, total, n, judge):
     return total / n
 
 
-def pixel_metrics(judges, reference_judges, images, grid, sn_ratio="db", sn_max_db=100.0):
-    """The metrics stage on images in memory (n x h x w arrays, 0..255 grey): (beta,
-    eta, gamma) tables (images x regions) of the `judges` (the reference group's where
-    `reference_judges`, a mask) and of `images`, each against its reference_of."""
+def region_boxes(shape, grid, crop=None):
+    """Each region's place (row-major, as the features X0, X1, ...): its grid row and
+    column (0-based from the top left) and its pixels' bounding box in the image
+    (top, left, height, width; the crop's offset added)."""
+    labels = region_labels(shape, grid).reshape(shape)
+    rows, cols = grid
+    tops = [int(np.argmax((labels // cols == r).any(axis=1))) for r in range(rows)]
+    lefts = [int(np.argmax((labels % cols == c).any(axis=0))) for c in range(cols)]
+    heights = np.diff(tops + [shape[0]])
+    widths = np.diff(lefts + [shape[1]])
+    top0, left0 = (crop[0], crop[1]) if crop else (0, 0)
+    region = np.arange(rows * cols)
+    return {"feature": [f"X{i}" for i in region], "region_row": region // cols,
+            "region_col": region % cols, "top": np.array(tops)[region // cols] + top0,
+            "left": np.array(lefts)[region % cols] + left0,
+            "height": heights[region // cols], "width": widths[region % cols]}
+
+
+# what `images.kinds` may name: the seed's three against the reference image, then
+# local statistics of the region itself (docs/data.md, "Metrics from images")
+SEED_KINDS = ("beta", "eta", "gamma")
+LOCAL_KINDS = ("mean", "sd", "low", "high", "edge", "nearest")
+KINDS = SEED_KINDS + LOCAL_KINDS
+
+
+class Regions:
+    """A grid's regions over an image shape, and the per-region reductions of the
+    kinds, vectorised over the pixels (and over the judges, for `nearest`)."""
+
+    def __init__(self, shape, grid):
+        self.shape, self.grid = tuple(shape), tuple(grid)
+        self.labels = region_labels(self.shape, self.grid)
+        self.n = self.grid[0] * self.grid[1]
+        self.order = np.argsort(self.labels, kind="stable")
+        self.starts = np.searchsorted(self.labels[self.order], np.arange(self.n))
+        self.counts = np.bincount(self.labels, minlength=self.n).astype(np.float64)
+
+    def mean(self, values):
+        """Per-region means of `values` (... x pixels, flattened images)."""
+        return np.add.reduceat(values[..., self.order], self.starts, axis=-1) / self.counts
+
+
+def region_values(kinds, x, y, regions, *, judges=None, own=None, sn_ratio="db",
+                  sn_max_db=100.0):
+    """{kind: per-region values} of image y (flattened) for `kinds`: the seed's three
+    against the reference x; `nearest` against `judges` (the reference judges' images,
+    n x pixels, `own` the row of y itself among them, None if y is not one)."""
+    done = {}
+    if any(k in SEED_KINDS for k in kinds):
+        done.update(zip(SEED_KINDS, soart_metrics(x, y, regions.labels, regions.n,
+                                                  sn_ratio, sn_max_db)))
+    if "mean" in kinds or "sd" in kinds:
+        mean = regions.mean(y)
+        done["mean"] = mean
+        done["sd"] = np.sqrt(np.maximum(regions.mean(y * y) - mean * mean, 0.0))
+    if "low" in kinds or "high" in kinds:
+        ordered = y[regions.order]
+        done["low"] = np.minimum.reduceat(ordered, regions.starts)
+        done["high"] = np.maximum.reduceat(ordered, regions.starts)
+    if "edge" in kinds:
+        rows, cols = np.gradient(y.reshape(regions.shape))
+        done["edge"] = regions.mean(np.hypot(rows, cols).ravel())
+    if "nearest" in kinds:
+        # each region against the same region of the nearest reference judge there (a
+        # judge: of the nearest other), as a mean squared difference
+        per_judge = regions.mean((judges - y) ** 2)
+        if own is not None:
+            per_judge[own] = np.inf
+        done["nearest"] = per_judge.min(axis=0) if len(per_judge) > (own is not None) \
+            else np.zeros(regions.n)
+    return done
+
+
+def pixel_metrics(judges, reference_judges, images, grid, kinds=SEED_KINDS, sn_ratio="db",
+                  sn_max_db=100.0):
+    """The metrics stage on images in memory (n x h x w arrays, 0..255 grey): a table
+    (images x regions) per kind, in `kinds` order, of the `judges` (the reference
+    group's where `reference_judges`, a mask) and of `images`, each image against its
+    reference_of (and, for `nearest`, the reference judges but itself)."""
     judges = np.asarray(judges, dtype=np.float64)
     ref = np.asarray(reference_judges, dtype=bool)
-    total = judges[ref].sum(axis=0).ravel()
-    labels = region_labels(judges.shape[1:], grid)
-    n_regions = grid[0] * grid[1]
+    stack = judges[ref].reshape(int(ref.sum()), -1)
+    total = stack.sum(axis=0)
+    regions = Regions(judges.shape[1:], grid)
+    own = np.cumsum(ref) - 1
     done = []
-    for stack, is_judge in ((judges, ref), (np.asarray(images, dtype=np.float64),
-                                           np.zeros(len(images), bool))):
-        rows = [soart_metrics(reference_of(y.ravel(), total, int(ref.sum()), judge),
-                              y.ravel(), labels, n_regions, sn_ratio, sn_max_db)
-                for y, judge in zip(stack, is_judge)]
-        done.append(tuple(np.array([r[i] for r in rows]).reshape(len(rows), n_regions)
-                          for i in range(3)))
+    for images_, is_judge in ((judges, ref), (np.asarray(images, dtype=np.float64),
+                                              np.zeros(len(images), bool))):
+        rows = [region_values(kinds, reference_of(y.ravel(), total, len(stack), judge),
+                              y.ravel(), regions, judges=stack,
+                              own=int(own[i]) if judge else None, sn_ratio=sn_ratio,
+                              sn_max_db=sn_max_db)
+                for i, (y, judge) in enumerate(zip(images_, is_judge))]
+        done.append(tuple(np.array([r[k] for r in rows]).reshape(len(rows), regions.n)
+                          for k in kinds))
     return done[0], done[1]
 
 
-def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio="db",
-                  sn_max_db=100.0, reference_group="NORMAL", max_pixels=MAX_PIXELS,
-                  log=None):
+def image_metrics(images, *, kinds=SEED_KINDS, grayscale="luma", crop=None, grid=(2, 2),
+                  sn_ratio="db", sn_max_db=100.0, reference_group="NORMAL",
+                  max_pixels=MAX_PIXELS, log=None):
     """Stream the images twice (reference, then metrics); returns (rows, features):
-    rows are (path, set, group, beta, eta, gamma) with one value per region."""
+    rows are (path, set, group, then one array of per-region values per kind in
+    `kinds`). `nearest` keeps the reference judges' pixels in memory."""
     log = log or (lambda message: None)
     learn_normal = [p for p, s, g in images if s == "learn" and g == reference_group]
     if not learn_normal:
         raise InputError(reference_group, "no learning images of the reference group: "
                                           "they make the reference x")
-    first_path, shape, total = None, None, None
+    first_path, shape, total, kept = None, None, None, []
     for path in learn_normal:  # pass 1: the unit space (pixel-wise mean)
         pixels = read_gray(path, grayscale, crop, max_pixels)
         if shape is None:
@@ -319,27 +398,31 @@ def image_metrics(images, *, grayscale="luma", crop=None, grid=(2, 2), sn_ratio=
             _check_grid(path, shape, grid)
         _check_shape(path, pixels.shape, first_path, shape)
         total += pixels
+        if "nearest" in kinds:
+            kept.append(pixels.ravel())
     n_normal = len(learn_normal)
     total = total.ravel()
+    judges = np.array(kept) if kept else None
+    own = {path: i for i, path in enumerate(learn_normal)}
     if n_normal == 1:
         log(f"metrics: one learning image of {reference_group}: it is its own reference, "
             f"so it looks more normal than any new image; add more")
-    labels = region_labels(shape, grid)
-    n_regions = grid[0] * grid[1]
+    regions = Regions(shape, grid)
     rows, started = [], time.perf_counter()
     step = max(1, len(images) // 10)
     for done, (path, set_name, group) in enumerate(images, start=1):  # pass 2
         pixels = read_gray(path, grayscale, crop, max_pixels)
         _check_shape(path, pixels.shape, first_path, shape)
         y = pixels.ravel()
-        x = reference_of(y, total, n_normal,
-                         judge=set_name == "learn" and group == reference_group)
-        metrics = soart_metrics(x, y, labels, n_regions, sn_ratio, sn_max_db)
-        rows.append((path, set_name, group, *metrics))
+        judge = set_name == "learn" and group == reference_group
+        values = region_values(kinds, reference_of(y, total, n_normal, judge), y, regions,
+                               judges=judges, own=own[path] if judge else None,
+                               sn_ratio=sn_ratio, sn_max_db=sn_max_db)
+        rows.append((path, set_name, group, *[values[k] for k in kinds]))
         if done % step == 0 or done == len(images):
             rate = done / max(time.perf_counter() - started, 1e-9)
             log(f"metrics: {done}/{len(images)} images ({rate:.0f} images/s)")
-    return rows, [f"X{i}" for i in range(n_regions)]
+    return rows, [f"X{i}" for i in range(regions.n)]
 
 
 def _check_shape(path, got, first_path, want):

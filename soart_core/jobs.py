@@ -19,12 +19,13 @@ from dataclasses import replace
 import numpy as np
 import yaml
 
-from . import evaluation, figures as draw, stages
+from . import detectors, evaluation, figures as draw, stages
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
-from .images import image_metrics
+from .images import image_metrics, read_gray, region_boxes
 from .layout import BLOCK_TEXT, ROLES, SUMMARY_TEXT, VERDICT_TEXT, verdict_summary_text
 from .sweep import rank_instances, stale_folders
+from .detectors import REGISTRY
 from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, verdict_table
 from .workbook import package_versions, write_workbook
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
@@ -32,7 +33,6 @@ from .tables import (Table, line_of, read_columns, read_table, write_columns,
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 LOG = logging.getLogger("soart")
-KINDS = ("beta", "eta", "gamma")  # the order of soart_core.images.soart_metrics' results
 
 
 # ---- the stages on in-memory Tables, with their checks ------------------------------
@@ -190,19 +190,37 @@ def metrics(inputs, outputs, params):
     find_images lists both)."""
     images = [(path, set_name, group)
               for path, (set_name, group) in zip(inputs.images, params.labels)]
+    kinds = list(dict.fromkeys(params.kinds[m] for m in params.metrics))
     rows, features = image_metrics(
-        images, grayscale=params.grayscale, crop=params.crop, grid=params.grid,
+        images, kinds=kinds, grayscale=params.grayscale, crop=params.crop, grid=params.grid,
         sn_ratio=params.sn_ratio, sn_max_db=params.sn_max_db,
         reference_group=params.reference_group, max_pixels=params.max_pixels, log=LOG.info)
+    first = read_gray(images[0][0], params.grayscale, params.crop, params.max_pixels)
+    write_columns(outputs.regions, region_boxes(first.shape, params.grid, params.crop))
     root = os.path.commonpath([os.path.dirname(path) for path, _, _ in images])
     for metric, learn_path, valid_path in zip(params.metrics, outputs.learn, outputs.valid):
-        kind = 3 + KINDS.index(params.kinds[metric])
+        kind = 3 + kinds.index(params.kinds[metric])
         for set_name, path in (("learn", learn_path), ("valid", valid_path)):
             chosen = [row for row in rows if row[1] == set_name]
             values = np.array([row[kind] for row in chosen])
             write_columns(path, {"image": [os.path.relpath(row[0], root) for row in chosen],
                                  **dict(zip(features, values.T)),
                                  params.group_column: [row[2] for row in chosen]})
+
+
+REGION_PLACE = ("region_row", "region_col", "top", "left", "height", "width")
+
+
+def region_places(features, geometry):
+    """normalise/regions.csv: each feature's region (soart_core.images.region_boxes),
+    from the metrics stage's geometry (images), or empty where the tables say nothing of
+    it (a user's tables)."""
+    if geometry:
+        boxes = read_columns(geometry[0], text=("feature",), integers=REGION_PLACE)
+        at = {f: i for i, f in enumerate(boxes["feature"])}
+        rows = [at[f] for f in features]
+        return {"feature": list(features), **{k: boxes[k][rows] for k in REGION_PLACE}}
+    return {"feature": list(features), **{k: [""] * len(features) for k in REGION_PLACE}}
 
 
 def normalise(inputs, outputs, params):
@@ -240,6 +258,7 @@ def normalise(inputs, outputs, params):
         "table": np.concatenate([[t.path] * len(t.names) for t in tables_in_order]),
         "line": np.concatenate([t.line_numbers() for t in tables_in_order])})
     learn, valid, _, _ = done[params.metrics[0]]
+    write_columns(outputs.regions, region_places(learn.columns, inputs.geometry))
     write_columns(outputs.judge_groups, {"judge": learn.names, "group": learn.groups})
     write_columns(outputs.item_groups, {"item": valid.names, "group": valid.groups})
 
@@ -469,15 +488,17 @@ def verdicts(inputs, outputs, params):
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
     write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
-    summary, calibration = verdict_summary(inputs, params, judge_groups, tables, valid,
-                                           same)
+    summary, calibration, selection, regions = verdict_summary(
+        inputs, params, judge_groups, tables, valid, same)
     write_columns(outputs.summary, summary, bom=True)  # the answer, read in Excel
-    if hasattr(outputs, "calibration"):
-        write_columns(outputs.calibration, calibration)
+    write_columns(outputs.calibration, calibration)
+    write_rounded(outputs.selection, selection, decimals=None)  # NaN: an empty cell
+    write_columns(outputs.regions, regions or {"item": [], "feature": [], "score": []})
 
 
 def promise_of(details, false_alarm):
-    """What the summary's flag promises, in words (summary.csv's `promise`)."""
+    """What the summary's flag promises, in words (summary.csv's `promise`):
+    `details` hold the calibration's warning and its number of reference judges."""
     if details["warning"]:
         return (f"none: {details['reference_judges']} reference judges, "
                 f"{int(np.ceil(1 / false_alarm)) - 1} needed for a false-alarm rate of "
@@ -485,14 +506,24 @@ def promise_of(details, false_alarm):
     return f"false alarm <= {false_alarm:g} on normal items"
 
 
+def region_names(features, places):
+    """Each feature's region in words, for `where`: `X5 (row 1, col 1)`, or the
+    feature alone where the tables say nothing of the image."""
+    return [f if row == "" else f"{f} (row {row}, col {col})"
+            for f, row, col in zip(features, places["region_row"], places["region_col"])]
+
+
 def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
-    """results/verdicts/summary.csv: one verdict per item (soart_core.verdicts.
-    judge_verdicts on every words metric side by side), then the same per metric alone
-    and each metric's MT distance and flag on its difference rows (which depend on the
-    batch); and the calibration's table (one row per verdict). `valid`: the words
-    metrics' normalised validation tables, as read by the caller."""
+    """results/verdicts/summary.csv: one verdict per item, the detector's that answers
+    (verdicts.method: one of soart_core.detectors.REGISTRY, or auto: chosen on the
+    labeled items, detectors.choose); then each detector's score and flag, the
+    judge attention per metric alone and each metric's MT distance and flag on its
+    difference rows (which depend on the batch). Also returns the calibration's
+    table, the selection's, and results/verdicts/regions.csv's columns. `valid`: the
+    words metrics' normalised validation tables, as read by the caller."""
     learn = [read_table(path, "judge") for path in inputs.learn]
     false_alarm = params.verdicts["false_alarm"]
+    items, judges = [t.values for t in valid], [t.values for t in learn]
     kwargs = dict(judge_groups=judge_groups, order=params.order,
                   reference=params.reference, false_alarm=false_alarm)
     runs = [("all", learn, valid)] + [(m, [l], [v]) for m, l, v in
@@ -506,14 +537,50 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
             raise InputError(ll[0].path, f"no verdicts: {err}") from None
         except Unscorable as err:
             raise InputError(vv[0].path, f"no verdict: {err}") from None
+    results, skipped = {}, {}
+    for name in REGISTRY:
+        try:
+            results[name] = detectors.run(name, items, judges, judge_groups,
+                                          reference=params.reference,
+                                          false_alarm=false_alarm)
+        except TooFewLabeled as err:
+            skipped[name] = str(err)
+        except Unscorable as err:
+            raise InputError(valid[0].path, f"no verdict: {err}") from None
+    groups = np.asarray(valid[0].groups, dtype=object)
+    method = params.verdicts["method"]
+    if method == "auto":
+        chosen, why, figures, nested = detectors.choose(results, groups, params.reference)
+    elif method in results:
+        chosen, why, figures, nested = method, "verdicts.method names it", {}, {}
+    else:
+        raise InputError(learn[0].path, f"verdicts.method {method}: {skipped[method]}")
+    answer = results[chosen]
     columns, _ = done["all"]
-    summary = {"item": valid[0].names, "group": list(valid[0].groups),
-               "predicted": list(columns["predicted"]), "score": columns["score"],
-               "flag": list(columns["flag"]),
-               "promise": [promise_of(done["all"][1], false_alarm)] * len(columns["flag"]),
-               "raw_score": columns["raw"],
-               **{k: v for k, v in columns.items() if k.startswith("weight_")},
-               "judges_attended": columns["judges_attended"]}
+    present = [k[len("weight_"):] for k in columns if k.startswith("weight_")]
+    errors = [g for g in present if g != params.reference]
+    by_error = np.column_stack([columns[f"weight_{g}"] for g in errors])
+    predicted = np.where(answer["flag"], np.array(errors, dtype=object)[
+        by_error.argmax(axis=1)], params.reference)
+    places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
+    where = np.array(region_names(places["feature"], places), dtype=object)
+    worst = results["regions"]["region_raw"].argmax(axis=1) if "regions" in results \
+        else np.zeros(len(groups), int)
+    in_reference = np.asarray(judge_groups, dtype=object) == params.reference
+    nearest = np.array(learn[0].names, dtype=object)[
+        detectors.nearest_reference(items, judges, in_reference)]
+    summary = {"item": valid[0].names, "group": list(groups),
+               "predicted": list(predicted), "score": answer["score"],
+               "flag": list(np.where(answer["flag"], "abnormal", "normal")),
+               "promise": [promise_of(answer, false_alarm)] * len(groups),
+               "method": [chosen] * len(groups),
+               "where": list(where[worst]) if "regions" in results else [""] * len(groups),
+               "nearest_normal": list(nearest), "raw_score": answer["raw"]}
+    for name, result in results.items():
+        summary[f"{name}_score"] = result["score"]
+        summary[f"{name}_flag"] = list(np.where(result["flag"], "abnormal", "normal"))
+    summary.update({k: v for k, v in columns.items() if k.startswith("weight_")})
+    summary["judges_attended"] = columns["judges_attended"]
     for metric, mt in zip(params.words, mt_tables):
         alone, _ = done[metric]
         summary.update({f"{metric}_predicted": list(alone["predicted"]),
@@ -522,26 +589,45 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                         f"{metric}_flag": list(alone["flag"]),
                         f"{metric}_mt_distance": mt["distance"],
                         f"{metric}_mt_flag": list(mt["flag"])})
-    calibration = {"verdict": [], "threshold": [], "temperature": [],
-                   "reference_judges": [], "false_alarm": [], "warning": []}
-    for name, (cols, details) in done.items():
-        calibration["verdict"].append("summary" if name == "all" else name)
-        for key in ("threshold", "temperature", "reference_judges", "warning"):
+    calibration = {"verdict": [], "threshold": [], "reference_judges": [],
+                   "false_alarm": [], "warning": []}
+    for name, result in results.items():
+        calibration["verdict"].append(name)
+        calibration["threshold"].append(result["line"])
+        calibration["reference_judges"].append(result["reference_judges"])
+        calibration["false_alarm"].append(false_alarm)
+        calibration["warning"].append(result["warning"])
+    for name, (_, details) in list(done.items())[1:]:
+        calibration["verdict"].append(f"attention_{name}")
+        for key in ("threshold", "reference_judges", "warning"):
             calibration[key].append(details[key])
         calibration["false_alarm"].append(false_alarm)
-        if details["warning"] and name == "all":
-            LOG.warning(f"verdicts: {details['warning']}")
-    flagged = int((columns["flag"] == "abnormal").sum())
-    LOG.info(f"verdicts (summary): the items' attention over {len(judge_groups)} judges, "
-             f"{', '.join(params.words)} side by side; flag above raw score "
-             f"{done['all'][1]['threshold']:.6g} (false-alarm rate {false_alarm:g} on the "
-             f"reference judges, leave-one-out): {flagged} of {len(columns['flag'])} items "
-             f"flagged abnormal; no item's verdict depends on the batch. The per-metric MT "
-             f"distances do (their unit space is the batch's reference items)")
-    if np.unique(columns["raw"]).size == 1 and len(columns["raw"]) > 1 and not same:
+    if answer["warning"]:
+        LOG.warning(f"verdicts: {answer['warning']}")
+    selection = {"detector": list(REGISTRY),
+                 "chosen": [name == chosen for name in REGISTRY],
+                 **{k: [figures.get(n, {}).get(k, np.nan) for n in REGISTRY]
+                    for k in ("detected", "false_alarms", "roc_auc")},
+                 "why": [why if n == chosen else skipped.get(n, "") for n in REGISTRY],
+                 **{f"nested_{k}": [nested.get(k, np.nan) if n == chosen else np.nan
+                                    for n in REGISTRY] for k in detectors.NESTED}}
+    regions = {}
+    if "regions" in results:
+        n_items, n_regions = results["regions"]["region_score"].shape
+        regions = {"item": np.repeat(np.asarray(valid[0].names, dtype=object), n_regions),
+                   **{k: np.tile(np.asarray(places[k], dtype=object), n_items)
+                      for k in ("feature",) + REGION_PLACE},
+                   "score": results["regions"]["region_score"].ravel()}
+    flagged = int(answer["flag"].sum())
+    LOG.info(f"verdicts (summary): detector {chosen}, because {why}; flag from raw score "
+             f"{answer['line']:.6g} (false-alarm rate {false_alarm:g} on the reference "
+             f"judges, leave-one-out): {flagged} of {len(groups)} items flagged abnormal; "
+             f"no item's verdict depends on the batch. The per-metric MT distances do "
+             f"(their unit space is the batch's reference items)")
+    if np.unique(answer["raw"]).size == 1 and len(answer["raw"]) > 1 and not same:
         LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
                     "carry nothing that tells them apart")
-    return summary, calibration
+    return summary, calibration, selection, regions
 
 
 def figures(inputs, outputs, params):

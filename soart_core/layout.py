@@ -9,8 +9,13 @@ VERDICT_TEXT = ("item", "group", "predicted", "flag")
 SUMMARY_TEXT = ("metric", "method", "warnings")  # of the evaluation's tables
 
 
+DETECTORS = ("attention", "regions", "mt")  # soart_core.detectors.REGISTRY's entries
+
+
 def verdict_summary_text(words):
-    """The text columns of results/verdicts/summary.csv, each words metric's too."""
-    return VERDICT_TEXT + ("promise",) + tuple(f"{m}_{c}" for m in words
-                                               for c in ("predicted", "flag", "mt_flag"))
+    """The text columns of results/verdicts/summary.csv, each detector's and words
+    metric's too."""
+    return (VERDICT_TEXT + ("promise", "method", "where", "nearest_normal")
+            + tuple(f"{d}_flag" for d in DETECTORS)
+            + tuple(f"{m}_{c}" for m in words for c in ("predicted", "flag", "mt_flag")))
 FIGURES = ("attention", "difference", "blocks", "verdicts")

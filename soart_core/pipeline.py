@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from .images import find_images
 from .layout import FIGURES, ROLES
-from .settings import (SCHEMA, baseline_group, block_tolerance, input_paths, load_yaml,
-                       reference_group, words)
+from .settings import (METRICS_DIR, SCHEMA, baseline_group, block_tolerance, input_paths,
+                       load_yaml, reference_group, words)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,9 @@ STAGES = {
                      valid="normalise/{metric}_valid.csv", range="normalise/range.csv",
                      judge_groups="normalise/judges.csv", item_groups="normalise/items.csv",
                      # each row's line in its input table (blank rows counted): messages
-                     lines="normalise/lines.csv"),
+                     lines="normalise/lines.csv",
+                     # each feature's region of the image (images), or empty cells
+                     regions="normalise/regions.csv"),
         resources={"mem_mb": 4000}, group="prepare"),
     # sources: the input tables, named in messages about their cells
     "threshold": Stage(
@@ -152,9 +154,11 @@ STAGES = {
                 # the summary's verdict: the items' attention over the judges, on the
                 # normalised (not thresholded) tables of the words metrics
                 "learn": ("normalise", "learn", "words"),
-                "valid": ("normalise", "valid", "words")},
+                "valid": ("normalise", "valid", "words"),
+                "regions": ("normalise", "regions")},
         outputs=dict(verdicts="verdicts/{word}.csv", thresholds="verdicts/thresholds.csv",
-                     summary="verdicts/summary.csv", calibration="verdicts/calibration.csv"),
+                     summary="verdicts/summary.csv", calibration="verdicts/calibration.csv",
+                     selection="verdicts/selection.csv", regions="verdicts/regions.csv"),
         group="score", targets=("summary",),
         report={"verdicts": Report("verdicts", "Verdicts", "by metric",
                                    {"table": "verdicts"}),
@@ -266,6 +270,7 @@ def output_folders(stage):
 
 
 PLAIN = "results"  # the plain run's folder
+REGIONS_GEOMETRY = os.path.join(METRICS_DIR, "regions.csv")  # the metrics stage's
 
 
 @dataclass
@@ -290,6 +295,8 @@ def run_files(stage, run):
     if stage == "normalise":
         tables = input_paths(run.config)
         inputs = {kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")}
+        # the regions' geometry that the metrics stage writes beside its tables
+        inputs["geometry"] = [REGIONS_GEOMETRY] if run.config["images_dir"] else []
     else:
         inputs = {}
         for name, (before, output, *only_words) in STAGES[stage].inputs.items():

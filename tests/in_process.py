@@ -81,7 +81,8 @@ def _run(targets, configfiles, overrides):
         tables = settings.input_paths(config)
         run_stage(job("metrics", {"images": [path for path, _, _ in images]},
                       {"learn": [tables[m]["learn"] for m in config["metrics"]],
-                       "valid": [tables[m]["valid"] for m in config["metrics"]]},
+                       "valid": [tables[m]["valid"] for m in config["metrics"]],
+                       "regions": pipeline.REGIONS_GEOMETRY},
                       {"labels": [[s, g] for _, s, g in images],
                        **pipeline.job_params(config, "metrics")}), watch=False)
     for stage in pipeline.STAGES:

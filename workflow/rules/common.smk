@@ -3,8 +3,8 @@ import re
 from dataclasses import replace
 
 from soart_core.errors import one_line_errors
-from soart_core.pipeline import (STAGES, attention_parts, job_params, output_folders,
-                                 plain_run, run_files, targets)
+from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, job_params,
+                                 output_folders, plain_run, run_files, targets)
 from soart_core.provenance import code_digest, files_stamp
 from soart_core.settings import check_schema, input_paths, load_schema, source_of, words
 from soart_core.sweep import plan, sweep_runs

@@ -12,6 +12,8 @@ if config["images_dir"]:
         output:
             learn=[INPUTS[m]["learn"] for m in METRICS],
             valid=[INPUTS[m]["valid"] for m in METRICS],
+            # each feature's region of the image: where a verdict points
+            regions=REGIONS_GEOMETRY,
         params:
             code=CODE,
             # the images, by size and time: an older replacement reruns too

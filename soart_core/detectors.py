@@ -1,0 +1,242 @@
+"""The detectors of the summary's verdict: one registry entry each.
+
+A detector is fitted on the judges alone (the learning tables: judges x features per
+metric, the features of a metric being its regions) and gives every item a raw score
+in [0, 1], higher = more abnormal, from that item and the judges only, so that an
+item's verdict is the same in any batch. It gives each reference judge a raw score
+too, out of sample (the judge left out of what it is compared with), and
+`verdicts.calibrate` turns both into one score and one flag at the promised
+false-alarm rate. Every entry:
+
+- `attention`: the items' attention over the judges, every metric's features side by
+  side, each scaled by the judges (verdicts.judge_verdicts' arithmetic); raw = the
+  weight on the other groups' judges.
+- `regions`: each region of the image on its own. A region's r = the largest over the
+  metrics of -log10 of the two-sided p-value of its value beside the same region of
+  the reference judges (Student t predictive distribution from their mean and
+  standard deviation; a judge's beside the other judges); the image's raw is its
+  worst region's, mapped to [0, 1) as r / (1 + r). Sees a small local defect that one
+  score over all regions drowns; says where (`region_raw`).
+- `mt`: Taguchi's MT distance of the metrics side by side (D^2 = MD^2 / k, Ledoit-Wolf
+  covariance) from the unit space of the reference judges (a judge's own from the
+  others), mapped to [0, 1) as D^2 / (1 + D^2).
+
+`needs`: what the entry needs of the judges, checked before it runs.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import stages
+from .evaluation import hanley_mcneil, tied_auc, wilson
+from .verdicts import (SCORE_DECIMALS, TooFewLabeled, Unscorable, calibrate, left_out_raw,
+                       mt_distances, reference_weight_score)
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    # (items, judges, in_reference) -> (raw of the items, raw of the reference judges
+    # out of sample, {extra name: per-item array}); items and judges: lists of tables,
+    # one per metric
+    raw: Callable
+    needs: str  # in words, for the error when the judges cannot fit it
+    min_reference: int  # reference judges needed
+    needs_other_groups: bool  # judges outside the reference group needed
+
+
+def _side_by_side(tables):
+    return np.hstack([np.asarray(t, dtype=np.float64) for t in tables])
+
+
+def attention_raw(items, judges, in_reference):
+    ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
+    tau = stages.judge_temperature(ll)
+    own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
+    groups = np.where(in_reference, "reference", "other")
+    return (left_out_raw(x, ll, tau, in_reference),
+            reference_weight_score(own[in_reference], groups, "reference"), {})
+
+
+def _bounded(raw):
+    """[0, inf) onto [0, 1), monotone, at the raw scores' resolution."""
+    return np.round(raw / (1.0 + raw), SCORE_DECIMALS)
+
+
+def _surprise(value, mean, sd, n):
+    """-log10 of the two-sided p-value of `value` under the Student t predictive
+    distribution of a new draw from n draws with `mean` and `sd`: (value - mean) /
+    (sd sqrt(1 + 1/n)) ~ t(n - 1). So a region against n reference judges and a judge
+    against the other n - 1 are on one scale."""
+    from scipy.stats import t
+
+    statistic = np.abs(value - mean) / (sd * np.sqrt(1.0 + 1.0 / n))
+    return -(np.log(2.0) + t.logsf(statistic, n - 1)) / np.log(10.0)
+
+
+def region_surprise(items, judges, in_reference):
+    """(items x regions, reference judges x regions): for each region, the largest over
+    the metrics of how surprising its value is beside the same region of the reference
+    judges (_surprise; a judge's beside the other reference judges)."""
+    reference = [np.asarray(t, dtype=np.float64)[in_reference] for t in judges]
+    n = len(reference[0])
+    item_s, judge_s = 0.0, 0.0
+    for x, ref in zip(items, reference):
+        x = np.asarray(x, dtype=np.float64)
+        scale = max(float(np.abs(ref).max(initial=0.0)), 1.0)
+        floor = stages.RESOLUTION * scale  # a region whose judges do not vary
+        total, squares = ref.sum(axis=0), (ref ** 2).sum(axis=0)
+        mean = total / n
+        sd = np.sqrt(np.maximum((squares - n * mean ** 2) / (n - 1), 0.0)) + floor
+        loo_mean = (total - ref) / (n - 1)
+        loo_sd = np.sqrt(np.maximum((squares - ref ** 2 - (n - 1) * loo_mean ** 2)
+                                    / (n - 2), 0.0)) + floor
+        item_s = np.maximum(item_s, _surprise(x, mean, sd, n))
+        judge_s = np.maximum(judge_s, _surprise(ref, loo_mean, loo_sd, n - 1))
+    return item_s, judge_s
+
+
+def regions_raw(items, judges, in_reference):
+    item_s, judge_s = region_surprise(items, judges, in_reference)
+    return (_bounded(item_s.max(axis=1)), _bounded(judge_s.max(axis=1)),
+            {"region_raw": _bounded(item_s)})
+
+
+def mt_raw(items, judges, in_reference):
+    x = np.vstack([_side_by_side(judges)[in_reference], _side_by_side(items)])
+    reference = np.arange(len(x)) < int(in_reference.sum())
+    distances, _, _ = mt_distances(x, reference, max_loo_items=len(x))
+    n = int(in_reference.sum())
+    return _bounded(distances[n:]), _bounded(distances[:n]), {}
+
+
+# (soart_core.layout.DETECTORS names them in this order, for the tables' text columns)
+REGISTRY = {
+    "attention": Detector("attention", attention_raw,
+                          "reference judges and judges of another group (the score is the "
+                          "weight on them)", 2, True),
+    "regions": Detector("regions", regions_raw,
+                        "3 or more reference judges (a region's spread without one of them)",
+                        3, False),
+    "mt": Detector("mt", mt_raw, "3 or more reference judges (a unit space without one "
+                                 "of them)", 3, False),
+}
+
+
+def fit_check(detector, in_reference):
+    """TooFewLabeled, saying what is missing, where the judges cannot fit `detector`."""
+    n = int(np.sum(in_reference))
+    if n < detector.min_reference or (detector.needs_other_groups
+                                      and n == len(in_reference)):
+        raise TooFewLabeled(f"detector {detector.name} needs {detector.needs}; the judges "
+                            f"hold {n} reference judge(s) of {len(in_reference)}")
+
+
+DEFAULT = "attention"  # without labeled defects to choose by (docs/results.md)
+
+
+def run(name, items, judges, judge_groups, *, reference, false_alarm):
+    """Detector `name` on the items (lists of tables, one per metric), calibrated on
+    the judges: {"raw", "score", "flag" (bool), "line" (raw where the flag starts),
+    "warning", and the entry's extras}. Raises TooFewLabeled (fit_check) or
+    Unscorable (an item whose raw is not a number)."""
+    detector = REGISTRY[name]
+    in_reference = np.asarray(judge_groups, dtype=object) == reference
+    fit_check(detector, in_reference)
+    raw, reference_raw, extra = detector.raw(items, judges, in_reference)
+    if not np.isfinite(raw).all():
+        raise Unscorable(f"item row {int(np.flatnonzero(~np.isfinite(raw))[0])} cannot be "
+                         f"scored by detector {name}: its raw score is not a number")
+    score, line, warning = calibrate(raw, reference_raw, false_alarm)
+    if "region_raw" in extra:  # each region on the image's scale: the worst is the image
+        extra["region_score"] = calibrate(extra["region_raw"].ravel(), reference_raw,
+                                          false_alarm)[0].reshape(extra["region_raw"].shape)
+    return {"raw": raw, "score": score, "flag": score >= 1 - false_alarm, "line": line,
+            "warning": warning, "reference_judges": int(in_reference.sum()), **extra}
+
+
+def nearest_reference(items, judges, in_reference):
+    """Each item's most similar reference judge (its row among the judges): the nearest
+    in the judge-scaled features of every metric side by side."""
+    ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
+    rows = np.flatnonzero(in_reference)
+    return rows[stages.squared_distances(x, ll[rows]).argmin(axis=1)]
+
+
+def _pick(results, is_error, is_reference, rows):
+    """The detector whose flag best tells the labeled items `rows` apart: the most
+    defective items flagged less the reference items flagged, as shares (Youden's J;
+    each holds its false-alarm rate on new items by calibration, but with few judges a
+    flag may promise none), ties by ROC AUC at the scores' resolution, then registry
+    order; with every detector's figures."""
+    best, best_key, figures = None, None, {}
+    error, normal = rows[is_error[rows]], rows[is_reference[rows]]
+    for name, result in results.items():
+        detected = int(result["flag"][error].sum())
+        alarms = int(result["flag"][normal].sum())
+        auc = tied_auc(is_error[rows], result["score"][rows], decimals=SCORE_DECIMALS)
+        figures[name] = {"detected": detected, "false_alarms": alarms, "roc_auc": auc}
+        # integer counts over common denominators: compared exactly, ties are ties
+        key = (detected * len(normal) - alarms * len(error),
+               -1.0 if np.isnan(auc) else round(auc, SCORE_DECIMALS))
+        if best_key is None or key > best_key:
+            best, best_key = name, key
+    return best, figures
+
+
+def choose(results, groups, reference, folds=5, seed=0):
+    """(chosen detector, why in words, {detector: its figures on the labeled items},
+    the nested figures) from the labeled items' `groups` (unlabeled: "").
+
+    The pick (_pick): the detector whose flag best tells the labeled defective items
+    from the labeled reference ones. Its honest figure is nested: the labeled items in
+    `folds` stratified folds, each fold's items flagged by the detector picked on the
+    other folds; detection, false alarm (Wilson 95 % intervals) and ROC AUC
+    (Hanley-McNeil) of those out-of-fold verdicts. Without 2 labeled defective and 2
+    labeled reference items, DEFAULT, and the figures are NaN."""
+    from sklearn.model_selection import StratifiedKFold
+
+    groups = np.asarray(groups, dtype=object)
+    labeled = np.flatnonzero(groups != "")
+    is_error = (groups != reference) & (groups != "")
+    is_reference = groups == reference
+    n_error, n_normal = int(is_error.sum()), int(is_reference.sum())
+    nested = dict.fromkeys(NESTED, np.nan)
+    if n_error < 2 or n_normal < 2 or not results:
+        fallback = DEFAULT if DEFAULT in results else next(iter(results), DEFAULT)
+        return (fallback, f"the default: {n_error} labeled defective and {n_normal} "
+                          f"labeled {reference} item(s), 2 of each are needed to choose",
+                {}, nested)
+    chosen, figures = _pick(results, is_error, is_reference, labeled)
+    k = min(folds, n_error, n_normal)
+    flag = np.zeros(len(groups), bool)
+    score = np.zeros(len(groups))
+    picks = []
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    for train, test in splitter.split(labeled, is_error[labeled]):
+        picked, _ = _pick(results, is_error, is_reference, labeled[train])
+        picks.append(picked)
+        flag[labeled[test]] = results[picked]["flag"][labeled[test]]
+        score[labeled[test]] = results[picked]["score"][labeled[test]]
+    detected, alarms = int(flag[is_error].sum()), int(flag[is_reference].sum())
+    both = is_error | is_reference
+    auc = tied_auc(is_error[both], score[both], decimals=SCORE_DECIMALS)
+    nested.update(zip(NESTED, (detected / n_error, *wilson(detected, n_error),
+                               alarms / n_normal, *wilson(alarms, n_normal),
+                               auc, *hanley_mcneil(auc, n_error, n_normal))))
+    mine = figures[chosen]
+    why = (f"its flag tells the labeled items apart best ({mine['detected']} of {n_error} "
+           f"defective, {mine['false_alarms']} of {n_normal} {reference} flagged); picked "
+           f"the same way inside {k}-fold cross-validation (folds picked "
+           f"{', '.join(sorted(set(picks)))}) it detects {nested['detection_rate']:.2f} "
+           f"[{nested['detection_low']:.2f}, {nested['detection_high']:.2f}] at a "
+           f"false-alarm rate of {nested['false_alarm_rate']:.2f} "
+           f"[{nested['false_alarm_low']:.2f}, {nested['false_alarm_high']:.2f}]")
+    return chosen, why, figures, nested
+
+
+# the nested figures of the pick-then-predict procedure, with their 95 % intervals
+NESTED = ("detection_rate", "detection_low", "detection_high", "false_alarm_rate",
+          "false_alarm_low", "false_alarm_high", "roc_auc", "roc_auc_low", "roc_auc_high")

@@ -1,0 +1,158 @@
+"""The contract of every detector of the registry (soart_core.detectors): calibrated on
+the judges, its flag holds the false-alarm rate on fresh normal items; an item's
+verdict is the same in any batch; its score is strictly increasing in its raw score
+and the flag is `score >= 1 - a`. Then the choice of the detector on labeled items."""
+
+import numpy as np
+import pytest
+
+from soart_core import detectors, layout
+from soart_core.verdicts import TooFewLabeled
+
+ORDER = ["NORMAL", "ERROR_A"]
+A = 0.05
+
+
+def draw(rng, n, shift=0.0, regions=4, metrics=3):
+    """n images' metric tables (one per metric, n x regions): correlated regions, and
+    a local defect (`shift` in one random region) where asked."""
+    base = rng.normal(size=(n, 1, regions)) * 0.5
+    tables = [base[:, 0] + rng.normal(size=(n, regions)) for _ in range(metrics)]
+    if shift:
+        where = rng.integers(regions, size=n)
+        for t in tables:
+            t[np.arange(n), where] += shift
+    return tables
+
+
+def panel(rng, normal=40, errors=10):
+    judges = [np.vstack([a, b]) for a, b in zip(draw(rng, normal), draw(rng, errors, 4.0))]
+    groups = np.array(["NORMAL"] * normal + ["ERROR_A"] * errors, dtype=object)
+    return judges, groups
+
+
+def test_the_registry_is_the_layouts():
+    assert tuple(detectors.REGISTRY) == layout.DETECTORS
+
+
+@pytest.mark.parametrize("name", list(detectors.REGISTRY))
+def test_the_flag_holds_its_rate_on_fresh_normal_items(name):
+    flagged = total = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        judges, groups = panel(rng)
+        fresh = draw(rng, 1000)
+        result = detectors.run(name, fresh, judges, groups, reference="NORMAL",
+                               false_alarm=A)
+        flagged += int(result["flag"].sum())
+        total += len(result["flag"])
+    rate = flagged / total
+    # conformal: at most (n + 1 - k) / (n + 1) = 0.049 on average over draws of judges;
+    # a draw's own rate varies (sd about 0.03 with 40 judges): 20 draws, sd 0.007
+    assert 0.01 <= rate <= A + 0.025, rate
+
+
+@pytest.mark.parametrize("name", list(detectors.REGISTRY))
+def test_a_defect_is_flagged_more_often_than_a_normal_item(name):
+    rng = np.random.default_rng(11)
+    judges, groups = panel(rng)
+    normal = detectors.run(name, draw(rng, 400), judges, groups, reference="NORMAL",
+                           false_alarm=A)
+    defective = detectors.run(name, draw(rng, 400, 4.0), judges, groups,
+                              reference="NORMAL", false_alarm=A)
+    assert defective["flag"].mean() > 4 * normal["flag"].mean() + 0.2
+
+
+@pytest.mark.parametrize("name", list(detectors.REGISTRY))
+def test_an_items_verdict_does_not_depend_on_the_batch(name):
+    rng = np.random.default_rng(3)
+    judges, groups = panel(rng)
+    items = [np.vstack([a, b]) for a, b in zip(draw(rng, 30), draw(rng, 30, 4.0))]
+    whole = detectors.run(name, items, judges, groups, reference="NORMAL", false_alarm=A)
+    order = rng.permutation(60)
+    shuffled = detectors.run(name, [t[order] for t in items], judges, groups,
+                             reference="NORMAL", false_alarm=A)
+    alone = detectors.run(name, [t[7:8] for t in items], judges, groups,
+                          reference="NORMAL", false_alarm=A)
+    for key in ("raw", "score", "flag"):
+        np.testing.assert_array_equal(shuffled[key], whole[key][order])
+        np.testing.assert_array_equal(alone[key], whole[key][7:8])
+
+
+@pytest.mark.parametrize("name", list(detectors.REGISTRY))
+@pytest.mark.parametrize("normal", [10, 40])
+def test_the_score_is_strictly_monotone_in_raw_and_the_flag_is_its(name, normal):
+    rng = np.random.default_rng(5)
+    judges, groups = panel(rng, normal=normal)
+    items = [np.vstack([a, b]) for a, b in zip(draw(rng, 200), draw(rng, 100, 3.0))]
+    result = detectors.run(name, items, judges, groups, reference="NORMAL", false_alarm=A)
+    order = np.argsort(result["raw"], kind="stable")
+    raw, score = result["raw"][order], result["score"][order]
+    assert np.all(np.diff(score)[np.diff(raw) > 0] > 0)
+    assert np.all(np.diff(score)[np.diff(raw) == 0] == 0)
+    np.testing.assert_array_equal(result["flag"], result["score"] >= 1 - A)
+    assert (result["warning"] != "") == (normal < 19)
+
+
+def test_a_detector_says_what_it_needs():
+    rng = np.random.default_rng(0)
+    judges, groups = panel(rng, normal=2, errors=3)
+    with pytest.raises(TooFewLabeled, match="detector regions needs 3 or more reference"):
+        detectors.run("regions", draw(rng, 5), judges, groups, reference="NORMAL",
+                      false_alarm=A)
+    only_normal = [t[:2] for t in judges]
+    with pytest.raises(TooFewLabeled, match="detector attention needs reference judges "
+                                            "and judges of another group"):
+        detectors.run("attention", draw(rng, 5), only_normal, groups[:2],
+                      reference="NORMAL", false_alarm=A)
+
+
+def test_the_region_score_says_where():
+    """A defect in one region: its top region is that one, and the image's score is its
+    worst region's."""
+    rng = np.random.default_rng(8)
+    judges, groups = panel(rng)
+    items = draw(rng, 50)
+    for t in items:
+        t[:, 2] += 6.0
+    result = detectors.run("regions", items, judges, groups, reference="NORMAL",
+                           false_alarm=A)
+    assert np.all(result["region_raw"].argmax(axis=1) == 2)
+    np.testing.assert_allclose(result["region_score"].max(axis=1), result["score"])
+
+
+# ---- the choice on labeled items ------------------------------------------------------
+def results_where(flags):
+    """Fake detector results: {name: flags (True = abnormal) and matching scores}."""
+    return {name: {"flag": np.array(f), "score": np.array(f, dtype=float) * 0.5 + 0.25}
+            for name, f in flags.items()}
+
+
+def test_auto_picks_the_detector_that_tells_the_labeled_items_apart():
+    groups = np.array(["NORMAL"] * 6 + ["ERROR_A"] * 6 + [""] * 2, dtype=object)
+    good = [False] * 6 + [True] * 6 + [True, False]
+    loud = [True] * 6 + [True] * 6 + [True, True]  # flags everything: J = 0
+    quiet = [False] * 14
+    chosen, why, figures, nested = detectors.choose(
+        results_where({"attention": quiet, "regions": loud, "mt": good}), groups, "NORMAL")
+    assert chosen == "mt" and figures["mt"] == {"detected": 6, "false_alarms": 0,
+                                                "roc_auc": 1.0}
+    assert nested["detection_rate"] == 1.0 and nested["false_alarm_rate"] == 0.0
+    assert "6 of 6 defective, 0 of 6 NORMAL flagged" in why
+    chosen, _, _, _ = detectors.choose(
+        results_where({"attention": good, "regions": loud, "mt": quiet}), groups, "NORMAL")
+    assert chosen == "attention"
+
+
+def test_a_tie_goes_to_the_registry_order_and_few_labels_to_the_default():
+    groups = np.array(["NORMAL"] * 4 + ["ERROR_A"] * 4, dtype=object)
+    same = [False] * 4 + [True] * 4
+    chosen, _, _, _ = detectors.choose(results_where({"regions": same, "mt": same}),
+                                       groups, "NORMAL")
+    assert chosen == "regions"
+    one = np.array(["NORMAL"] * 4 + ["ERROR_A"] + [""] * 3, dtype=object)
+    chosen, why, _, nested = detectors.choose(
+        results_where({"attention": same, "mt": same}), one, "NORMAL")
+    assert chosen == detectors.DEFAULT and why.startswith("the default: 1 labeled "
+                                                          "defective and 4")
+    assert np.isnan(nested["detection_rate"])
