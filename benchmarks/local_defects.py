@@ -31,7 +31,7 @@ import numpy as np
 
 from soart_core.detectors import REGISTRY
 from soart_core.evaluation import hanley_mcneil, tied_auc, wilson
-from soart_core.images import pixel_metrics, region_labels
+from soart_core.images import SEED_KINDS, pixel_metrics, region_labels
 from soart_core.verdicts import SCORE_DECIMALS, calibrate
 
 FALSE_ALARM = 0.05
@@ -151,9 +151,13 @@ def located(region_raw, centres, flag, is_defect, grid):
     return float(np.mean(hits)) if hits else float("nan"), len(hits)
 
 
-def run_case(surface, judges, grid, seed=0):
+KIND_SETS = {"seed": SEED_KINDS, "seed+local": SEED_KINDS + ("mean", "sd", "low", "high",
+                                                              "edge")}
+
+
+def run_case(surface, judges, grid, kinds=SEED_KINDS, seed=0):
     panel, in_reference, items, is_defect, centres = build_case(surface, judges, seed)
-    judge_tables, item_tables = pixel_metrics(panel, in_reference, items, grid)
+    judge_tables, item_tables = pixel_metrics(panel, in_reference, items, grid, kinds)
     rows = {}
     for name, detector in REGISTRY.items():
         raw, reference_raw, extra = detector.raw(list(item_tables), list(judge_tables),
@@ -178,30 +182,33 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judges", type=int, nargs="+", default=[10, 40])
     parser.add_argument("--grids", nargs="+", default=["2x2", "4x4"])
+    parser.add_argument("--kinds", nargs="+", default=list(KIND_SETS), choices=KIND_SETS)
     args = parser.parse_args(argv)
     columns = ("roc_auc", "detection", "false_alarm", "top region is the defect's")
-    for grid_text in args.grids:
-        grid = tuple(int(v) for v in grid_text.split("x"))
-        for judges in args.judges:
-            means = {}
-            print(f"\n## grid {grid_text}, {judges} NORMAL judges + {DEFECT_JUDGES} defect "
-                  f"judges; {ITEMS} normal and {ITEMS} defective items per surface")
-            for surface in SURFACES:
-                rows = run_case(surface, judges, grid)
-                print(f"\n### {surface}")
-                print(f"{'detector':<26}" + "".join(f"{c:>28}" for c in columns))
-                for name, row in rows.items():
+    for kinds in args.kinds:
+        for grid_text in args.grids:
+            grid = tuple(int(v) for v in grid_text.split("x"))
+            for judges in args.judges:
+                means = {}
+                print(f"\n## kinds {kinds} ({', '.join(KIND_SETS[kinds])}), grid "
+                      f"{grid_text}, {judges} NORMAL judges + {DEFECT_JUDGES} defect judges; "
+                      f"{ITEMS} normal and {ITEMS} defective items per surface")
+                for surface in SURFACES:
+                    rows = run_case(surface, judges, grid, KIND_SETS[kinds])
+                    print(f"\n### {surface}")
+                    print(f"{'detector':<26}" + "".join(f"{c:>28}" for c in columns))
+                    for name, row in rows.items():
+                        print(f"{name:<26}" + "".join(
+                            f"{show(row[c]) if c in row else '-':>28}" for c in columns))
+                        for c in columns:
+                            if c in row:
+                                means.setdefault(name, {}).setdefault(c, []).append(row[c][0])
+                print(f"\n### mean of {len(SURFACES)} surfaces")
+                for name, figs in means.items():
                     print(f"{name:<26}" + "".join(
-                        f"{show(row[c]) if c in row else '-':>28}" for c in columns))
-                    for c in columns:
-                        if c in row:
-                            means.setdefault(name, {}).setdefault(c, []).append(row[c][0])
-            print(f"\n### mean of {len(SURFACES)} surfaces")
-            for name, figs in means.items():
-                print(f"{name:<26}" + "".join(
-                    f"{np.nanmean(figs[c]):>28.3f}" if c in figs else f"{'-':>28}"
-                    for c in columns))
-            sys.stdout.flush()
+                        f"{np.nanmean(figs[c]):>28.3f}" if c in figs else f"{'-':>28}"
+                        for c in columns))
+                sys.stdout.flush()
     return 0
 
 

@@ -25,7 +25,7 @@ import sys
 
 import numpy as np
 
-from soart_core import stages
+from soart_core import detectors, stages
 from soart_core.evaluation import cross_validated_lda, detector_figures
 from soart_core.groups import loo_nearest_centroid, relative_round
 from soart_core.images import pixel_metrics
@@ -155,6 +155,12 @@ def run_case(name, grid):
     add("judges_combined_unscaled", *judges(normal, KINDS, "none"))
     for m in KINDS:
         add(f"judges_{m}_scaled", *judges(normal, [m], "judges"))
+    for name in ("regions", "mt"):  # the registry's other detectors, judges alone
+        result = detectors.run(name, [normal[m][1] for m in KINDS],
+                               [normal[m][0] for m in KINDS], j_grp, reference=REFERENCE,
+                               false_alarm=FALSE_ALARM)
+        add(f"detector_{name}", result["score"],
+            np.where(result["flag"], "abnormal", "normal"), None)
     add("seed_verdict", *seed_verdict(j_grp, i_grp, thresholded))
     combined = np.hstack([thresholded[m][1] for m in KINDS])
     for m in KINDS:

@@ -65,6 +65,9 @@ def _bounded(raw):
     return np.round(raw / (1.0 + raw), SCORE_DECIMALS)
 
 
+MAX_SURPRISE = 300.0  # -log10 of the smallest p-value told apart
+
+
 def _surprise(value, mean, sd, n):
     """-log10 of the two-sided p-value of `value` under the Student t predictive
     distribution of a new draw from n draws with `mean` and `sd`: (value - mean) /
@@ -73,7 +76,11 @@ def _surprise(value, mean, sd, n):
     from scipy.stats import t
 
     statistic = np.abs(value - mean) / (sd * np.sqrt(1.0 + 1.0 / n))
-    return -(np.log(2.0) + t.logsf(statistic, n - 1)) / np.log(10.0)
+    with np.errstate(divide="ignore"):
+        surprise = -(np.log(2.0) + t.logsf(statistic, n - 1)) / np.log(10.0)
+    # beyond float64's smallest p-value (a region whose judges do not vary, and an
+    # item that does): as surprising as can be told, not infinite
+    return np.minimum(surprise, MAX_SURPRISE)
 
 
 def region_surprise(items, judges, in_reference):

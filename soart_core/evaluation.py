@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from .groups import loo_nearest_centroid, membership, relative_round
+from .layout import DETECTORS
 from .stages import distinct_rows
 from .verdicts import flags, labeled_mask, mt_distances, threshold_of
 
@@ -144,9 +145,17 @@ ATTENTION_METHODS = ("difference_nearest_centroid", "attention_nearest_centroid"
 CLASSIC_METHODS = ("metrics_nearest_centroid", "metrics_lda")
 # the verdicts' MT distance and flag as a detector of the error groups, on the
 # difference rows (soart_core.verdicts) and, as the classic baseline, on the metrics
-DETECTORS = ("difference_mt", "metrics_mt")
-# what evaluate.rank_method may name (the schema's enum; tests/test_config.py checks)
-RANKED_METHODS = ATTENTION_METHODS + CLASSIC_METHODS + DETECTORS
+MT_DETECTORS = ("difference_mt", "metrics_mt")
+# rows with a detection figure but no accuracy: the MT detectors, and the registry's
+# detectors on every metric side by side (metric `all`)
+DETECTION_ONLY = MT_DETECTORS + DETECTORS
+# the attention detector on one metric alone (summary.csv's {metric}_ columns), with
+# the accuracies of its `predicted`
+ATTENTION_ALONE = "attention_alone"
+# what evaluate.rank_method may name (the schema's enum; tests/test_config.py checks):
+# the answer (summary.csv), each detector, then the seed's and the classic methods
+RANKED_METHODS = (("answer",) + DETECTORS + (ATTENTION_ALONE,) + ATTENTION_METHODS
+                  + CLASSIC_METHODS + MT_DETECTORS)
 DETECTION = ("detection_rate", "false_alarm_rate", "roc_auc")
 # the likely cause of features that are the same for every item, by the table read
 CONSTANT_HINTS = {"metrics": " (all cells thresholded to 0?)",
@@ -325,16 +334,16 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     levels = chance(groups, order)
     support = dict(zip(order, group_counts(groups, order)))
     detectors = []
-    if summary is not None:
-        detectors.append(verdict_row(metric, "judges", summary, order=order,
+    if summary is not None:  # the attention detector on this metric alone
+        detectors.append(verdict_row(metric, ATTENTION_ALONE, summary, order=order,
                                      reference=reference or baseline,
-                                     prefix=f"{metric}_"))
+                                     prefix=f"{metric}_")[0])
     if verdict is not None:
         keep = labeled_mask(verdict["group"])
         detectors.append(detector(metric, "difference_mt",
                                   np.asarray(verdict["group"], dtype=object)[keep],
-                                  np.asarray(verdict["distance"])[keep],
-                                  np.asarray(verdict["flag"])[keep], order=order,
+                                  np.asarray(verdict["mt_distance"])[keep],
+                                  np.asarray(verdict["mt_flag"])[keep], order=order,
                                   reference=reference))
     rows = [_arrange(row, common, levels, contrast, support, reference or baseline)
             for row in [r for r, _ in done] + detectors + list(classic_rows)]
@@ -462,21 +471,51 @@ def collapsed(values):
         CONSTANT_HINTS["metrics"] if zero else "") + COLLAPSED
 
 
-def verdict_row(metric, method, summary, *, order, reference, prefix=""):
+def verdict_row(metric, method, summary, *, order, reference, prefix="", accuracies=True):
     """A summary row (a dict) for the verdicts of results/verdicts/summary.csv: the ROC
-    AUC of the raw score (the calibrated `score` ranks alike, but coarser), detection
-    and false alarm of the flag, the accuracies of `predicted`. `prefix`: "Y1_" for a
-    metric's own columns. Every verdict is out of sample: it is calibrated on the
-    judges, and no item takes part in another's."""
+    AUC of the raw score (the calibrated score ranks alike), detection and false alarm
+    of the flag, and (`accuracies`) those of `predicted`, with its confusion rows
+    (a list of dicts). `prefix`: "Y1_" for a metric's own columns, "regions_" for a
+    detector's (its `_score`, which ranks as its raw score, and `_flag`). Every
+    verdict is out of sample: it is calibrated on the judges, and no item takes part
+    in another's."""
     groups = np.asarray(summary["group"], dtype=object)
     keep = labeled_mask(groups)
-    raw = np.asarray(summary[f"{prefix}raw_score"], dtype=np.float64)[keep]
+    raw_name = f"{prefix}raw_score" if f"{prefix}raw_score" in summary else f"{prefix}score"
+    raw = np.asarray(summary[raw_name], dtype=np.float64)[keep]
     flag = np.asarray(summary[f"{prefix}flag"], dtype=object)[keep]
-    predicted = np.asarray(summary[f"{prefix}predicted"], dtype=object)[keep]
-    figures, _ = scores(groups[keep], predicted, order)
     row = detector(metric, method, groups[keep], raw, flag, order=order, reference=reference)
-    row.update({k: v for k, v in figures.items() if k != "n"})
-    return row
+    confusion = []
+    if accuracies:
+        predicted = np.asarray(summary[f"{prefix}predicted"], dtype=object)[keep]
+        figures, counts = scores(groups[keep], predicted, order)
+        row.update({k: v for k, v in figures.items() if k != "n"})
+        confusion = [{"method": method, "true_group": g,
+                      **{f"predicted_{p}": int(c) for p, c in zip(order, counts_row)}}
+                     for g, counts_row in zip(order, counts)]
+    return row, confusion
+
+
+def with_nested(row, selection):
+    """The answer's summary row with the nested figures of verdicts/selection.csv where
+    auto chose its detector on these labeled items (the chosen detector's own figures
+    on them would be optimistic): detection, false alarm and ROC AUC with their
+    intervals, and a note in its warnings."""
+    chosen = np.flatnonzero(np.asarray(selection["chosen"]) == "true")
+    if not chosen.size or np.isnan(selection["nested_detection_rate"][chosen[0]]):
+        return row
+    i = int(chosen[0])
+    done = dict(row)
+    for figure, name in (("detection_rate", "detection"), ("false_alarm_rate", "false_alarm"),
+                         ("roc_auc", "roc_auc")):
+        done[figure] = float(selection[f"nested_{figure}"][i])
+        done[f"{figure}_low"] = float(selection[f"nested_{name}_low"][i])
+        done[f"{figure}_high"] = float(selection[f"nested_{name}_high"][i])
+    note = (f"answer: detection, false alarm and ROC AUC are nested cross-validation "
+            f"figures of choosing the detector on these items ({selection['detector'][i]} "
+            f"chosen)")
+    done["warnings"] = SEP.join(w for w in (row["warnings"], note) if w)
+    return done
 
 
 def attention_health(metric, values, attended, over):

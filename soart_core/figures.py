@@ -236,67 +236,94 @@ def short_name(item, width=28):
     return name
 
 
-def named_items(distance, flagged, limit=MAX_NAMED):
+def named_items(values, flagged, limit=MAX_NAMED):
     """Indices (in input order) of the items whose names a verdict figure prints: all of
-    them when they fit, else the flagged ones, farthest first up to `limit`."""
-    if len(distance) <= limit:
-        return np.arange(len(distance))
+    them when they fit, else the flagged ones, highest first up to `limit`."""
+    if len(values) <= limit:
+        return np.arange(len(values))
     candidates = np.flatnonzero(flagged)
-    farthest = candidates[np.argsort(-distance[candidates], kind="stable")][:limit]
-    return np.sort(farthest)
+    highest = candidates[np.argsort(-values[candidates], kind="stable")][:limit]
+    return np.sort(highest)
 
 
-def verdict_plot(verdicts, threshold, order, path, metric=None):
-    """Each item's MT distance in input order, coloured by its predicted group, labeled
-    items as dots and unlabeled ones as crosses, the flag's threshold dashed. The axis
-    names the items (in red the flagged ones): every item up to MAX_NAMED items, else
-    the flagged ones, farthest first. Returns the title it drew and the names it
-    printed."""
+def item_plot(values, flagged, predicted, verdicts, order, path, *, line, line_label,
+              ylabel, title, log_scale=True):
+    """Each item's value in input order, coloured by its predicted group, labeled items
+    as dots and unlabeled ones as crosses, the flag's line dashed. The axis names the
+    items (in red the flagged ones): every item up to MAX_NAMED items, else the flagged
+    ones, highest first. `verdicts` gives the items' ids and groups. Returns the title
+    it drew and the names it printed."""
     plt = _pyplot()
-    distance = np.asarray(verdicts["distance"], dtype=np.float64)
-    predicted = np.asarray(verdicts["predicted"], dtype=object)
-    flagged = np.asarray(verdicts["flag"], dtype=object) == "abnormal"
+    values = np.asarray(values, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=object)
+    flagged = np.asarray(flagged, dtype=bool)
     items = [str(i) for i in verdicts["item"]]
     names = [short_name(i) for i in items]
     if len(set(names)) < len(set(items)):  # file names repeat across folders: full ids
         names = [short_name(i, 48) if len(i) > 48 else i for i in items]
     unlabeled = ~labeled_mask(verdicts["group"])
-    index = np.arange(len(distance))
-    shown = named_items(distance, flagged)
-    fig, ax = plt.subplots(figsize=(min(16.0, 5.0 + 0.16 * max(len(shown), len(distance) / 8)),
+    index = np.arange(len(values))
+    shown = named_items(values, flagged)
+    fig, ax = plt.subplots(figsize=(min(16.0, 5.0 + 0.16 * max(len(shown), len(values) / 8)),
                                     5.5))
     colours = plt.get_cmap("tab10")
     for k, group in enumerate(order):
         for mask, marker, kind in ((~unlabeled, "o", "labeled"), (unlabeled, "x", "unlabeled")):
             chosen = mask & (predicted == group)
             if chosen.any():
-                ax.scatter(index[chosen], distance[chosen], marker=marker, s=22,
+                ax.scatter(index[chosen], values[chosen], marker=marker, s=22,
                            color=colours(k % 10), label=f"predicted {group} ({kind})")
-    ax.axhline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:.3g}")
-    positive = distance[distance > 0]
-    if len(positive) and positive.max() / max(positive.min(), 1e-300) > 100:
-        ax.set_yscale("log")  # distances spread over decades: show them all
+    ax.axhline(line, color="black", ls="--", lw=1, label=line_label)
+    positive = values[values > 0]
+    if log_scale and len(positive) and positive.max() / max(positive.min(), 1e-300) > 100:
+        ax.set_yscale("log")  # values spread over decades: show them all
     ax.set_xticks(shown, [names[i] for i in shown], rotation=90,
                   fontsize=7 if len(shown) <= 40 else 6)
     for tick, i in zip(ax.get_xticklabels(), shown):
         if flagged[i]:
             tick.set_color("tab:red")  # (not bold: the CJK font has one weight)
-    if len(shown) == len(distance):
+    if len(shown) == len(values):
         ax.set_xlabel("item (input order; flagged abnormal in red)")
     elif len(shown) == flagged.sum():
         ax.set_xlabel(f"item (input order): the {len(shown)} flagged named"
                       if len(shown) else "item (input order): none flagged")
     else:
-        ax.set_xlabel(f"item (input order): the {len(shown)} farthest of "
-                      f"{int(flagged.sum())} flagged named; every item in the verdicts CSV")
-    ax.set_xlim(-0.5 if len(distance) else -1, max(len(distance) - 0.5, 0))
-    ax.set_ylabel("MT distance D\u00b2 (reference unit space)")
-    title = (f"{metric}: verdicts, {int(flagged.sum())} of {len(distance)} items flagged, "
-             f"{int(unlabeled.sum())} unlabeled")
-    ax.set_title(title if metric else title.split(": ", 1)[1])
+        ax.set_xlabel(f"item (input order): the {len(shown)} highest of "
+                      f"{int(flagged.sum())} flagged named; every item in the CSV")
+    ax.set_xlim(-0.5 if len(values) else -1, max(len(values) - 0.5, 0))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
     return title, [names[i] for i in shown]
+
+
+def verdict_plot(verdicts, threshold, order, path, metric=None):
+    """A metric's MT verdicts (verdicts/{metric}.csv): each item's MT distance
+    (item_plot), the MT flag's threshold dashed."""
+    flagged = np.asarray(verdicts["mt_flag"], dtype=object) == "abnormal"
+    unlabeled = int((~labeled_mask(verdicts["group"])).sum())
+    title = (f"MT verdicts, {int(flagged.sum())} of {len(flagged)} items flagged, "
+             f"{unlabeled} unlabeled")
+    return item_plot(verdicts["mt_distance"], flagged, verdicts["predicted"], verdicts,
+                     order, path, line=threshold, line_label=f"threshold {threshold:.3g}",
+                     ylabel="MT distance D\u00b2 (reference unit space)",
+                     title=f"{metric}: {title}" if metric else title)
+
+
+def answer_plot(summary, false_alarm, order, path):
+    """The answer (verdicts/summary.csv): each item's score, the flag's line at 1 - a
+    dashed, colours by `predicted`, the flagged items named: the same flag, score and
+    predicted as the CSV, the answer sheet and the report."""
+    flagged = np.asarray(summary["flag"], dtype=object) == "abnormal"
+    method = summary["method"][0] if len(summary["method"]) else ""
+    unlabeled = int((~labeled_mask(summary["group"])).sum())
+    title = (f"answer ({method}): {int(flagged.sum())} of {len(flagged)} items flagged, "
+             f"{unlabeled} unlabeled")
+    return item_plot(summary["score"], flagged, summary["predicted"], summary, order, path,
+                     line=1 - false_alarm,
+                     line_label=f"flag: score >= {1 - false_alarm:g}",
+                     ylabel="score (higher = more abnormal)", title=title, log_scale=False)

@@ -46,13 +46,14 @@ whatever format it was saved in:
 """
 
 import csv
+import io
 import os
 import stat
 import time
 
 import numpy as np
 
-from .errors import MARKUP, InputError, has_markup
+from .errors import MARKUP, InputError, excerpt, has_markup
 
 SETS = ("learn", "valid")
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
@@ -60,14 +61,16 @@ LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601
 MAX_PIXELS = 100_000_000  # config images.max_pixels: larger images are refused unread
 
 
-def find_images(images_dir, order):
+def find_images(images_dir, order, encoding="utf-8-sig"):
     """[(path, set, group)] from `images_dir/{learn,valid}/{GROUP}/*`, or from a
-    manifest CSV (columns path, set, group; paths relative to it) if images_dir is one.
+    manifest CSV (columns path, set, group; paths relative to it) if images_dir is one,
+    read in `encoding` with the delimiter its header uses (comma, semicolon or tab, as
+    Excel saves them).
     Images directly in `valid/` (or a manifest's valid rows with no group) are
     unlabeled items, group "": to inspect. Sorted by set, group (in `order`, unlabeled
     last) and file name; every group folder must hold one."""
     if os.path.isfile(images_dir):
-        return _manifest(images_dir, order)
+        return _manifest(images_dir, order, encoding)
     if not os.path.isdir(images_dir):
         raise InputError(images_dir, "images_dir is neither a folder nor a manifest CSV")
     found = []
@@ -122,10 +125,32 @@ def _printable(found):
     return found
 
 
-def _manifest(path, order):
+def _manifest_rows(path, encoding):
+    """A manifest's rows as dicts: decoded in `encoding`, split at the delimiter whose
+    header holds the manifest's columns."""
+    try:
+        with open(path, "rb") as stream:
+            text = stream.read().decode(encoding)
+    except UnicodeDecodeError as err:
+        line = err.object[:err.start].count(b"\n") + 1
+        raise InputError(path, f"cannot be decoded as '{encoding}' (config key encoding; "
+                               f"cp932 for a manifest saved by Japanese Excel)",
+                         line=line) from None
+    except LookupError:
+        raise InputError(path, f"encoding '{excerpt(encoding)}' (config key encoding) is "
+                               f"not one Python knows") from None
+    text = text.lstrip("\ufeff")
+    header = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        if {c.strip() for c in header.split(delimiter)} >= {"path", "set"}:
+            return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+    raise InputError(path, f"the header ({excerpt(header, 80)}) has no columns path and set "
+                           f"(separated by commas, semicolons or tabs)", line=1)
+
+
+def _manifest(path, order, encoding="utf-8-sig"):
     base = os.path.dirname(path)
-    with open(path, encoding="utf-8-sig", newline="") as stream:
-        rows = list(csv.DictReader(stream))
+    rows = _manifest_rows(path, encoding)
     found = []
     for line, row in enumerate(rows, start=2):
         missing = [c for c in ("path", "set") if not row.get(c)]

@@ -23,7 +23,8 @@ from . import detectors, evaluation, figures as draw, stages
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics, read_gray, region_boxes
-from .layout import BLOCK_TEXT, ROLES, SUMMARY_TEXT, VERDICT_TEXT, verdict_summary_text
+from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, ROLES, SUMMARY_TEXT,
+                     verdict_summary_text)
 from .sweep import rank_instances, stale_folders
 from .detectors import REGISTRY
 from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, verdict_table
@@ -396,13 +397,25 @@ def evaluate(inputs, outputs, params):
              if hasattr(inputs, "words") else [])
     same = bool(words) and all(constant_features(evaluation.labeled(t).values) for t in words)
     if verdict_summary_ is not None:
-        row = evaluation.verdict_row("all", "verdict", verdict_summary_,
-                                     order=params.order, reference=params.reference)
+        # the answer, then each detector of the registry alone (metric all)
+        answer, confusion = evaluation.verdict_row("all", "answer", verdict_summary_,
+                                                   order=params.order,
+                                                   reference=params.reference)
+        rows = [answer] + [evaluation.verdict_row("all", name, verdict_summary_,
+                                                  order=params.order,
+                                                  reference=params.reference,
+                                                  prefix=f"{name}_", accuracies=False)[0]
+                           for name in REGISTRY if f"{name}_flag" in verdict_summary_]
         if same:  # the one reason, as on every metric's rows
-            row["warnings"] = ""
-        summary += evaluation.summary_rows(
-            "all", [row], verdict_summary_["group"], order=params.order,
+            for row in rows:
+                row["warnings"] = ""
+        rows = evaluation.summary_rows(
+            "all", rows, verdict_summary_["group"], order=params.order,
             reference=params.reference, common=[collapsed(words[0].values)] if same else [])
+        selection = read_columns(inputs.selection, text=("detector", "chosen", "why"))
+        rows[0] = evaluation.with_nested(rows[0], selection)
+        summary += rows
+        write_columns(outputs.answer_confusion, rows_to_columns(confusion))
     for i, metric in enumerate(params.words):
         classic_rows = columns_to_rows(read_columns(
             inputs.classic_evaluation[i], text=SUMMARY_TEXT,
@@ -415,7 +428,7 @@ def evaluate(inputs, outputs, params):
             read_table(inputs.difference[i], "item"),
             read_columns(inputs.blocks[i], text=BLOCK_TEXT),
             classic_rows, classic_confusion, order=params.order, baseline=params.baseline,
-            verdict=read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
+            verdict=read_columns(inputs.verdicts[i], text=MT_TEXT),
             reference=params.reference, summary=verdict_summary_,
             words=words[i] if words else None,
             health=healths.get(metric), logged=logged)
@@ -483,7 +496,7 @@ def verdicts(inputs, outputs, params):
             LOG.warning(f"verdicts of {metric}: the reference items' rows do not vary "
                         f"(uniform attention?): distances are plain squared distances")
         LOG.info(f"verdicts of {metric}: threshold {row['threshold']:.6g}, "
-                 f"{int((columns['flag'] == 'abnormal').sum())} of {len(columns['flag'])} "
+                 f"{int((columns['mt_flag'] == 'abnormal').sum())} of {len(columns['mt_flag'])} "
                  f"items flagged abnormal")
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
@@ -491,6 +504,7 @@ def verdicts(inputs, outputs, params):
     summary, calibration, selection, regions = verdict_summary(
         inputs, params, judge_groups, tables, valid, same)
     write_columns(outputs.summary, summary, bom=True)  # the answer, read in Excel
+    write_rounded(outputs.answer, answer_table(summary), decimals=ANSWER_DECIMALS)
     write_columns(outputs.calibration, calibration)
     write_rounded(outputs.selection, selection, decimals=None)  # NaN: an empty cell
     write_columns(outputs.regions, regions or {"item": [], "feature": [], "score": []})
@@ -504,6 +518,19 @@ def promise_of(details, false_alarm):
                 f"{int(np.ceil(1 / false_alarm)) - 1} needed for a false-alarm rate of "
                 f"{false_alarm:g}; flags only items above every judge")
     return f"false alarm <= {false_alarm:g} on normal items"
+
+
+ANSWER_DECIMALS = 3  # the answer as people read it (summary.csv keeps every digit)
+
+
+def answer_table(summary):
+    """results/verdicts/answer.csv, summary.csv for people: the answer's columns, the
+    flagged items first, each part by score, highest first (then input order)."""
+    flagged = np.asarray(summary["flag"], dtype=object) == "abnormal"
+    score = np.asarray(summary["score"], dtype=np.float64)
+    order = np.lexsort((np.arange(len(score)), -score, ~flagged))
+    return {k: np.asarray(summary[k], dtype=object if k != "score" else np.float64)[order]
+            for k in ANSWER_COLUMNS}
 
 
 def region_names(features, places):
@@ -587,8 +614,8 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                         f"{metric}_score": alone["score"],
                         f"{metric}_raw_score": alone["raw"],
                         f"{metric}_flag": list(alone["flag"]),
-                        f"{metric}_mt_distance": mt["distance"],
-                        f"{metric}_mt_flag": list(mt["flag"])})
+                        f"{metric}_mt_distance": mt["mt_distance"],
+                        f"{metric}_mt_flag": list(mt["mt_flag"])})
     calibration = {"verdict": [], "threshold": [], "reference_judges": [],
                    "false_alarm": [], "warning": []}
     for name, result in results.items():
@@ -643,9 +670,11 @@ def figures(inputs, outputs, params):
                         outputs.blocks[i], metric=metric)
     thresholds = read_columns(inputs.thresholds, text=THRESHOLD_TEXT)
     for i, metric in enumerate(params.words):
-        draw.verdict_plot(read_columns(inputs.verdicts[i], text=VERDICT_TEXT),
-                          thresholds["threshold"][i], params.order, outputs.verdicts[i],
+        draw.verdict_plot(read_columns(inputs.verdicts[i], text=MT_TEXT),
+                          thresholds["threshold"][i], params.order, outputs.mt[i],
                           metric=metric)
+    draw.answer_plot(read_columns(inputs.summary, text=verdict_summary_text(params.words)),
+                     params.false_alarm, params.order, outputs.answer)
 
 
 def sweep_summary(inputs, outputs, params):

@@ -5,11 +5,15 @@ ROLES = ("query", "key", "value")
 UNLABELED = ""  # the group of an item whose answer is not known: an empty cell
 # the text columns of the block and verdict tables (the rest are numbers)
 BLOCK_TEXT = ("item_group", "judge_group")
-VERDICT_TEXT = ("item", "group", "predicted", "flag")
+VERDICT_TEXT = ("item", "group", "predicted", "flag")  # summary.csv's answer
+MT_TEXT = ("item", "group", "predicted", "mt_flag")  # verdicts/{metric}.csv, the MT's
 SUMMARY_TEXT = ("metric", "method", "warnings")  # of the evaluation's tables
 
 
 DETECTORS = ("attention", "regions", "mt")  # soart_core.detectors.REGISTRY's entries
+# the answer as people read it: verdicts/answer.csv, and first in the workbook's sheet
+ANSWER_COLUMNS = ("item", "group", "flag", "score", "predicted", "where", "nearest_normal",
+                  "method", "promise")
 
 
 def verdict_summary_text(words):
@@ -18,4 +22,4 @@ def verdict_summary_text(words):
     return (VERDICT_TEXT + ("promise", "method", "where", "nearest_normal")
             + tuple(f"{d}_flag" for d in DETECTORS)
             + tuple(f"{m}_{c}" for m in words for c in ("predicted", "flag", "mt_flag")))
-FIGURES = ("attention", "difference", "blocks", "verdicts")
+FIGURES = ("attention", "difference", "blocks", "mt")  # one of each per words metric

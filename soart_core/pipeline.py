@@ -86,10 +86,15 @@ STAGES = {
     "normalise": Stage(
         reads=INPUT_KEYS + ("features", "groups", "id_column", "encoding", "delimiter",
                             "decimal", "normalise"),
+        # (tables from images are soart's own: UTF-8 and commas, whatever the user's
+        # tables would be)
         params=lambda c: dict(metrics=_metrics(c), features=c["features"],
                               groups=c["groups"], id_column=c["id_column"],
-                              encoding=c["encoding"], delimiter=c["delimiter"],
-                              decimal=c["decimal"], scale=c["normalise"]["scale"]),
+                              **({"encoding": "utf-8-sig", "delimiter": ",", "decimal": "."}
+                                 if c["images_dir"] else
+                                 {"encoding": c["encoding"], "delimiter": c["delimiter"],
+                                  "decimal": c["decimal"]}),
+                              scale=c["normalise"]["scale"]),
         outputs=dict(learn="normalise/{metric}_learn.csv",
                      valid="normalise/{metric}_valid.csv", range="normalise/range.csv",
                      judge_groups="normalise/judges.csv", item_groups="normalise/items.csv",
@@ -119,9 +124,9 @@ STAGES = {
                               decimals=c["attention"]["decimals"],
                               chunk_rows=c["attention"]["chunk_rows"],
                               dtype=c["attention"]["dtype"],
-                              over=c["attention"].get("over", "items"),
-                              features=c["attention"].get("features", "per_metric"),
-                              feature_scale=c["attention"].get("feature_scale", "none")),
+                              over=c["attention"]["over"],
+                              features=c["attention"]["features"],
+                              feature_scale=c["attention"]["feature_scale"]),
         inputs={"words": ("threshold", "valid", "words"), "weights": ("weights", "weights"),
                 # the judges of the words metrics: attention.over judges compares with them
                 "learn": ("threshold", "learn", "words"), "lines": ("normalise", "lines")},
@@ -158,12 +163,18 @@ STAGES = {
                 "regions": ("normalise", "regions")},
         outputs=dict(verdicts="verdicts/{word}.csv", thresholds="verdicts/thresholds.csv",
                      summary="verdicts/summary.csv", calibration="verdicts/calibration.csv",
-                     selection="verdicts/selection.csv", regions="verdicts/regions.csv"),
+                     selection="verdicts/selection.csv", regions="verdicts/regions.csv",
+                     answer="verdicts/answer.csv"),
         group="score", targets=("summary",),
         report={"verdicts": Report("verdicts", "Verdicts", "by metric",
                                    {"table": "verdicts"}),
                 "summary": Report("verdicts_summary", "Verdicts", "summary",
-                                  {"table": "verdicts, all metrics"})}),
+                                  {"table": "verdicts, all metrics"}),
+                "answer": Report("answer", "Verdicts", "the answer", {"table": "answer"}),
+                "selection": Report("selection", "Verdicts", "the detector",
+                                    {"table": "selection"}),
+                "regions": Report("regions", "Verdicts", "where",
+                                  {"table": "regions"})}),
     # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
         reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
@@ -179,13 +190,15 @@ STAGES = {
         reads=("metrics", "words", "groups.order", "baseline.group", "attention"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               baseline=baseline_group(c), reference=reference_group(c),
-                              over=c["attention"].get("over", "items"),
-                              features=c["attention"].get("features", "per_metric"),
-                              feature_scale=c["attention"].get("feature_scale", "none")),
+                              over=c["attention"]["over"],
+                              features=c["attention"]["features"],
+                              feature_scale=c["attention"]["feature_scale"]),
         inputs={"attention": ("attention", "attention"),
-                # the verdicts' summary (its rows `verdict` and `judges`), and what the
-                # attention's health is recomputed from
+                # the verdicts' summary (its rows `answer`, one per detector and
+                # `attention` per metric), the pick of auto (its nested figures), and what
+                # the attention's health is recomputed from
                 "summary": ("verdicts", "summary"),
+                "selection": ("verdicts", "selection"),
                 "words": ("threshold", "valid", "words"),
                 "learn": ("threshold", "learn", "words"),
                 "weights": ("weights", "weights"),
@@ -195,30 +208,38 @@ STAGES = {
                 "classic_confusion": ("classic", "confusion")},
         outputs=dict(evaluation="evaluation/{word}.csv",
                      confusion="evaluation/{word}_confusion.csv",
-                     summary="evaluation/summary.csv", health="evaluation/health.csv"),
+                     summary="evaluation/summary.csv", health="evaluation/health.csv",
+                     answer_confusion="evaluation/answer_confusion.csv"),
         resources={"mem_mb": 4000, "runtime": 60}, group="score", targets=("summary",),
         report={"evaluation": Report("evaluation", "Evaluation", "by metric",
                                      {"table": "figures"}),
                 "confusion": Report("confusion", "Evaluation", "by metric",
                                     {"table": "confusion"}),
-                "summary": Report("summary", "Evaluation", "summary", {"table": "summary"})}),
+                "summary": Report("summary", "Evaluation", "summary", {"table": "summary"}),
+                "answer_confusion": Report("answer_confusion", "Evaluation", "the answer",
+                                           {"table": "confusion of the answer"})}),
     "figures": Stage(
-        reads=("metrics", "words", "groups.order"),
-        params=lambda c: dict(words=words(c), order=c["groups"]["order"]),
+        reads=("metrics", "words", "groups.order", "verdicts.false_alarm"),
+        params=lambda c: dict(words=words(c), order=c["groups"]["order"],
+                              false_alarm=c["verdicts"]["false_alarm"]),
         inputs={"attention": ("attention", "attention"),
                 "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
                 "verdicts": ("verdicts", "verdicts"),
                 "thresholds": ("verdicts", "thresholds"),
+                "summary": ("verdicts", "summary"),
                 "judge_groups": ("normalise", "judge_groups")},
-        outputs={kind: f"figures/{{word}}_{kind}.png" for kind in FIGURES},
-        swept=False, targets=FIGURES,
+        outputs={**{kind: f"figures/{{word}}_{kind}.png" for kind in FIGURES},
+                 "answer": "figures/answer.png"},
+        swept=False, targets=FIGURES + ("answer",),
         report={"attention": Report("attention", "Attention", "heatmaps",
                                     {"figure": "attention"}),
                 "difference": Report("difference", "Baseline difference", "heatmaps",
                                      {"figure": "difference"}),
                 "blocks": Report("blocks", "Blocks", "sign scores", {"figure": "blocks"}),
-                "verdicts": Report("verdicts_figure", "Verdicts", "distances",
-                                   {"figure": "verdicts"})}),
+                "mt": Report("mt_figure", "Verdicts", "MT distances per metric",
+                             {"figure": "MT verdicts"}),
+                "answer": Report("answer_figure", "Verdicts", "the answer",
+                                 {"figure": "answer"})}),
     # settings: the whole config for the workbook's settings sheet (so any change of
     # config reruns this one cheap job)
     "workbook": Stage(
@@ -321,8 +342,8 @@ SPLIT_ITEMS = 10_000  # attention.job_per_metric: auto splits from this many ite
 def attention_parts(config, count_items):
     """The words metrics of each attention job: one list, or one per metric
     (`count_items()`: the validation items, counted only for auto)."""
-    split = config["attention"].get("job_per_metric", "auto")
-    if config["attention"].get("features") == "combined":
+    split = config["attention"]["job_per_metric"]
+    if config["attention"]["features"] == "combined":
         split = False  # one attention over every words metric: one job
     if split == "auto":
         split = count_items() >= SPLIT_ITEMS

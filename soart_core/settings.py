@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from .errors import ConfigError, InputError, excerpt, names
-from .evaluation import DETECTORS
+from .evaluation import DETECTION_ONLY
 
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -249,6 +249,10 @@ def prepare_config(config, basedir, overrides, configfiles, set_defaults):
     note = choose_input(config, shipped)
     if note:
         print(note, file=sys.stderr)
+    for key in ("images_dir", "data_dir"):  # soart's own example, from any folder
+        if config.get(key) and config[key] == shipped[key] and not os.path.exists(
+                config[key]) and os.path.exists(os.path.join(basedir, config[key])):
+            config[key] = os.path.join(basedir, config[key])
     if not config.get("images_dir"):
         check_input_tables(config)
     return config
@@ -323,8 +327,8 @@ def check_config(config):
                                                   f"eta or gamma) to compute from images")
     check_file_names(config["metrics"], images=bool(config.get("images_dir")))
     rank_by, method = config["evaluate"]["rank_by"], config["evaluate"]["rank_method"]
-    fits = ("roc_auc", "detection_rate") if method in DETECTORS else (
-        "accuracy", "balanced_accuracy")
+    fits = ("roc_auc", "detection_rate") if method in DETECTION_ONLY else (
+        "accuracy", "balanced_accuracy", "roc_auc", "detection_rate")
     if rank_by not in fits + ("block_contrast",):
         raise ConfigError("evaluate.rank_by", f"'{rank_by}' is not a figure of "
                                               f"evaluate.rank_method '{method}' (its "

@@ -148,8 +148,8 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
     distance = relative_round(distance)  # flags and ranks at the data's resolution
     limit = threshold_of(distance[in_reference], threshold, quantile)
     columns = {"item": difference.names, "group": list(groups),
-               "predicted": list(predicted), "distance": distance,
-               "flag": flags(distance, limit)}
+               "predicted": list(predicted), "mt_distance": distance,
+               "mt_flag": flags(distance, limit)}
     signs = row_signs(difference.values, judge_groups, order, tolerance)
     columns.update({f"sign_{g}": v for g, v in signs.items()})
     rule = (f"quantile {quantile:g} of the reference items' own distances" if

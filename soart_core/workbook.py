@@ -35,7 +35,7 @@ import numpy as np
 
 from . import xlsx
 from .errors import InputError, excerpt
-from .layout import BLOCK_TEXT, SUMMARY_TEXT, VERDICT_TEXT, verdict_summary_text
+from .layout import ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, SUMMARY_TEXT, verdict_summary_text
 from .progress import Progress
 from .tables import read_columns, read_table, unescape, write_atomic
 
@@ -62,7 +62,7 @@ FIGURES_FORMAT = "0.0000"  # the summaries' 4 decimals (tables.write_rounded)
 SIGNS_FORMAT = "0.000"
 # text columns of results/verdicts/summary.csv (with each metric's, jobs.
 # verdict_summary_text) and the columns `answer` shows first
-ANSWER_FIRST = ("item", "group", "flag", "score", "predicted")
+ANSWER_FIRST = ANSWER_COLUMNS
 
 
 # ---- reading the stage tables --------------------------------------------------------
@@ -522,11 +522,14 @@ def answer_sheet(book, path, words):
     return table_sheet(book, "answer", columns, freeze=(1, 1),
                        rules=[(flags, equal_rule(red, "abnormal"))], autofilter=True,
                        notes=[f"One row per image; every column is in {path}. flag: the "
-                              f"verdict (abnormal: its attention leaves the reference "
-                              f"group's judges); score: how abnormal (calibrated on the "
+                              f"verdict, abnormal exactly when score reaches 1 - the "
+                              f"false-alarm rate; score: how abnormal (calibrated on the "
                               f"reference judges); predicted: the reference group where "
                               f"not flagged, else the error group whose judges get the "
-                              f"most weight."])
+                              f"most weight; where: the region that drove it; method: "
+                              f"the detector that answered (why: "
+                              f"results/verdicts/selection.csv); promise: what the flag "
+                              f"promises."])
 
 
 def blocks_sheet(book, words, paths, tolerance=None, number=FIGURES_FORMAT):
@@ -571,7 +574,7 @@ def evaluation_sheet(book, path):
 def verdicts_sheet(book, words, paths, order, max_items):
     """Every item's verdict per metric (one row each), or above `max_items` items, or
     where they would not fit a sheet, each item group's counts per metric."""
-    tables = [read_cells(p, VERDICT_TEXT) for p in paths]
+    tables = [read_cells(p, MT_TEXT) for p in paths]
     n_items = len(tables[0]["item"]) if tables else 0
     signs = [n for n in (tables[0] if tables else {}) if n.startswith("sign_")]
     red = book.styles.dxf(fill=ABNORMAL)
@@ -579,7 +582,7 @@ def verdicts_sheet(book, words, paths, order, max_items):
     if n_items <= max_items and len(words) * n_items < MAX_ROWS:
         columns = _concat(tables, words)
         return table_sheet(book, "verdicts", columns, freeze=(1, 2),
-                           rules=[(["flag"], equal_rule(red, "abnormal")),
+                           rules=[(["mt_flag"], equal_rule(red, "abnormal")),
                                   (signs, sign_scale())],
                            rule_breaks=breaks(columns["metric"]), formats=formats,
                            autofilter=True)
@@ -587,8 +590,8 @@ def verdicts_sheet(book, words, paths, order, max_items):
     predicted = {}
     for metric, table in zip(words, tables):
         groups = np.asarray(table["group"], dtype=object)
-        flags = np.asarray(table["flag"], dtype=object)
-        distance = np.asarray(table["distance"], dtype=np.float64)
+        flags = np.asarray(table["mt_flag"], dtype=object)
+        distance = np.asarray(table["mt_distance"], dtype=np.float64)
         guess = np.asarray(table["predicted"], dtype=object)
         for g in group_order(groups.tolist(), order):
             mask = groups == g

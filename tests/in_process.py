@@ -77,7 +77,8 @@ def _run(targets, configfiles, overrides):
         wanted |= set(pipeline.upstream(stage))
     if config["images_dir"]:
         with one_line_errors():  # as metrics.smk lists them while planning
-            images = find_images(config["images_dir"], config["groups"]["order"])
+            images = find_images(config["images_dir"], config["groups"]["order"],
+                                 config["encoding"])
         tables = settings.input_paths(config)
         run_stage(job("metrics", {"images": [path for path, _, _ in images]},
                       {"learn": [tables[m]["learn"] for m in config["metrics"]],

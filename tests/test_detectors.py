@@ -156,3 +156,20 @@ def test_a_tie_goes_to_the_registry_order_and_few_labels_to_the_default():
     assert chosen == detectors.DEFAULT and why.startswith("the default: 1 labeled "
                                                           "defective and 4")
     assert np.isnan(nested["detection_rate"])
+
+
+def test_a_region_whose_judges_do_not_vary_is_scored_not_infinite():
+    """Digits' empty corners: every reference judge 0 there; an item with ink there is
+    as surprising as can be told, and still scored (a number, flagged)."""
+    rng = np.random.default_rng(9)
+    judges, groups = panel(rng)
+    for t in judges:
+        t[:, 0] = 0.0
+    items = draw(rng, 3)
+    items[0][:, 0] = 0.0
+    for t in items[1:]:
+        t[:, 0] = 0.0
+    items[0][1, 0] = 5.0
+    result = detectors.run("regions", items, judges, groups, reference="NORMAL",
+                           false_alarm=A)
+    assert np.isfinite(result["raw"]).all() and result["flag"][1]

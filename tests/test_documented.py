@@ -100,6 +100,9 @@ TESTED = {
     # seconds; test_judge_verdicts.py runs two of its surfaces
     "python benchmarks/false_alarm.py > benchmarks/results/false_alarm.txt":
         "by hand (benchmark)",
+    # a minute
+    "python benchmarks/local_defects.py > benchmarks/results/local_defects.txt":
+        "by hand (benchmark)",
     # docs/performance.md: minutes each, their figures in benchmarks/results/
     "python benchmarks/stages.py --items 20000 --judges 256 --features 64":
         "by hand (benchmark)",

@@ -87,7 +87,7 @@ def test_a_group_with_one_item_and_a_group_with_none(caplog):
     with caplog.at_level(logging.WARNING, logger="soart"):
         rows = summary_of(groups, x[:, :9], order=ORDER + ["ERROR_C"])
     for row in rows.values():
-        if row["method"] in evaluation.DETECTORS:  # no accuracy: a detector
+        if row["method"] in evaluation.DETECTION_ONLY:  # no accuracy: a detector
             assert np.isnan(row["accuracy"]) and np.isfinite(row["roc_auc"])
             continue
         assert row["n"] == 11 and np.isfinite(row["accuracy"])
@@ -160,8 +160,9 @@ def run_evaluate(folder, words, attention, groups):
     # the verdicts as the verdicts job writes them (their own tests: test_verdicts.py)
     paths.verdicts = [str(folder / "verdicts.csv")]
     write_columns(paths.verdicts[0], {"item": diff.names, "group": groups,
-                                      "predicted": groups, "distance": np.arange(len(groups)),
-                                      "flag": ["normal"] * len(groups)})
+                                      "predicted": groups,
+                                      "mt_distance": np.arange(len(groups)),
+                                      "mt_flag": ["normal"] * len(groups)})
     jobs.classic(SimpleNamespace(words=paths.words),
                  SimpleNamespace(evaluation=paths.classic_evaluation,
                                  confusion=paths.classic_confusion), params)
@@ -195,7 +196,7 @@ def test_jobs_evaluate_reports_degenerate_input(tmp_path, case):
         assert all(r["warnings"].startswith("1 item: leave-one-out needs 2") for r in rows)
     else:
         assert all(r["recall_ERROR_B"] == "" for r in rows)
-        assert all((r["accuracy"] != "") == (r["method"] not in evaluation.DETECTORS)
+        assert all((r["accuracy"] != "") == (r["method"] not in evaluation.DETECTION_ONLY)
                    for r in rows)
         assert all("no items of group ERROR_B" in r["warnings"] for r in rows)
     for row in rows:  # rounded to 4 decimals, or empty

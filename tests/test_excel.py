@@ -113,3 +113,52 @@ def test_mixed_decimal_marks_name_the_setting(tmp_path):
     error = failure(workdir)
     assert f"{EXAMPLE}/learn_snY2_gs_class.csv: numbers with both decimal marks" in error
     assert "set `decimal` in config.yaml" in error
+
+
+# ---- manifests as Excel saves them, and soart's own files whatever `encoding` ---------
+def manifest_workdir(tmp_path, sep, encoding):
+    """The shipped workflow (images) with a manifest of the example's images, their
+    group names in Japanese, saved with `sep` in `encoding`; a config naming it."""
+    workdir = copy_workflow(tmp_path / "wf", tables=False)
+    images = workdir / "resources" / "example" / "images"
+    names = {"NORMAL": "良品", "ERROR_A": "不良A", "ERROR_B": "汚れ"}
+    lines = [sep.join(["path", "set", "group"])]
+    for path in sorted(images.rglob("*.png")):
+        set_name, group = path.parent.parent.name, path.parent.name
+        lines.append(sep.join([str(path.relative_to(images)), set_name, names[group]]))
+    (images / "manifest.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    config = write_yaml(workdir / "my.yaml", {
+        "images_dir": "resources/example/images/manifest.csv", "encoding": encoding,
+        "groups": {"order": list(names.values())}})
+    return workdir, config
+
+
+def test_a_cp932_manifest_and_cp932_kept_for_soarts_own_tables(example_run, tmp_path):
+    """Japanese Excel's CSV (cp932, CRLF) as the manifest; `encoding: cp932` reads it,
+    and soart still reads its own UTF-8 tables as UTF-8: the same attention as the
+    example's."""
+    workdir, config = manifest_workdir(tmp_path, ",", "cp932")
+    in_process.run(workdir, "attention", configfiles=[config])
+    for metric in ("Y1", "Y2", "Y3"):
+        ours = (workdir / "results" / "attention" / f"{metric}.csv").read_text()
+        theirs = (example_run / "results" / "attention" / f"{metric}.csv").read_text()
+        assert ours.splitlines()[0] == theirs.splitlines()[0]  # the judges, in order
+        assert [l.split(",")[2:] for l in ours.splitlines()[1:]] == \
+            [l.split(",")[2:] for l in theirs.splitlines()[1:]]
+
+
+def test_a_semicolon_manifest(tmp_path):
+    workdir, config = manifest_workdir(tmp_path, ";", "utf-8-sig")
+    in_process.run(workdir, "normalise", configfiles=[config])
+    assert (workdir / "results" / "normalise" / "items.csv").read_text(
+        encoding="utf-8").count("不良A") == 10
+
+
+def test_a_manifest_in_the_wrong_encoding_is_one_line(tmp_path):
+    workdir, config = manifest_workdir(tmp_path, ",", "cp932")
+    text = config.read_text(encoding="utf-8").replace("encoding: cp932", "encoding: utf-8-sig")
+    config.write_text(text, encoding="utf-8")
+    proc = in_process.run(workdir, "normalise", configfiles=[config], check=False)
+    assert proc.returncode == 1
+    [line] = [l for l in proc.stdout.splitlines() if l.startswith("soart: error")]
+    assert "manifest.csv, line 2: cannot be decoded as 'utf-8-sig'" in line and "cp932" in line

@@ -65,8 +65,8 @@ def test_every_figure_draws_every_script(tmp_path, glyph_warnings):
     figures.block_grid(blocks, order, tmp_path / "b.png", metric=METRIC)
     distance = np.abs(values[:, 0]) * 3
     verdicts = {"item": items, "group": list(item_groups),
-                "predicted": list(item_groups), "distance": distance,
-                "flag": np.where(distance > 3, "abnormal", "normal")}
+                "predicted": list(item_groups), "mt_distance": distance,
+                "mt_flag": np.where(distance > 3, "abnormal", "normal")}
     title, names = figures.verdict_plot(verdicts, 3.0, order, tmp_path / "v.png",
                                         metric=METRIC)
     assert names == [figures.short_name(i) for i in items]  # 28 items: every one named
@@ -102,16 +102,16 @@ def test_the_verdict_figure_names_the_flagged_items(tmp_path):
     distance[flagged] += 50
     items = [f"valid/batch/img_{k:04d}.png" for k in range(n)]
     verdicts = {"item": items, "group": [""] * n, "predicted": ["良品"] * n,
-                "distance": distance, "flag": np.where(flagged, "abnormal", "normal")}
+                "mt_distance": distance, "mt_flag": np.where(flagged, "abnormal", "normal")}
     title, names = figures.verdict_plot(verdicts, 40.0, ["良品", "不良A"],
                                         tmp_path / "v.png", metric="Y1")
     assert names == ["img_0003.png", "img_0077.png", "img_0250.png", "img_0499.png"]
-    assert title == "Y1: verdicts, 4 of 500 items flagged, 500 unlabeled"
+    assert title == "Y1: MT verdicts, 4 of 500 items flagged, 500 unlabeled"
     # more flagged than fit: the farthest 60, in input order
     many = distance.copy()
     many[flagged] -= 50
     many[:100] += 100 + np.arange(100)
-    verdicts.update(distance=many, flag=np.where(many > 40, "abnormal", "normal"))
+    verdicts.update(mt_distance=many, mt_flag=np.where(many > 40, "abnormal", "normal"))
     _, names = figures.verdict_plot(verdicts, 40.0, ["良品"], tmp_path / "w.png")
     assert names == [f"img_{k:04d}.png" for k in range(40, 100)]
     assert figures.short_name("a/" + "x" * 40 + ".png") == "x" * 13 + "\u2026" + \

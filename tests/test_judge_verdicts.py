@@ -169,8 +169,8 @@ def test_identical_validation_rows_give_chance_figures_same_flags_one_warning(ca
     assert len(set(columns["flag"])) == 1 and len(set(columns["predicted"])) == 1
     summary = {"group": item_groups, "raw_score": columns["raw"], "flag": columns["flag"],
                "predicted": columns["predicted"]}
-    verdict = evaluation.verdict_row("all", "verdict", summary, order=ORDER,
-                                     reference="NORMAL")
+    verdict, _ = evaluation.verdict_row("all", "answer", summary, order=ORDER,
+                                        reference="NORMAL")
     assert verdict["roc_auc"] == 0.5 and verdict["balanced_accuracy"] == pytest.approx(1 / 3)
     words = Table("v.csv", [f"i{k}" for k in range(len(item_groups))], list(item_groups),
                   ["X0", "X1", "X2", "X3"], same["Y1"][1])
@@ -305,7 +305,7 @@ def test_workflow_identical_validation_rows(tmp_path):
         assert np.isnan(row.roc_auc) or row.roc_auc == 0.5, row
         assert np.isnan(row.balanced_accuracy) or abs(row.balanced_accuracy - 1 / 3) < 1e-3, row
         assert row.detection_rate != row.detection_rate or row.detection_rate == \
-            row.false_alarm_rate or row.method == "verdict", row
+            row.false_alarm_rate or row.method == "answer", row
     # the one reason on every row, and said once by each stage that meets it (no
     # guesses at other causes beside it)
     assert summary["warnings"].str.contains(evaluation.COLLAPSED, regex=False).all()

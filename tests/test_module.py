@@ -55,3 +55,24 @@ def test_snakefile_from_another_folder(tmp_path, example_run):
     assert proc.returncode == 0, proc.stdout
     assert (tmp_path / "results" / "attention" / "Y2.csv").read_bytes() == \
         (example_run / "results" / "attention" / "Y2.csv").read_bytes()
+
+
+def test_the_module_example_with_images(tmp_path, images_run):
+    """README's host with soart's shipped config (its example images, a path relative
+    to soart's folder): the metrics stage runs under the host's prefix, and the host
+    gets the verdicts the shipped run gives."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "Snakefile").write_text(readme_module_example().replace("path/to/soart",
+                                                                    str(ROOT)))
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["sweeps"] = {}
+    (host / "config.yaml").write_text(yaml.safe_dump({"soart": config}))
+    proc = run(host, "results/verdicts/summary.csv")
+    assert proc.returncode == 0, proc.stdout
+    assert "soart_metrics" in proc.stdout
+    ours = (host / "results" / "verdicts" / "summary.csv").read_text(encoding="utf-8-sig")
+    theirs = (images_run / "results" / "verdicts" / "summary.csv").read_text(
+        encoding="utf-8-sig")
+    # the same images, the same verdicts (their ids: paths relative to the images)
+    assert ours == theirs

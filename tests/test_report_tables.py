@@ -93,17 +93,17 @@ def japanese_run(tmp_path_factory):
 def test_figures_draw_the_japanese_names(japanese_run):
     log = (japanese_run / "results" / "logs" / "figures.log").read_text(encoding="utf-8")
     assert "missing from font" not in log and "Glyph" not in log, log[:2000]
-    assert len(list((japanese_run / "results" / "figures").glob("*.png"))) == 12
+    assert len(list((japanese_run / "results" / "figures").glob("*.png"))) == 13
 
 
 def test_the_front_page_shows_the_tables(japanese_run):
     results = japanese_run / "results"
     page = parsed(front_page(results / "report.html"))
     assert page.titles == [
-        "Verdicts: one row per item", "Evaluation: can the groups be told apart?",
+        "The answer: flagged images first", "Evaluation: can the groups be told apart?",
         "Blocks (Y1)", "Blocks (Y2)", "Blocks (Y3)",
         "Sweep example: instances ranked, ties share a rank"]
-    sources = [results / "verdicts" / "summary.csv", results / "evaluation" / "summary.csv",
+    sources = [results / "verdicts" / "answer.csv", results / "evaluation" / "summary.csv",
                *[results / "blocks" / f"Y{k}.csv" for k in (1, 2, 3)],
                results / "sweeps" / "example" / "summary.csv"]
     assert len(page.tables) == len(sources)
@@ -112,6 +112,53 @@ def test_the_front_page_shows_the_tables(japanese_run):
     verdicts = page.tables[0]
     assert {row[1] for row in verdicts[1:]} == set(NAMES.values())
     assert page.tables[-1][0][:3] == ["rank", "ties", "instance"]
+
+
+def test_one_answer_everywhere(japanese_run):
+    """summary.csv, answer.csv (the report's front table), the workbook's answer sheet
+    and the answer figure: one flag, one score and one predicted group per item."""
+    from openpyxl import load_workbook
+
+    results = japanese_run / "results"
+    summary = csv_rows(results / "verdicts" / "summary.csv")
+    head, rows = summary[0], summary[1:]
+    truth = {r[head.index("item")]: (r[head.index("flag")], float(r[head.index("score")]),
+                                     r[head.index("predicted")]) for r in rows}
+    front = parsed(front_page(results / "report.html")).tables[0]
+    assert front[0][:5] == ["item", "group", "flag", "score", "predicted"]
+    assert len(front) - 1 == len(truth)
+    for item, _, flag, score, predicted, *_ in front[1:]:
+        assert (flag, predicted) == (truth[item][0], truth[item][2])
+        assert float(score) == round(truth[item][1], 3)
+    flags = [row[2] for row in front[1:]]
+    assert flags == sorted(flags)  # abnormal first
+    sheet = load_workbook(results / "workbook.xlsx", read_only=True)["answer"]
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    cells = cells[:cells.index([])] if [] in cells else cells  # the notes below
+    at = {name: cells[0].index(name) for name in ("item", "flag", "score", "predicted")}
+    assert len(cells) - 1 == len(truth)
+    for row in cells[1:]:
+        flag, score, predicted = truth[row[at["item"]]]
+        assert (row[at["flag"]], row[at["predicted"]]) == (flag, predicted)
+        assert row[at["score"]] == pytest.approx(score, rel=1e-12)
+
+
+def test_the_answer_figure_names_the_flagged_items(tmp_path):
+    """With more items than fit the axis, the answer figure names summary.csv's flagged
+    items (and only those), its line at 1 - a."""
+    import numpy as np
+
+    from soart_core import figures
+
+    n = 100
+    score = np.linspace(0.01, 0.99, n)
+    flag = np.where(score >= 0.95, "abnormal", "normal")
+    summary = {"item": [f"img_{k:03d}.png" for k in range(n)], "group": [""] * n,
+               "predicted": np.where(flag == "abnormal", "不良A", "良品"),
+               "score": score, "flag": flag, "method": ["regions"] * n}
+    title, names = figures.answer_plot(summary, 0.05, ["良品", "不良A"], tmp_path / "a.png")
+    assert names == [summary["item"][k] for k in np.flatnonzero(flag == "abnormal")]
+    assert title == "answer (regions): 5 of 100 items flagged, 100 unlabeled"
 
 
 def test_the_sweep_ranks_by_the_detectors_figure(japanese_run, tmp_path):
@@ -146,7 +193,7 @@ def test_a_large_table_is_named_not_shown(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("small.csv").write_text("item,flag\n良品_1.png,normal\n", encoding="utf-8")
     Path("large.csv").write_text("item,flag\n" + "x.png,normal\n" * 40000, encoding="utf-8")
-    entry = dict(labels={"table": "verdicts, all metrics"})
+    entry = dict(labels={"table": "answer"})
     html = render_front_page([SimpleNamespace(path=Path("small.csv"), size=30, **entry),
                               SimpleNamespace(path=Path("large.csv"), size=520011, **entry)])
     page = parsed(html)
@@ -166,7 +213,7 @@ def test_names_show_as_they_are(tmp_path, monkeypatch):
     with open("t.csv", "w", encoding="utf-8-sig", newline="") as stream:
         csv.writer(stream, lineterminator="\r\n").writerows(rows)
     html = render_front_page([SimpleNamespace(path=Path("t.csv"), size=80,
-                                              labels={"table": "verdicts, all metrics"})])
+                                              labels={"table": "answer"})])
     assert parsed(html).tables == [rows]
     assert "system-message" not in html
 

@@ -283,7 +283,7 @@ def test_names_have_no_float_noise_and_stay_unique():
 
 def test_report_builds_with_every_figure(sweep_run):
     figures = sorted((sweep_run / "results" / "figures").glob("*.png"))
-    assert len(figures) == 12  # attention, difference, blocks, verdicts: per metric
+    assert len(figures) == 13  # attention, difference, blocks, mt: per metric; the answer
     for figure in figures:
         with Image.open(figure) as image:
             image.verify()  # raises on a broken PNG

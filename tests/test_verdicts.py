@@ -143,7 +143,7 @@ def test_unlabeled_items_get_verdicts_better_than_chance(hidden_run):
         table = read(results / "verdicts" / f"{metric}.csv")
         assert len(table) == len(truth)  # every item, in input order
         assert (table["group"] == np.where(hidden, "", truth)).all()
-        assert set(table["flag"]) <= {"normal", "abnormal"}
+        assert set(table["mt_flag"]) <= {"normal", "abnormal"}
         assert list(table.columns[-3:]) == ["sign_NORMAL", "sign_ERROR_A", "sign_ERROR_B"]
         accuracy = (table["predicted"].to_numpy()[hidden] == truth[hidden]).mean()
         assert accuracy >= 0.55, (metric, accuracy)  # chance: 1/3
@@ -166,8 +166,9 @@ def test_blocks_and_evaluation_use_the_labeled_items(hidden_run):
     detectors = summary[summary["method"].isin(["difference_mt", "metrics_mt"])]
     assert len(detectors) == 6 and (detectors["roc_auc"].astype(float) > 0.5).all()
     assert (detectors["chance_roc_auc"].astype(float) == 0.5).all()
-    figures = sorted(p.name for p in (results / "figures").glob("*_verdicts.png"))
-    assert figures == ["Y1_verdicts.png", "Y2_verdicts.png", "Y3_verdicts.png"]
+    figures = sorted(p.name for p in (results / "figures").glob("*_mt.png"))
+    assert figures == ["Y1_mt.png", "Y2_mt.png", "Y3_mt.png"]
+    assert (results / "figures" / "answer.png").is_file()
 
 
 def test_images_directly_in_valid_are_unlabeled_items(tmp_path):

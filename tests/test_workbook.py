@@ -48,8 +48,8 @@ def stage(tmp_path):
         path = tmp_path / "verdicts" / f"{metric}.csv"
         write_columns(path, {"item": ITEMS, "group": ITEM_GROUPS,
                              "predicted": [ORDER[i % 3] for i in range(len(ITEMS))],
-                             "distance": rng.random(len(ITEMS)) * 3,
-                             "flag": ["abnormal" if i % 4 == 0 else "normal"
+                             "mt_distance": rng.random(len(ITEMS)) * 3,
+                             "mt_flag": ["abnormal" if i % 4 == 0 else "normal"
                                       for i in range(len(ITEMS))],
                              **{f"sign_{g}": rng.choice([-1.0, 0.0, 1 / 3], len(ITEMS))
                                 for g in ORDER}})
@@ -190,7 +190,7 @@ def test_tables_equal_their_csvs(tmp_path, stage):
         return ["metric"] + header, rows
 
     for name, text_columns in (("blocks", workbook.BLOCK_TEXT),
-                               ("verdicts", workbook.VERDICT_TEXT)):
+                               ("verdicts", workbook.MT_TEXT)):
         header, rows = stacked(stage[name], text_columns)
         got = sheet_rows(wb[name])
         assert got[0] == header

@@ -4,7 +4,8 @@ from soart_core.images import find_images
 if config["images_dir"]:
     # listed here, so that a new or changed image, or a changed group, reruns the stage
     with one_line_errors():
-        IMAGES = find_images(config["images_dir"], config["groups"]["order"])
+        IMAGES = find_images(config["images_dir"], config["groups"]["order"],
+                             config["encoding"])
 
     rule metrics:
         input:
@@ -15,6 +16,7 @@ if config["images_dir"]:
             # each feature's region of the image: where a verdict points
             regions=REGIONS_GEOMETRY,
         params:
+            stage="metrics",  # the job's name, also under a module's prefix
             code=CODE,
             # the images, by size and time: an older replacement reruns too
             images=files_stamp([path for path, _, _ in IMAGES]),
