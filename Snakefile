@@ -60,8 +60,15 @@ rule all:
         # each stage's `targets` (soart_core.pipeline): the blocks, the verdicts'
         # summary, the evaluation's, the figures and the workbook
         targets(config),
+        # the line's batches, when batches_dir names them (workflow/rules/batches.smk)
+        BATCH_TARGETS,
 
 
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/stages.smk"
 include: "workflow/rules/sweeps.smk"
+
+
+if BATCHES:
+
+    include: "workflow/rules/batches.smk"

@@ -327,3 +327,36 @@ def answer_plot(summary, false_alarm, order, path):
                      line=1 - false_alarm,
                      line_label=f"flag: score >= {1 - false_alarm:g}",
                      ylabel="score (higher = more abnormal)", title=title, log_scale=False)
+
+
+def p_chart(drift, path):
+    """The batches' flag rates (results/batches/drift.csv's columns) on a p-chart: the
+    promised false-alarm rate as the centre line, its 3-sigma control limits (they
+    narrow as a batch grows), the drifting batches in red."""
+    plt = _pyplot()
+    n = len(drift["batch"])
+    index = np.arange(n)
+    rate = np.asarray(drift["rate"], dtype=np.float64)
+    drifting = np.asarray(drift["drifting"], dtype=bool)
+    fig, ax = plt.subplots(figsize=(min(16.0, 5.0 + 0.3 * n), 4.5))
+    ax.step(np.append(index, n) - 0.5, np.append(drift["upper_limit"], drift["upper_limit"][-1:]
+                                                 if n else []), where="post",
+            color="tab:red", lw=1, ls="--", label="control limits (3 sigma)")
+    ax.step(np.append(index, n) - 0.5, np.append(drift["lower_limit"], drift["lower_limit"][-1:]
+                                                 if n else []), where="post",
+            color="tab:red", lw=1, ls="--")
+    if n:
+        ax.axhline(drift["centre"][0], color="black", lw=1,
+                   label=f"promised false-alarm rate {drift['centre'][0]:g}")
+    ax.plot(index, rate, color="tab:blue", marker="o", lw=1, label="flag rate")
+    ax.scatter(index[drifting], rate[drifting], color="tab:red", zorder=3, s=40,
+               label="drifting")
+    ax.set_xticks(index, [short_name(b) for b in drift["batch"]], rotation=90, fontsize=7)
+    ax.set_xlabel("batch")
+    ax.set_ylabel("share of images flagged")
+    ax.set_title(f"drift: {int(drifting.sum())} of {n} batches outside the control limits")
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -103,6 +103,41 @@ def find_images(images_dir, order, encoding="utf-8-sig"):
     return _printable(found)
 
 
+BATCH_NAME = r"[A-Za-z0-9_.-]+"  # a batch folder's name: a folder of results/batches/
+
+
+def find_batches(batches_dir, order):
+    """{batch: [(path, group)]}: each subfolder of `batches_dir` (sorted; names of
+    BATCH_NAME) holds one batch's images, directly (group "": unlabeled, as on a
+    line) or in group folders named in `order`; sorted by group, then file name."""
+    import re
+
+    if not os.path.isdir(batches_dir):
+        raise InputError(batches_dir, "batches_dir is not a folder (of batch folders)")
+    found = {}
+    for name in sorted(os.listdir(batches_dir)):
+        folder = os.path.join(batches_dir, name)
+        if not os.path.isdir(folder):
+            continue
+        if not re.fullmatch(BATCH_NAME, name) or name in (".", ".."):
+            raise InputError(folder, "a batch folder's name may hold letters, digits, "
+                                     "_, . and - only (it names results/batches/{batch}/)")
+        images = []
+        for entry in sorted(os.listdir(folder)):
+            path = os.path.join(folder, entry)
+            if os.path.isdir(path):
+                if entry not in order:
+                    raise InputError(path, f"folder '{entry}' is not one of groups.order "
+                                           f"({', '.join(order)})")
+                images += [(os.path.join(path, n), entry) for n in sorted(os.listdir(path))
+                           if n.lower().endswith(SUFFIXES)]
+            elif entry.lower().endswith(SUFFIXES):
+                images.append((path, ""))
+        _printable([(path, "valid", group) for path, group in images])
+        found[name] = images
+    return found
+
+
 def _printable(found):
     """Image paths become row ids in every table: no line breaks or control characters,
     nothing the report's HTML would read as markup; and each is a regular file (a FIFO

@@ -19,7 +19,9 @@ from dataclasses import replace
 import numpy as np
 import yaml
 
-from . import detectors, evaluation, figures as draw, stages
+from . import answer, detectors, evaluation, figures as draw, stages
+from . import reference as soart_reference
+from .answer import REGION_PLACE
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics, read_gray, region_boxes
@@ -207,9 +209,6 @@ def metrics(inputs, outputs, params):
             write_columns(path, {"image": [os.path.relpath(row[0], root) for row in chosen],
                                  **dict(zip(features, values.T)),
                                  params.group_column: [row[2] for row in chosen]})
-
-
-REGION_PLACE = ("region_row", "region_col", "top", "left", "height", "width")
 
 
 def region_places(features, geometry):
@@ -510,16 +509,6 @@ def verdicts(inputs, outputs, params):
     write_columns(outputs.regions, regions or {"item": [], "feature": [], "score": []})
 
 
-def promise_of(details, false_alarm):
-    """What the summary's flag promises, in words (summary.csv's `promise`):
-    `details` hold the calibration's warning and its number of reference judges."""
-    if details["warning"]:
-        return (f"none: {details['reference_judges']} reference judges, "
-                f"{int(np.ceil(1 / false_alarm)) - 1} needed for a false-alarm rate of "
-                f"{false_alarm:g}; flags only items above every judge")
-    return f"false alarm <= {false_alarm:g} on normal items"
-
-
 ANSWER_DECIMALS = 3  # the answer as people read it (summary.csv keeps every digit)
 
 
@@ -533,19 +522,12 @@ def answer_table(summary):
             for k in ANSWER_COLUMNS}
 
 
-def region_names(features, places):
-    """Each feature's region in words, for `where`: `X5 (row 1, col 1)`, or the
-    feature alone where the tables say nothing of the image."""
-    return [f if row == "" else f"{f} (row {row}, col {col})"
-            for f, row, col in zip(features, places["region_row"], places["region_col"])]
-
-
 def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     """results/verdicts/summary.csv: one verdict per item, the detector's that answers
     (verdicts.method: one of soart_core.detectors.REGISTRY, or auto: chosen on the
-    labeled items, detectors.choose); then each detector's score and flag, the
-    judge attention per metric alone and each metric's MT distance and flag on its
-    difference rows (which depend on the batch). Also returns the calibration's
+    labeled items, detectors.choose; soart_core.answer), then each detector's score and
+    flag, the judge attention per metric alone and each metric's MT distance and flag
+    on its difference rows (which depend on the batch). Also returns the calibration's
     table, the selection's, and results/verdicts/regions.csv's columns. `valid`: the
     words metrics' normalised validation tables, as read by the caller."""
     learn = [read_table(path, "judge") for path in inputs.learn]
@@ -553,10 +535,8 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     items, judges = [t.values for t in valid], [t.values for t in learn]
     kwargs = dict(judge_groups=judge_groups, order=params.order,
                   reference=params.reference, false_alarm=false_alarm)
-    runs = [("all", learn, valid)] + [(m, [l], [v]) for m, l, v in
-                                      zip(params.words, learn, valid)]
     done = {}
-    for name, ll, vv in runs:
+    for name, ll, vv in [(m, [l], [v]) for m, l, v in zip(params.words, learn, valid)]:
         try:
             done[name] = judge_verdicts([t.values for t in vv], [t.values for t in ll],
                                         **kwargs)
@@ -564,16 +544,14 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
             raise InputError(ll[0].path, f"no verdicts: {err}") from None
         except Unscorable as err:
             raise InputError(vv[0].path, f"no verdict: {err}") from None
-    results, skipped = {}, {}
-    for name in REGISTRY:
-        try:
-            results[name] = detectors.run(name, items, judges, judge_groups,
+    try:
+        results, skipped = answer.run_all(items, judges, judge_groups,
                                           reference=params.reference,
                                           false_alarm=false_alarm)
-        except TooFewLabeled as err:
-            skipped[name] = str(err)
-        except Unscorable as err:
-            raise InputError(valid[0].path, f"no verdict: {err}") from None
+    except Unscorable as err:
+        raise InputError(valid[0].path, f"no verdict: {err}") from None
+    if "attention" not in results:  # the predicted group is the attention's
+        raise InputError(learn[0].path, f"no verdicts: {skipped['attention']}")
     groups = np.asarray(valid[0].groups, dtype=object)
     method = params.verdicts["method"]
     if method == "auto":
@@ -582,32 +560,12 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
         chosen, why, figures, nested = method, "verdicts.method names it", {}, {}
     else:
         raise InputError(learn[0].path, f"verdicts.method {method}: {skipped[method]}")
-    answer = results[chosen]
-    columns, _ = done["all"]
-    present = [k[len("weight_"):] for k in columns if k.startswith("weight_")]
-    errors = [g for g in present if g != params.reference]
-    by_error = np.column_stack([columns[f"weight_{g}"] for g in errors])
-    predicted = np.where(answer["flag"], np.array(errors, dtype=object)[
-        by_error.argmax(axis=1)], params.reference)
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
-    where = np.array(region_names(places["feature"], places), dtype=object)
-    worst = results["regions"]["region_raw"].argmax(axis=1) if "regions" in results \
-        else np.zeros(len(groups), int)
-    in_reference = np.asarray(judge_groups, dtype=object) == params.reference
-    nearest = np.array(learn[0].names, dtype=object)[
-        detectors.nearest_reference(items, judges, in_reference)]
     summary = {"item": valid[0].names, "group": list(groups),
-               "predicted": list(predicted), "score": answer["score"],
-               "flag": list(np.where(answer["flag"], "abnormal", "normal")),
-               "promise": [promise_of(answer, false_alarm)] * len(groups),
-               "method": [chosen] * len(groups),
-               "where": list(where[worst]) if "regions" in results else [""] * len(groups),
-               "nearest_normal": list(nearest), "raw_score": answer["raw"]}
-    for name, result in results.items():
-        summary[f"{name}_score"] = result["score"]
-        summary[f"{name}_flag"] = list(np.where(result["flag"], "abnormal", "normal"))
-    summary.update({k: v for k, v in columns.items() if k.startswith("weight_")})
-    summary["judges_attended"] = columns["judges_attended"]
+               **answer.answer_columns(results, chosen, items, judges, judge_groups,
+                                       learn[0].names, places, order=params.order,
+                                       reference=params.reference,
+                                       false_alarm=false_alarm)}
     for metric, mt in zip(params.words, mt_tables):
         alone, _ = done[metric]
         summary.update({f"{metric}_predicted": list(alone["predicted"]),
@@ -624,13 +582,14 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
         calibration["reference_judges"].append(result["reference_judges"])
         calibration["false_alarm"].append(false_alarm)
         calibration["warning"].append(result["warning"])
-    for name, (_, details) in list(done.items())[1:]:
+    for name, (_, details) in done.items():
         calibration["verdict"].append(f"attention_{name}")
         for key in ("threshold", "reference_judges", "warning"):
             calibration[key].append(details[key])
         calibration["false_alarm"].append(false_alarm)
-    if answer["warning"]:
-        LOG.warning(f"verdicts: {answer['warning']}")
+    chosen_result = results[chosen]
+    if chosen_result["warning"]:
+        LOG.warning(f"verdicts: {chosen_result['warning']}")
     selection = {"detector": list(REGISTRY),
                  "chosen": [name == chosen for name in REGISTRY],
                  **{k: [figures.get(n, {}).get(k, np.nan) for n in REGISTRY]
@@ -638,20 +597,14 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                  "why": [why if n == chosen else skipped.get(n, "") for n in REGISTRY],
                  **{f"nested_{k}": [nested.get(k, np.nan) if n == chosen else np.nan
                                     for n in REGISTRY] for k in detectors.NESTED}}
-    regions = {}
-    if "regions" in results:
-        n_items, n_regions = results["regions"]["region_score"].shape
-        regions = {"item": np.repeat(np.asarray(valid[0].names, dtype=object), n_regions),
-                   **{k: np.tile(np.asarray(places[k], dtype=object), n_items)
-                      for k in ("feature",) + REGION_PLACE},
-                   "score": results["regions"]["region_score"].ravel()}
-    flagged = int(answer["flag"].sum())
+    regions = answer.region_rows(results, valid[0].names, places)
+    flagged = int(chosen_result["flag"].sum())
     LOG.info(f"verdicts (summary): detector {chosen}, because {why}; flag from raw score "
-             f"{answer['line']:.6g} (false-alarm rate {false_alarm:g} on the reference "
+             f"{chosen_result['line']:.6g} (false-alarm rate {false_alarm:g} on the reference "
              f"judges, leave-one-out): {flagged} of {len(groups)} items flagged abnormal; "
              f"no item's verdict depends on the batch. The per-metric MT distances do "
              f"(their unit space is the batch's reference items)")
-    if np.unique(answer["raw"]).size == 1 and len(answer["raw"]) > 1 and not same:
+    if np.unique(chosen_result["raw"]).size == 1 and len(chosen_result["raw"]) > 1 and not same:
         LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
                     "carry nothing that tells them apart")
     return summary, calibration, selection, regions
@@ -732,3 +685,78 @@ def workbook(inputs, outputs, params):
     LOG.info(f"workbook: {len(params.words)} words metrics, up to {params.max_items} "
              f"items per sheet; made with " + ", ".join(f"{k} {v}" for k, v in
                                                       versions.items()))
+
+
+# ---- the line's daily batches: a frozen reference (soart_core.reference) ----------------
+def reference(inputs, outputs, params):
+    """results/reference/: everything the answer learns from the judges, with its id."""
+    from .provenance import library_versions
+
+    ranges = read_columns(inputs.range, text=("metric",))
+    places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
+    judges = read_columns(inputs.judge_groups, text=("judge", "group"))
+    selection = read_columns(inputs.selection, text=("detector", "chosen", "why"))
+    chosen = str(selection["detector"][list(selection["chosen"]).index("true")])
+    at = {m: i for i, m in enumerate(ranges["metric"])}
+    settings = {
+        "words": list(params.words), "kinds": {m: params.kinds[m] for m in params.words},
+        "image": params.image, "order": list(params.order), "reference": params.reference,
+        "false_alarm": params.false_alarm, "method": chosen,
+        "ranges": {m: [float(ranges[k][at[m]]) for k in ("lo", "hi", "scale")]
+                   for m in params.words},
+        "judge_names": list(judges["judge"]), "judge_groups": list(judges["group"]),
+        "places": {k: [str(v) for v in places[k]] for k in ("feature",) + REGION_PLACE},
+        "code": params.code, "libraries": library_versions()}
+    images = [path for path, (set_name, group) in zip(inputs.images, params.labels)
+              if set_name == "learn" and group == params.reference]
+    ref_id = soart_reference.build(os.path.dirname(outputs.reference),
+                                   learn_paths=inputs.learn, normal_images=images,
+                                   settings=settings)
+    LOG.info(f"reference {ref_id}: {len(judges['judge'])} judges, detector {chosen}")
+
+
+def batch(inputs, outputs, params):
+    """One batch of new images scored against the frozen reference: its verdicts
+    (summary.csv's answer columns and the reference's id), where-regions, rejected
+    images and answer figure."""
+    ref = soart_reference.load(os.path.dirname(inputs.reference))
+    verdicts, regions, rejected = soart_reference.score_images(
+        ref, list(inputs.images), on_bad_image=params.on_bad_image)
+    names = {path: name for path, name in zip(inputs.images, params.names)}
+    verdicts["item"] = [names[p] for p in verdicts["item"]]
+    regions["item"] = [names[p] for p in regions["item"]]
+    rejected["item"] = [names[p] for p in rejected["item"]]
+    verdicts = {"item": verdicts["item"], "group": [params.groups[n] for n in verdicts["item"]],
+                **{k: v for k, v in verdicts.items() if k != "item"}}
+    write_columns(outputs.verdicts, verdicts, bom=True)
+    write_columns(outputs.regions, regions)
+    write_columns(outputs.rejected, rejected, bom=True)
+    if verdicts["item"]:
+        draw.answer_plot(verdicts, ref.settings["false_alarm"], ref.settings["order"],
+                         outputs.answer)
+    else:
+        draw.answer_plot({k: [] for k in ("item", "group", "score", "flag", "predicted",
+                                          "method")}, ref.settings["false_alarm"],
+                         ref.settings["order"], outputs.answer)
+    LOG.info(f"batch {params.batch}: {len(verdicts['item'])} image(s) scored against "
+             f"reference {ref.id}, {sum(f == 'abnormal' for f in verdicts['flag'])} "
+             f"flagged, {len(rejected['item'])} rejected")
+
+
+def drift(inputs, outputs, params):
+    """results/batches/drift.csv and drift.png: each batch's flag rate on a p-chart
+    around the promised false-alarm rate."""
+    import csv
+
+    counts = {}
+    for batch_name, path in zip(params.batches, inputs.verdicts):
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            flags = [row["flag"] for row in csv.DictReader(stream)]
+        counts[batch_name] = (len(flags), flags.count("abnormal"))
+    rows = soart_reference.drift(params.batches, counts, params.false_alarm)
+    write_columns(outputs.drift, rows, bom=True)
+    draw.p_chart(rows, outputs.plot)
+    for name, drifting in zip(rows["batch"], rows["drifting"]):
+        if drifting:
+            LOG.warning(f"batch {name}: its flag rate leaves the p-chart's control limits "
+                        f"(drift.csv): the line or the reference has changed")

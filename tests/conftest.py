@@ -45,6 +45,7 @@ def copy_workflow(dest, tables=True):
 # minutes), first: the workers take files in this order, another as one ends, and so
 # end close together.
 SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test_documented.py",
+                 "test_batches.py",
                  "test_report_tables.py", "test_images.py", "test_module.py"]
 
 

@@ -3,6 +3,7 @@ import re
 from dataclasses import replace
 
 from soart_core.errors import one_line_errors
+from soart_core.images import find_batches
 from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, job_params,
                                  output_folders, plain_run, run_files, targets)
 from soart_core.provenance import code_digest, files_stamp
@@ -13,6 +14,15 @@ METRICS = list(config["metrics"])
 WORDS = words(config)
 
 INPUTS = input_paths(config)
+
+# the line's batches ({batch: [(path, group)]}; workflow/rules/batches.smk), and what
+# `rule all` asks of them
+BATCHES = {}
+if config["images_dir"] and config["batches_dir"]:
+    with one_line_errors():
+        BATCHES = find_batches(config["batches_dir"], config["groups"]["order"])
+BATCH_TARGETS = ([f"results/batches/{b}/verdicts.csv" for b in BATCHES]
+                 + ["results/batches/drift.csv"]) if BATCHES else []
 # the code, Python and libraries of every job (soart_core.provenance): each rule's `code`
 CODE = code_digest(SOART)
 SWEEP_SCHEMA = load_schema(SOART)

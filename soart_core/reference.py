@@ -1,0 +1,195 @@
+"""A frozen reference, and the line's daily batches scored against it.
+
+Everything the verdict learns from the judges is saved once under
+`results/reference/`, in plain files: `reference.json` (the settings of the metrics,
+the normalise ranges, the judges' names and groups, the regions' places, the
+answering detector, the false-alarm rate, the code digest and library versions, and
+the reference's `id`), `judges_{metric}.csv` (the judges' normalised metric tables)
+and `pixels.npy` (NumPy's own array format, read without pickle: the reference
+judges' pixel sum, whose mean is every image's reference x, and for the `nearest`
+kind their pixels). The id is a digest of all of it: a batch's verdicts name the
+reference that scored them.
+
+From a line's own software:
+
+    from soart_core.reference import load, score_images
+    reference = load("results/reference")
+    verdicts, regions, rejected = score_images(reference, ["new_001.png", ...])
+
+`verdicts` holds, for each image, the columns of summary.csv's answer (predicted,
+score, flag, promise, method, where, nearest_normal, ...); an image gets exactly the
+verdict the workflow's own run gives it (tested).
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import answer, stages
+from .errors import InputError
+from .images import Regions, read_gray, reference_of, region_values
+from .tables import read_table, write_atomic, write_text
+
+FILE = "reference.json"
+PIXELS = "pixels.npy"
+BAD_IMAGE = ("stop", "skip")
+
+
+def _judges_file(metric):
+    return f"judges_{metric}.csv"
+
+
+def _digest(folder, names):
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        with open(os.path.join(folder, name), "rb") as stream:
+            digest.update(name.encode() + b"\0" + stream.read() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def build(folder, *, learn_paths, normal_images, settings):
+    """Write the reference to `folder`: the judges' normalised tables (`learn_paths`,
+    one per words metric, copied byte for byte), the reference judges' pixel sum (and
+    their pixels, for `nearest`) from `normal_images` in the metrics stage's order,
+    and `settings` (a dict: what reference.json holds besides the id). Returns the id."""
+    os.makedirs(folder, exist_ok=True)
+    names = []
+    for metric, path in zip(settings["words"], learn_paths):
+        with open(path, "rb") as stream:
+            content = stream.read()
+        write_atomic(os.path.join(folder, _judges_file(metric)),
+                     lambda out, content=content: out.write(content), binary=True)
+        names.append(_judges_file(metric))
+    image = settings["image"]
+    total, kept = None, []
+    for path in normal_images:  # as soart_core.images.image_metrics sums them
+        pixels = read_gray(path, image["grayscale"], image["crop"], image["max_pixels"])
+        total = np.zeros(pixels.shape) if total is None else total
+        total += pixels
+        if "nearest" in settings["kinds"].values():
+            kept.append(pixels.ravel())
+    arrays = {"total": total, "judges": np.array(kept) if kept else np.zeros((0, 0))}
+    write_atomic(os.path.join(folder, PIXELS),
+                 lambda out: np.save(out, np.stack([arrays["total"].ravel()])
+                                     if not kept else
+                                     np.vstack([arrays["total"].ravel(), arrays["judges"]]),
+                                     allow_pickle=False), binary=True)
+    names.append(PIXELS)
+    shaped = {**settings, "shape": list(total.shape), "normal_images": len(normal_images)}
+    body = json.dumps(shaped, sort_keys=True, ensure_ascii=False)
+    write_text(os.path.join(folder, "settings.json"), body)
+    names.append("settings.json")
+    ref_id = _digest(folder, names)
+    write_text(os.path.join(folder, FILE), json.dumps({"id": ref_id, **shaped}, indent=1,
+                                                      sort_keys=True, ensure_ascii=False))
+    return ref_id
+
+
+@dataclass
+class Reference:
+    id: str
+    settings: dict
+    judges: list  # one normalised Table per words metric
+    total: np.ndarray  # the reference judges' pixel sum, flattened
+    normal_pixels: np.ndarray  # their pixels (n x pixels) for `nearest`, else empty
+
+
+def load(folder):
+    """The reference saved in `folder`, its id checked against its files (an
+    InputError names what is missing or changed)."""
+    try:
+        with open(os.path.join(folder, FILE), encoding="utf-8") as stream:
+            saved = json.load(stream)
+    except OSError:
+        raise InputError(os.path.join(folder, FILE), "no reference here: run `snakemake "
+                                                     "--cores 2 reference` first") from None
+    names = [_judges_file(m) for m in saved["words"]] + [PIXELS, "settings.json"]
+    try:
+        found = _digest(folder, names)
+    except OSError as err:
+        raise InputError(folder, f"the reference is incomplete: {err.strerror}: "
+                                 f"{err.filename}") from None
+    if found != saved["id"]:
+        raise InputError(os.path.join(folder, FILE), f"the reference's files are not those "
+                                                     f"of id {saved['id']} (changed since "
+                                                     f"it was made); build it again")
+    stacked = np.load(os.path.join(folder, PIXELS), allow_pickle=False)
+    judges = [read_table(os.path.join(folder, _judges_file(m)), "judge")
+              for m in saved["words"]]
+    return Reference(saved["id"], saved, judges, stacked[0], stacked[1:])
+
+
+def score_images(reference, paths, on_bad_image="stop"):
+    """The answer for each image of `paths` against `reference`: (verdict columns:
+    `item` then answer.answer_columns' and `reference`; region rows; rejected rows:
+    `item`, `reason`). An image that cannot be read or measured stops the batch with
+    an InputError (`on_bad_image` stop) or is listed in the rejected rows (skip)."""
+    s = reference.settings
+    image = s["image"]
+    shape = tuple(s["shape"])
+    regions = Regions(shape, tuple(image["grid"]))
+    kinds = [s["kinds"][m] for m in s["words"]]
+    kept, values, rejected = [], [], {"item": [], "reason": []}
+    n = s["normal_images"]
+    for path in paths:
+        try:
+            pixels = read_gray(path, image["grayscale"], image["crop"], image["max_pixels"])
+            if pixels.shape != shape:
+                raise InputError(path, f"image is {pixels.shape[1]} x {pixels.shape[0]} "
+                                       f"pixels (width x height) after cropping, but the "
+                                       f"reference's are {shape[1]} x {shape[0]}")
+        except InputError as err:
+            if on_bad_image == "stop":
+                raise
+            rejected["item"].append(path)
+            rejected["reason"].append(err.fault)
+            continue
+        y = pixels.ravel()
+        measured = region_values(kinds, reference_of(y, reference.total, n, False), y,
+                                 regions, judges=reference.normal_pixels,
+                                 sn_ratio=image["sn_ratio"], sn_max_db=image["sn_max_db"])
+        kept.append(path)
+        values.append([measured[k] for k in kinds])
+    items = []
+    for k, metric in enumerate(s["words"]):
+        lo, hi, scale = s["ranges"][metric]
+        raw = np.array([v[k] for v in values]).reshape(len(values), regions.n)
+        items.append(stages.normalise(raw, lo, hi, scale))
+    judges = [t.values for t in reference.judges]
+    if not kept:
+        return {"item": [], "reference": []}, answer.region_rows({}, [], {}), rejected
+    results, _ = answer.run_all(items, judges, s["judge_groups"], reference=s["reference"],
+                                false_alarm=s["false_alarm"])
+    columns = answer.answer_columns(results, s["method"], items, judges, s["judge_groups"],
+                                    s["judge_names"], s["places"], order=s["order"],
+                                    reference=s["reference"], false_alarm=s["false_alarm"])
+    verdicts = {"item": kept, **columns, "reference": [reference.id] * len(kept)}
+    return verdicts, answer.region_rows(results, kept, s["places"]), rejected
+
+
+def drift(batches, rates_of, false_alarm):
+    """results/batches/drift.csv's columns: per batch (in `batches` order) its images,
+    flagged, rate, and the p-chart's centre (the promised false-alarm rate p0) and
+    3-sigma control limits p0 +- 3 sqrt(p0 (1 - p0) / n); `drifting` where the rate
+    leaves them. `rates_of`: {batch: (images, flagged)}."""
+    p0 = float(false_alarm)
+    rows = {"batch": [], "images": [], "flagged": [], "rate": [], "centre": [],
+            "lower_limit": [], "upper_limit": [], "drifting": []}
+    for batch in batches:
+        n, flagged = rates_of[batch]
+        sigma = np.sqrt(p0 * (1 - p0) / n) if n else np.nan
+        rate = flagged / n if n else np.nan
+        lower, upper = max(0.0, p0 - 3 * sigma), min(1.0, p0 + 3 * sigma)
+        rows["batch"].append(batch)
+        rows["images"].append(n)
+        rows["flagged"].append(flagged)
+        rows["rate"].append(rate)
+        rows["centre"].append(p0)
+        rows["lower_limit"].append(lower)
+        rows["upper_limit"].append(upper)
+        rows["drifting"].append(bool(n) and (rate > upper or rate < lower))
+    return rows
+
