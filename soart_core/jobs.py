@@ -22,6 +22,7 @@ import yaml
 from . import answer, detectors, evaluation, figures as draw, stages
 from . import reference as soart_reference
 from .answer import REGION_PLACE
+from .provenance import library_versions
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics, read_gray, region_boxes
@@ -690,8 +691,6 @@ def workbook(inputs, outputs, params):
 # ---- the line's daily batches: a frozen reference (soart_core.reference) ----------------
 def reference(inputs, outputs, params):
     """results/reference/: everything the answer learns from the judges, with its id."""
-    from .provenance import library_versions
-
     ranges = read_columns(inputs.range, text=("metric",))
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
     judges = read_columns(inputs.judge_groups, text=("judge", "group"))

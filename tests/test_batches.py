@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from conftest import copy_workflow, planned_jobs, snakemake, write_yaml
+from test_documented import as_typed
 from soart_core import reference as soart_reference
 
 ANSWER = ("predicted", "score", "flag", "promise", "method", "where", "nearest_normal")
@@ -100,3 +101,15 @@ def test_a_changed_reference_file_is_refused(line, tmp_path):
     judges.write_text(judges.read_text().replace("0.", "0.1", 1))
     with pytest.raises(soart_reference.InputError, match="not those of id"):
         soart_reference.load(str(copy))
+
+
+def test_rescoring_every_batch_is_one_command(line):
+    """docs/batches.md's command scores every batch again, on purpose (the same
+    reference: the same verdicts)."""
+    before = {b: digests(line / "results" / "batches" / b) for b in ("monday", "tuesday")}
+    out = as_typed(line, "snakemake --cores 2 --configfile my.yaml --forcerun batch",
+                   **{"my.yaml": "line.yaml"})
+    assert out.count("rule batch:") + out.count("localrule batch:") >= 2, out[-2000:]
+    after = {b: digests(line / "results" / "batches" / b) for b in ("monday", "tuesday")}
+    for b in before:
+        assert after[b]["verdicts.csv"] == before[b]["verdicts.csv"]
