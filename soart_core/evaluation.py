@@ -218,9 +218,9 @@ def mt_detector(metric, method, table, *, order, reference, verdicts):
         return detector(metric, method, groups, None, None, order=order,
                         reference=reference, reason=f"{int(normal.sum())} {reference} "
                                                     f"item(s): a unit space needs 2")
-    distance, _, flat = mt_distances(table.values, normal, verdicts["max_loo_items"])
+    distance, _, flat = mt_distances(table.values, normal, verdicts["mt_max_loo_items"])
     distance = relative_round(distance)  # ranks and flags at the data's resolution
-    limit = threshold_of(distance[normal], "auto", verdicts["quantile"])
+    limit = threshold_of(distance[normal], "auto", verdicts["mt_quantile"])
     return detector(metric, method, groups, distance, flags(distance, limit), order=order,
                     reference=reference,
                     reason="the reference items do not vary" if flat else "")

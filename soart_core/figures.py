@@ -3,7 +3,7 @@
 import numpy as np
 
 from .groups import present_groups
-from .layout import UNLABELED as NO_GROUP
+from .layout import UNLABELED
 from .tables import write_atomic
 from .verdicts import labeled_mask
 
@@ -45,7 +45,7 @@ def _pyplot():
     return plt
 
 
-UNLABELED = "(unlabeled)"  # how the figures name the items without a group
+UNLABELED_SHOWN = "(unlabeled)"  # how a figure names the group UNLABELED ("")
 DPI = 110  # dots per inch of the PNGs
 
 
@@ -56,10 +56,10 @@ def _blocks(groups, order):
     rank = {g: i for i, g in enumerate(order)}
     index = np.argsort([rank.get(g, len(order)) for g in groups], kind="stable")
     spans, start = [], 0
-    for g in [*order, NO_GROUP]:
+    for g in [*order, UNLABELED]:
         count = int((groups == g).sum())
         if count:
-            spans.append((g or UNLABELED, start, start + count))
+            spans.append((g or UNLABELED_SHOWN, start, start + count))
             start += count
     return index, spans
 
@@ -360,3 +360,52 @@ def p_chart(drift, path):
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+MAX_WHERE = 24  # flagged images a where figure shows (the highest scores)
+
+
+def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
+    """Where each flagged image is abnormal: one panel per flagged item (the `limit`
+    highest scores), its regions coloured by their score (results/verdicts/regions.csv)
+    over the image itself where `images` ({item: grey pixels}) has it, titled with its
+    name, score, the region that drove the verdict and its most similar normal judge.
+    Returns the items shown."""
+    plt = _pyplot()
+    flagged = np.flatnonzero(np.asarray(summary["flag"], dtype=object) == "abnormal")
+    score = np.asarray(summary["score"], dtype=np.float64)
+    shown = flagged[np.argsort(-score[flagged], kind="stable")][:limit]
+    items = [str(summary["item"][i]) for i in shown]
+    columns = min(4, max(len(items), 1))
+    rows = max(1, -(-len(items) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows),
+                             squeeze=False)
+    region_item = np.asarray(regions["item"], dtype=object)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, k, item in zip(axes.ravel(), shown, items):
+        mine = region_item == item
+        places = {c: np.asarray(regions[c], dtype=object)[mine]
+                  for c in ("top", "left", "height", "width")}
+        values = np.asarray(regions["score"], dtype=np.float64)[mine]
+        colours = plt.get_cmap("Reds")
+        if images is not None and item in images and all(
+                str(v) != "" for v in places["top"]):
+            ax.imshow(images[item], cmap="gray", vmin=0, vmax=255)
+            for top, left, height, width, value in zip(*places.values(), values):
+                ax.add_patch(plt.Rectangle((int(left) - 0.5, int(top) - 0.5), int(width),
+                                           int(height), facecolor=colours(value),
+                                           alpha=0.45, edgecolor="black", lw=0.5))
+        else:  # tables without images: the regions in feature order
+            ax.imshow(values[None, :], cmap="Reds", vmin=0, vmax=1, aspect="auto")
+        ax.set_title(f"{short_name(item, 24)}\nscore {score[k]:.3f}, "
+                     f"{summary['where'][k]}\nnearest normal: "
+                     f"{short_name(summary['nearest_normal'][k], 20)}", fontsize=7)
+    if not items:
+        axes[0, 0].text(0.5, 0.5, "no image flagged", ha="center", va="center")
+    fig.suptitle(f"where: {len(items)} of {len(flagged)} flagged images, regions "
+                 f"coloured by score (darker = more abnormal)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    _save(fig, path)
+    plt.close(fig)
+    return items

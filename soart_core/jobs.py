@@ -287,13 +287,14 @@ def weights(inputs, outputs, params):
         write_table(built[role], "feature", path)
 
 
-SEED_FORM = ("items", "per_metric", "none")  # attention.over, .features, .feature_scale
+# the seed's own attention (attention.over, .features, .feature_scale): the one form
+# that must equal the seed's script value for value; the others are variants
+SEED_FORM = ("items", "per_metric", "none")
 
 
 def attention_mode(params):
-    """(over, features, feature_scale) of the attention job's params (seed's by default)."""
-    return tuple(getattr(params, key, default) for key, default in
-                 zip(("over", "features", "feature_scale"), SEED_FORM))
+    """(over, features, feature_scale) of the attention job's params."""
+    return params.over, params.features, params.feature_scale
 
 
 def attention(inputs, outputs, params, threads=1):
@@ -487,7 +488,9 @@ def verdicts(inputs, outputs, params):
             columns, row = verdict_table(
                 difference, judge_groups, order=params.order, reference=params.reference,
                 tolerance=params.tolerance,
-                **{k: params.verdicts[k] for k in ("threshold", "quantile", "max_loo_items")})
+                threshold=params.verdicts["mt_threshold"],
+                quantile=params.verdicts["mt_quantile"],
+                max_loo_items=params.verdicts["mt_max_loo_items"])
         except TooFewLabeled as err:
             raise InputError(difference.path, f"no verdicts: {err}") from None
         tables.append(columns)
@@ -495,12 +498,13 @@ def verdicts(inputs, outputs, params):
         if row["unit_space"].startswith("no spread") and not same:
             LOG.warning(f"verdicts of {metric}: the reference items' rows do not vary "
                         f"(uniform attention?): distances are plain squared distances")
-        LOG.info(f"verdicts of {metric}: threshold {row['threshold']:.6g}, "
+        LOG.info(f"verdicts of {metric}: MT threshold {row['mt_threshold']:.6g}, "
                  f"{int((columns['mt_flag'] == 'abnormal').sum())} of {len(columns['mt_flag'])} "
                  f"items flagged abnormal")
     for columns, path in zip(tables, outputs.verdicts):
         write_columns(path, columns)
-    write_columns(outputs.thresholds, {k: [t[k] for t in thresholds] for k in thresholds[0]})
+    write_columns(outputs.mt_thresholds,
+                  {k: [t[k] for t in thresholds] for k in thresholds[0]})
     summary, calibration, selection, regions = verdict_summary(
         inputs, params, judge_groups, tables, valid, same)
     write_columns(outputs.summary, summary, bom=True)  # the answer, read in Excel
@@ -575,17 +579,17 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                         f"{metric}_flag": list(alone["flag"]),
                         f"{metric}_mt_distance": mt["mt_distance"],
                         f"{metric}_mt_flag": list(mt["mt_flag"])})
-    calibration = {"verdict": [], "threshold": [], "reference_judges": [],
+    calibration = {"verdict": [], "raw_line": [], "reference_judges": [],
                    "false_alarm": [], "warning": []}
     for name, result in results.items():
         calibration["verdict"].append(name)
-        calibration["threshold"].append(result["line"])
+        calibration["raw_line"].append(result["line"])
         calibration["reference_judges"].append(result["reference_judges"])
         calibration["false_alarm"].append(false_alarm)
         calibration["warning"].append(result["warning"])
     for name, (_, details) in done.items():
         calibration["verdict"].append(f"attention_{name}")
-        for key in ("threshold", "reference_judges", "warning"):
+        for key in ("raw_line", "reference_judges", "warning"):
             calibration[key].append(details[key])
         calibration["false_alarm"].append(false_alarm)
     chosen_result = results[chosen]
@@ -622,13 +626,23 @@ def figures(inputs, outputs, params):
                      outputs.difference[i], diverging=True, metric=metric)
         draw.block_grid(read_columns(inputs.blocks[i], text=BLOCK_TEXT), params.order,
                         outputs.blocks[i], metric=metric)
-    thresholds = read_columns(inputs.thresholds, text=THRESHOLD_TEXT)
+    thresholds = read_columns(inputs.mt_thresholds, text=THRESHOLD_TEXT)
     for i, metric in enumerate(params.words):
         draw.verdict_plot(read_columns(inputs.verdicts[i], text=MT_TEXT),
-                          thresholds["threshold"][i], params.order, outputs.mt[i],
+                          thresholds["mt_threshold"][i], params.order, outputs.mt[i],
                           metric=metric)
-    draw.answer_plot(read_columns(inputs.summary, text=verdict_summary_text(params.words)),
-                     params.false_alarm, params.order, outputs.answer)
+    summary = read_columns(inputs.summary, text=verdict_summary_text(params.words))
+    draw.answer_plot(summary, params.false_alarm, params.order, outputs.answer)
+    regions = read_columns(inputs.regions, text=("item", "feature") + REGION_PLACE)
+    images = None
+    if getattr(inputs, "images", None):  # images mode: the flagged images themselves
+        root = os.path.commonpath([os.path.dirname(p) for p in inputs.images])
+        by_name = {os.path.relpath(p, root): p for p in inputs.images}
+        flagged = np.asarray(summary["flag"], dtype=object) == "abnormal"
+        images = {name: read_gray(by_name[name], params.grayscale, params.crop)
+                  for name in np.asarray(summary["item"], dtype=object)[flagged]
+                  if name in by_name}
+    draw.where_plot(summary, regions, outputs.where, images)
 
 
 def sweep_summary(inputs, outputs, params):

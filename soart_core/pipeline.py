@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from .images import find_images
 from .layout import FIGURES, ROLES
-from .settings import (METRICS_DIR, SCHEMA, baseline_group, block_tolerance, input_paths,
-                       load_yaml, reference_group, words)
+from .settings import (METRICS_DIR, SCHEMA, baseline_group, block_tolerance, get_path,
+                       input_paths, load_yaml, reference_group, set_path, words)
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ STAGES = {
                 "learn": ("normalise", "learn", "words"),
                 "valid": ("normalise", "valid", "words"),
                 "regions": ("normalise", "regions")},
-        outputs=dict(verdicts="verdicts/{word}.csv", thresholds="verdicts/thresholds.csv",
+        outputs=dict(verdicts="verdicts/{word}.csv", mt_thresholds="verdicts/mt_thresholds.csv",
                      summary="verdicts/summary.csv", calibration="verdicts/calibration.csv",
                      selection="verdicts/selection.csv", regions="verdicts/regions.csv",
                      answer="verdicts/answer.csv"),
@@ -218,19 +218,24 @@ STAGES = {
                 "summary": Report("summary", "Evaluation", "summary", {"table": "summary"}),
                 "answer_confusion": Report("answer_confusion", "Evaluation", "the answer",
                                            {"table": "confusion of the answer"})}),
+    # in images mode also the images (workflow/rules/stages.smk): the where figure
     "figures": Stage(
-        reads=("metrics", "words", "groups.order", "verdicts.false_alarm"),
+        reads=("metrics", "words", "groups.order", "verdicts.false_alarm",
+               "images.grayscale", "images.crop"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
-                              false_alarm=c["verdicts"]["false_alarm"]),
+                              false_alarm=c["verdicts"]["false_alarm"],
+                              grayscale=c["images"]["grayscale"],
+                              crop=c["images"]["crop"]),
         inputs={"attention": ("attention", "attention"),
                 "difference": ("difference", "difference"), "blocks": ("blocks", "blocks"),
                 "verdicts": ("verdicts", "verdicts"),
-                "thresholds": ("verdicts", "thresholds"),
+                "mt_thresholds": ("verdicts", "mt_thresholds"),
                 "summary": ("verdicts", "summary"),
+                "regions": ("verdicts", "regions"),
                 "judge_groups": ("normalise", "judge_groups")},
         outputs={**{kind: f"figures/{{word}}_{kind}.png" for kind in FIGURES},
-                 "answer": "figures/answer.png"},
-        swept=False, targets=FIGURES + ("answer",),
+                 "answer": "figures/answer.png", "where": "figures/where.png"},
+        swept=False, targets=FIGURES + ("answer", "where"),
         report={"attention": Report("attention", "Attention", "heatmaps",
                                     {"figure": "attention"}),
                 "difference": Report("difference", "Baseline difference", "heatmaps",
@@ -239,7 +244,9 @@ STAGES = {
                 "mt": Report("mt_figure", "Verdicts", "MT distances per metric",
                              {"figure": "MT verdicts"}),
                 "answer": Report("answer_figure", "Verdicts", "the answer",
-                                 {"figure": "answer"})}),
+                                 {"figure": "answer"}),
+                "where": Report("where_figure", "Verdicts", "where",
+                                {"figure": "where"})}),
     # settings: the whole config for the workbook's settings sheet (so any change of
     # config reruns this one cheap job)
     "workbook": Stage(
@@ -265,11 +272,7 @@ def only(config, paths):
     params function sees nothing it has not declared, so its declaration cannot lie."""
     view = {}
     for path in paths:
-        *parents, last = path.split(".")
-        node, into = config, view
-        for part in parents:
-            node, into = node[part], into.setdefault(part, {})
-        into[last] = node[last]
+        set_path(view, path, get_path(config, path), create=True)
     return view
 
 

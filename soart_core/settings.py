@@ -58,17 +58,14 @@ def typed_overrides(config, overrides, schema):
             for fault in [error, *error.context]:
                 path = list(fault.absolute_path)
                 if (fault.validator != "type" or not isinstance(fault.instance, str)
-                        or len(path) < 2 or not _holds(overrides, [str(p) for p in path])):
+                        or len(path) < 2 or not holds(overrides, path)):
                     continue
                 try:
                     value = load_yaml(fault.instance)
                 except yaml.YAMLError:
                     continue
                 if not isinstance(value, str):
-                    node = config
-                    for part in path[:-1]:
-                        node = node[part]
-                    node[path[-1]] = value
+                    set_path(config, path, value)
                     typed += 1
         if not typed:
             break
@@ -89,15 +86,38 @@ def _yaml_value(text):
         return text
 
 
-def _holds(node, path):
-    """Whether `node` (a config mapping) holds a value at `path` (a list of keys)."""
-    for part in path:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return False
+# ---- config paths: the one way to walk them ---------------------------------------------
+def key_path(path):
+    """A config path as a list of keys: from its dotted text (`threshold.learn.cutoff`)
+    or a list of keys (list positions may be ints)."""
+    return path.split(".") if isinstance(path, str) else list(path)
+
+
+def _step(node, part):
+    return node[int(part)] if isinstance(node, list) else node[part]
+
+
+def get_path(config, path):
+    """The value at `path` (key_path) of a config mapping."""
+    for part in key_path(path):
+        config = _step(config, part)
+    return config
+
+
+def set_path(config, path, value, create=False):
+    """Set the value at `path` (key_path); `create`: make the mappings on the way."""
+    *parents, last = key_path(path)
+    for part in parents:
+        config = config.setdefault(part, {}) if create else _step(config, part)
+    config[int(last) if isinstance(config, list) else last] = value
+
+
+def holds(config, path):
+    """Whether a config mapping holds a value at `path` (key_path)."""
+    try:
+        get_path(config, path)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
     return True
 
 
@@ -113,29 +133,23 @@ def replaced_mappings(config, overrides, configfiles):
     sources = [data or {} for data in configfiles] + [overrides]
     replaced = []
     for key in REPLACED:
-        path = key.split(".")
-        given = [source for source in sources if _holds(source, path)]
+        given = [source for source in sources if holds(source, key)]
         if not given:
             continue
-        value = given[-1]
-        for part in path:
-            value = value[part]
-        node = config
-        for part in path[:-1]:
-            node = node[part]
-        if node[path[-1]] != value:
-            node[path[-1]] = value
+        value = get_path(given[-1], key)
+        if get_path(config, key) != value:
+            set_path(config, key, value)
             replaced.append(key)
     return replaced
 
 
 def source_of(path, overrides, configfiles):
     """Where the config value at `path` (a list of keys) came from, for messages."""
-    if _holds(overrides, path):
+    if holds(overrides, path):
         return "--config"
     for configfile in reversed(list(configfiles)):
         with open(configfile, encoding="utf-8") as stream:
-            if _holds(load_yaml(stream) or {}, path):
+            if holds(load_yaml(stream) or {}, path):
                 return os.path.basename(str(configfile))
     return "config.yaml"
 

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import ConfigError, excerpt
 from .evaluation import wilson
 from .pipeline import PLAIN, STAGES, Run, upstream
-from .settings import check_config
+from .settings import check_config, get_path, set_path
 
 # the metrics stage runs once for the plain run and every sweep; metrics and words set
 # which files every run writes
@@ -66,21 +66,6 @@ def short_names(paths):
                 names[path] = suffix
                 break
     return names
-
-
-def get_path(config, path):
-    node = config
-    for part in path.split("."):
-        node = node[part]
-    return node
-
-
-def set_path(config, path, value):
-    *parents, last = path.split(".")
-    node = config
-    for part in parents:
-        node = node[part]
-    node[last] = value
 
 
 def _overlaps(path, read):

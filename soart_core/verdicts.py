@@ -153,8 +153,8 @@ def verdict_table(difference, judge_groups, *, order, reference, tolerance, thre
     signs = row_signs(difference.values, judge_groups, order, tolerance)
     columns.update({f"sign_{g}": v for g, v in signs.items()})
     rule = (f"quantile {quantile:g} of the reference items' own distances" if
-            threshold == "auto" else "verdicts.threshold")
-    row = {"threshold": limit, "rule": rule, "reference_items": int(in_reference.sum()),
+            threshold == "auto" else "verdicts.mt_threshold")
+    row = {"mt_threshold": limit, "rule": rule, "reference_items": int(in_reference.sum()),
            "labeled_items": int(labeled.sum()), "unlabeled_items": int((~labeled).sum()),
            "reference_distances": how,
            "unit_space": ("no spread: plain squared distance / J" if flat else
@@ -313,6 +313,6 @@ def judge_verdicts(valid, learn, judge_groups, *, order, reference, false_alarm,
                "flag": np.where(flagged, "abnormal", "normal"),
                **{f"weight_{g}": by_group[:, i] for i, g in enumerate(present)},
                "judges_attended": stages.effective_number(weights)}
-    details = {"threshold": limit, "temperature": tau,
+    details = {"raw_line": limit, "temperature": tau,
                "reference_judges": int(in_reference.sum()), "warning": warning}
     return columns, details

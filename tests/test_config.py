@@ -77,7 +77,7 @@ def test_only_affected_stages_rerun(example_run, tmp_path):
     assert plan("baseline", {"method": "median", "group": "NORMAL"}) == after_difference
     assert plan("blocks", {"tolerance": 0.01}) == {"blocks": 1, "verdicts": 1, "evaluate": 1,
                                                    "figures": 1, "workbook": 1, "all": 1}
-    assert plan("verdicts", {**DEFAULTS["verdicts"], "quantile": 0.9}) == {
+    assert plan("verdicts", {**DEFAULTS["verdicts"], "mt_quantile": 0.9}) == {
         "verdicts": 1, "classic": 1, "evaluate": 1, "figures": 1, "workbook": 1, "all": 1}
     assert plan("roles", {"query": "Y1", "key": "Y2", "value": "Y3"}) == {
         "weights": 1, "attention": 1, **after_difference}
@@ -111,7 +111,8 @@ def test_words_subset_builds_only_those(tmp_path):
     in_process.run(workdir, configfiles=[path])
     assert sorted(p.name for p in (workdir / "results" / "attention").iterdir()) == ["Y3.csv"]
     assert sorted(p.name for p in (workdir / "results" / "figures").iterdir()) == [
-        "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png", "Y3_mt.png", "answer.png"]
+        "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png", "Y3_mt.png", "answer.png",
+        "where.png"]
 
 
 def test_the_schema_names_the_methods_the_evaluation_computes():

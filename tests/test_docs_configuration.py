@@ -52,8 +52,8 @@ def test_a_row_shows_value_constraints_and_meaning(tmp_path):
         encoding="utf-8")
     config = tmp_path / configdoc.CONFIG
     config.write_text(config.read_text(encoding="utf-8").replace(
-        "quantile: 0.95", "quantile: 0.9"), encoding="utf-8")
+        "mt_quantile: 0.95", "mt_quantile: 0.9"), encoding="utf-8")
     doc = configdoc.render(str(tmp_path))
-    assert "| `verdicts.quantile` | `0.9` | a number > 0, <= 1 | the quantile \\| of " \
+    assert "| `verdicts.mt_quantile` | `0.9` | a number > 0, <= 1 | the quantile \\| of " \
            "distances |" in doc
     assert "| `delimiter` | `auto` | `auto`, `\",\"`, `\";\"`, `tab` |" in doc

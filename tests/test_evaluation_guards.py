@@ -19,7 +19,7 @@ from soart_core.tables import Table, write_columns, write_rounded, write_table
 
 ORDER = ["NORMAL", "ERROR_A", "ERROR_B"]
 JUDGES = np.repeat(ORDER, 3)  # 3 judges per group
-VERDICTS = {"threshold": "auto", "quantile": 0.95, "max_loo_items": 200}
+VERDICTS = {"mt_threshold": "auto", "mt_quantile": 0.95, "mt_max_loo_items": 200}
 
 
 def table(values, groups, path="t.csv"):

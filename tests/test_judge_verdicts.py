@@ -75,7 +75,7 @@ def test_calibration_holds_the_false_alarm_rate_on_exchangeable_reference_items(
     # one scale: flagged exactly where the score reaches 1 - a, above the raw line
     abnormal = columns["flag"] == "abnormal"
     assert np.array_equal(columns["score"] >= 0.95, abnormal)
-    assert np.array_equal(columns["raw"] >= details["threshold"], abnormal)
+    assert np.array_equal(columns["raw"] >= details["raw_line"], abnormal)
 
 
 @pytest.mark.parametrize("judges", [3, 10, 19, 20, 60, 200])
@@ -175,12 +175,12 @@ def test_identical_validation_rows_give_chance_figures_same_flags_one_warning(ca
     words = Table("v.csv", [f"i{k}" for k in range(len(item_groups))], list(item_groups),
                   ["X0", "X1", "X2", "X3"], same["Y1"][1])
     mt = evaluation.mt_detector("Y1", "metrics_mt", words, order=ORDER, reference="NORMAL",
-                                verdicts={"max_loo_items": 200, "quantile": 0.95})
+                                verdicts={"mt_max_loo_items": 200, "mt_quantile": 0.95})
     assert mt["roc_auc"] == 0.5 and mt["detection_rate"] == mt["false_alarm_rate"]
     predicted = loo_nearest_centroid(words.values, item_groups, ORDER)
     assert len(set(predicted)) == 1  # ties to the first group, not to the last bits
     rows, _ = evaluation.classic("Y1", words, order=ORDER, reference="NORMAL",
-                                 verdicts={"max_loo_items": 200, "quantile": 0.95})
+                                 verdicts={"mt_max_loo_items": 200, "mt_quantile": 0.95})
     blocks = {"item_group": ["NORMAL"], "judge_group": ["NORMAL"], "sign_score": [0.0]}
     with caplog.at_level("WARNING", logger="soart"):
         summary_rows, _ = evaluation.evaluate_metric(

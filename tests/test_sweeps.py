@@ -180,9 +180,11 @@ CHANGES = {
     "baseline.method": "mean",
     "baseline.group": "ERROR_A",
     "blocks.tolerance": 0.01,
-    "verdicts.threshold": 3.0,
-    "verdicts.quantile": 0.9,
-    "verdicts.max_loo_items": 5,
+    "verdicts.mt_threshold": 3.0,
+    "verdicts.mt_quantile": 0.9,
+    "verdicts.mt_max_loo_items": 5,
+    "verdicts.method": "regions",
+    "verdicts.false_alarm": 0.1,
     "evaluate.max_loo_items": 5,
     "evaluate.rank_by": "accuracy",
     "workbook.max_items": 5,
@@ -193,7 +195,7 @@ SWEEP_RULE = "sweep_example_"
 # arithmetic (the others: test_every_key_changes_what_some_stage_reads)
 THROUGH_SNAKEMAKE = ("features", "threshold.learn.cutoff", "roles.key", "attention.dtype",
                      "attention.job_per_metric", "baseline.group", "blocks.tolerance",
-                     "verdicts.quantile", "evaluate.max_loo_items", "evaluate.rank_by",
+                     "verdicts.mt_quantile", "evaluate.max_loo_items", "evaluate.rank_by",
                      "workbook.max_items")
 
 
@@ -201,7 +203,7 @@ def test_every_key_changes_what_some_stage_reads():
     """Each key of CHANGES reaches the params of a stage (or the sweep summary's):
     none is a setting that nothing reads."""
     from soart_core.pipeline import STAGES, job_params
-    from soart_core.sweep import get_path, set_path
+    from soart_core.settings import get_path, set_path
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for key, value in CHANGES.items():
@@ -221,7 +223,7 @@ def sweep_rules(sweep_run):
 @pytest.mark.parametrize("key", THROUGH_SNAKEMAKE)
 def test_a_key_reruns_in_a_sweep_what_it_reruns_in_a_plain_run(sweep_run, sweep_rules, key,
                                                                 tmp_path):
-    from soart_core.sweep import get_path, set_path
+    from soart_core.settings import get_path, set_path
 
     config = yaml.safe_load((sweep_run / "config.yaml").read_text())
     changed = {k: v for k, v in config.items() if k != "sweeps"}
@@ -283,7 +285,7 @@ def test_names_have_no_float_noise_and_stay_unique():
 
 def test_report_builds_with_every_figure(sweep_run):
     figures = sorted((sweep_run / "results" / "figures").glob("*.png"))
-    assert len(figures) == 13  # attention, difference, blocks, mt: per metric; the answer
+    assert len(figures) == 14  # attention, difference, blocks, mt: per metric; answer, where
     for figure in figures:
         with Image.open(figure) as image:
             image.verify()  # raises on a broken PNG

@@ -149,7 +149,7 @@ def test_unlabeled_items_get_verdicts_better_than_chance(hidden_run):
         assert accuracy >= 0.55, (metric, accuracy)  # chance: 1/3
     summary = read(results / "verdicts" / "summary.csv")
     assert (summary["predicted"].to_numpy()[hidden] == truth[hidden]).mean() >= 0.6
-    thresholds = read(results / "verdicts" / "thresholds.csv")
+    thresholds = read(results / "verdicts" / "mt_thresholds.csv")
     assert (thresholds["unlabeled_items"] == hidden.sum()).all()
     assert (thresholds["reference_items"] == ((truth == "NORMAL") & ~hidden).sum()).all()
 
@@ -169,6 +169,7 @@ def test_blocks_and_evaluation_use_the_labeled_items(hidden_run):
     figures = sorted(p.name for p in (results / "figures").glob("*_mt.png"))
     assert figures == ["Y1_mt.png", "Y2_mt.png", "Y3_mt.png"]
     assert (results / "figures" / "answer.png").is_file()
+    assert (results / "figures" / "where.png").is_file()
 
 
 def test_images_directly_in_valid_are_unlabeled_items(tmp_path):

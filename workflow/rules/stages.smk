@@ -19,6 +19,9 @@ for stage, parts in PARTS.items():
                 job_name(stage, part)
             input:
                 **stage_inputs,
+                # the where figure draws the flagged images themselves
+                **({"images": [path for path, _, _ in IMAGES]}
+                   if stage == "figures" and config["images_dir"] else {}),
             output:
                 **reported(stage, stage_outputs, words(run.config)),
             params:
