@@ -37,23 +37,23 @@ GRID = (2, 2)
 SIZE = 32
 
 
-def tiles(name):
+def grey(name):
+    """scikit-image's image `name` as float grey (colour: the mean of its channels)."""
     from skimage import data
 
     image = getattr(data, name)().astype(np.float64)
-    if image.ndim == 3:
-        image = image.mean(axis=2)
-    windows = np.lib.stride_tricks.sliding_window_view(image, (SIZE, SIZE))[::16, ::16]
-    return windows.reshape(-1, SIZE, SIZE)
+    return image.mean(axis=2) if image.ndim == 3 else image
+
+
+def tiles(name, stride=16):
+    """Every SIZE x SIZE window of image `name`, `stride` pixels apart."""
+    windows = np.lib.stride_tricks.sliding_window_view(grey(name), (SIZE, SIZE))
+    return windows[::stride, ::stride].reshape(-1, SIZE, SIZE)
 
 
 def product(name, count, rng):
     """`count` views of one object: shifted, with gain, offset and noise."""
-    from skimage import data
-
-    image = getattr(data, name)().astype(np.float64)
-    if image.ndim == 3:
-        image = image.mean(axis=2)
+    image = grey(name)
     top, left = image.shape[0] // 3, image.shape[1] // 3
     views = []
     for _ in range(count):

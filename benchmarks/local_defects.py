@@ -29,6 +29,8 @@ import sys
 
 import numpy as np
 
+import false_alarm  # (this folder: its surfaces)
+
 from soart_core.detectors import REGISTRY
 from soart_core.evaluation import hanley_mcneil, tied_auc, wilson
 from soart_core.images import SEED_KINDS, pixel_metrics, region_labels
@@ -41,33 +43,15 @@ ITEMS = 100
 DEFECTS = ("dark spot", "bright spot", "scratch", "particle", "blur", "broken print")
 
 
-def _grey(name):
-    from skimage import data
-
-    image = getattr(data, name)().astype(np.float64)
-    return image.mean(axis=2) if image.ndim == 3 else image
-
-
 def tiles(name, count, rng):
-    windows = np.lib.stride_tricks.sliding_window_view(_grey(name), (SIZE, SIZE))[::8, ::8]
-    windows = windows.reshape(-1, SIZE, SIZE)
+    """`count` of the windows of image `name`, 8 pixels apart, at random."""
+    windows = false_alarm.tiles(name, stride=8)
     return windows[rng.permutation(len(windows))[:count]].copy()
 
 
-def product(name, count, rng):
-    image = _grey(name)
-    top, left = image.shape[0] // 3, image.shape[1] // 3
-    views = []
-    for _ in range(count):
-        dy, dx = rng.integers(-2, 3, size=2)
-        view = image[top + dy:top + dy + SIZE, left + dx:left + dx + SIZE]
-        view = view * rng.uniform(0.9, 1.1) + rng.uniform(-8, 8)
-        views.append(np.clip(view + rng.normal(0, 3, size=view.shape), 0, 255))
-    return np.array(views)
-
-
 SURFACES = {"brick": tiles, "grass": tiles, "gravel": tiles, "moon": tiles,
-            "camera": product, "coins": product, "text": product}
+            "camera": false_alarm.product, "coins": false_alarm.product,
+            "text": false_alarm.product}
 
 
 def add_defect(image, kind, rng, other):
