@@ -42,20 +42,26 @@ def run_all(items, judges, judge_groups, *, reference, false_alarm):
     return results, skipped
 
 
-def answer_columns(results, chosen, items, judges, judge_groups, judge_names, places, *,
-                   order, reference, false_alarm):
-    """The answer's columns for the items (lists of tables, one per words metric), by
-    detector `chosen` of `results` (run_all's): predicted, score, flag, promise,
-    method, where, nearest_normal, raw_score, then each detector's score and flag, the
-    attention's weight on each judge group and judges_attended."""
-    answer = results[chosen]
+def predictions(items, judges, judge_groups, *, order, reference, false_alarm):
+    """(the attention's columns, {predictor: the defect group each item is most like})
+    of the items: detectors.defect_groups, the attention over the judges with it."""
     attention, _ = judge_verdicts(items, judges, judge_groups, order=order,
                                   reference=reference, false_alarm=false_alarm)
-    present = [k[len("weight_"):] for k in attention if k.startswith("weight_")]
-    errors = [g for g in present if g != reference]
-    by_error = np.column_stack([attention[f"weight_{g}"] for g in errors])
-    predicted = np.where(answer["flag"], np.array(errors, dtype=object)[
-        by_error.argmax(axis=1)], reference)
+    weights = {k[len("weight_"):]: v for k, v in attention.items() if k.startswith("weight_")}
+    return attention, detectors.defect_groups(items, judges, judge_groups, reference,
+                                              weights)
+
+
+def answer_columns(results, chosen, predicted_by, attention, items, judges, judge_groups,
+                   judge_names, places, *, reference, false_alarm):
+    """The answer's columns for the items (lists of tables, one per words metric), by
+    detector `chosen` of `results` (run_all's) and the defect groups `predicted_by`
+    (one predictor's of `predictions`): predicted, score, flag, promise, method,
+    where, nearest_normal, raw_score, then each detector's score and flag, the
+    attention's (`attention`: its columns) weight on each judge group and
+    judges_attended."""
+    answer = results[chosen]
+    predicted = np.where(answer["flag"], predicted_by, reference)
     n = len(answer["score"])
     if "regions" in results:
         where = np.array(region_names(places["feature"], places), dtype=object)[

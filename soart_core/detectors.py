@@ -247,3 +247,69 @@ def choose(results, groups, reference, folds=5, seed=0):
 # the nested figures of the pick-then-predict procedure, with their 95 % intervals
 NESTED = ("detection_rate", "detection_low", "detection_high", "false_alarm_rate",
           "false_alarm_low", "false_alarm_high", "roc_auc", "roc_auc_low", "roc_auc_high")
+
+
+# ---- which defect group: `predicted` where the answer flags ------------------------------
+# each fitted on the judges alone: the error group whose judges the item attends to most
+# (the attention's weights), whose judges' centroid is nearest (features scaled by the
+# judges), or LDA on the error groups' judges (shrunk covariance)
+PREDICTORS = ("attention", "centroid", "lda")
+
+
+def defect_groups(items, judges, judge_groups, reference, attention_weights):
+    """{predictor: the error group each item is most like} (`attention_weights`:
+    {group: each item's attention weight on that group's judges}); a predictor the
+    judges cannot fit (LDA: 2 error groups of 2 judges or more) is left out."""
+    groups = np.asarray(judge_groups, dtype=object)
+    errors = [g for g in attention_weights if g != reference]
+    done = {"attention": np.array(errors, dtype=object)[np.column_stack(
+        [attention_weights[g] for g in errors]).argmax(axis=1)]}
+    ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
+    centroids = np.stack([ll[groups == g].mean(axis=0) for g in errors])
+    done["centroid"] = np.array(errors, dtype=object)[
+        stages.squared_distances(x, centroids).argmin(axis=1)]
+    counts = [int((groups == g).sum()) for g in errors]
+    if len(errors) > 1 and min(counts) >= 2:
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+        mine = np.isin(groups, errors)
+        lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+        done["lda"] = np.asarray(lda.fit(ll[mine], groups[mine]).predict(x), dtype=object)
+    return done
+
+
+def choose_predictor(predictions, groups, reference, folds=5, seed=0):
+    """(chosen predictor, why, {predictor: labeled defective items it names right},
+    nested {accuracy, accuracy_low, accuracy_high, n}) from the labeled defective
+    items' `groups`: the predictor naming most of them right (ties: PREDICTORS order),
+    its honest accuracy nested in `folds`-fold cross-validation over them. Without 2
+    labeled defective items of 2 groups: attention."""
+    from sklearn.model_selection import KFold
+
+    groups = np.asarray(groups, dtype=object)
+    defective = np.flatnonzero((groups != reference) & (groups != ""))
+    right = {name: int((predictions[name][defective] == groups[defective]).sum())
+             for name in PREDICTORS if name in predictions}
+    nested = dict.fromkeys(("accuracy", "accuracy_low", "accuracy_high", "n"), np.nan)
+    if len(defective) < 2 or len(set(groups[defective])) < 2:
+        return ("attention", f"the default: {len(defective)} labeled defective item(s) of "
+                             f"{len(set(groups[defective]))} group(s), 2 groups are needed "
+                             f"to choose", right, nested)
+
+    def pick(rows):
+        return max(right, key=lambda n: (int((predictions[n][rows] == groups[rows]).sum()),
+                                         -PREDICTORS.index(n)))
+
+    chosen = pick(defective)
+    correct = 0
+    for train, test in KFold(n_splits=min(folds, len(defective)), shuffle=True,
+                             random_state=seed).split(defective):
+        picked = pick(defective[train])
+        correct += int((predictions[picked][defective[test]] == groups[defective[test]]).sum())
+    low, high = wilson(correct, len(defective))
+    nested.update(accuracy=correct / len(defective), accuracy_low=low, accuracy_high=high,
+                  n=len(defective))
+    why = (f"it names most labeled defective items' group right ({right[chosen]} of "
+           f"{len(defective)}); picked the same way in cross-validation it names "
+           f"{nested['accuracy']:.2f} [{low:.2f}, {high:.2f}] right")
+    return chosen, why, right, nested

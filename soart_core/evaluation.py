@@ -310,7 +310,7 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
     `reference`: the reference group (the unit space of the detectors; default the
     baseline group). `verdict` (the verdict table's columns) adds the
     `difference_mt` detector; `summary` (the verdict
-    summary's columns) the `judges` row, this metric's verdicts alone. `words` (the
+    summary's columns) the `attention_alone` row, the attention on this metric alone. `words` (the
     validation Table) and `health` (attention_health's dict) add their warnings: rows
     that are all the same (then the only warning: the methods' own would guess at
     causes), a collapsed attention. `logged`: a set of warnings said already in this

@@ -505,8 +505,9 @@ def verdicts(inputs, outputs, params):
         write_columns(path, columns)
     write_columns(outputs.mt_thresholds,
                   {k: [t[k] for t in thresholds] for k in thresholds[0]})
-    summary, calibration, selection, regions = verdict_summary(
+    summary, calibration, selection, regions, predictors = verdict_summary(
         inputs, params, judge_groups, tables, valid, same)
+    write_rounded(outputs.predictors, predictors, decimals=None)  # NaN: an empty cell
     write_columns(outputs.summary, summary, bom=True)  # the answer, read in Excel
     write_rounded(outputs.answer, answer_table(summary), decimals=ANSWER_DECIMALS)
     write_columns(outputs.calibration, calibration)
@@ -565,10 +566,16 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
         chosen, why, figures, nested = method, "verdicts.method names it", {}, {}
     else:
         raise InputError(learn[0].path, f"verdicts.method {method}: {skipped[method]}")
+    attention, predicted_by = answer.predictions(items, judges, judge_groups,
+                                                 order=params.order,
+                                                 reference=params.reference,
+                                                 false_alarm=false_alarm)
+    predictor, predictor_why, right, predictor_nested = detectors.choose_predictor(
+        predicted_by, groups, params.reference)
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
     summary = {"item": valid[0].names, "group": list(groups),
-               **answer.answer_columns(results, chosen, items, judges, judge_groups,
-                                       learn[0].names, places, order=params.order,
+               **answer.answer_columns(results, chosen, predicted_by[predictor], attention,
+                                       items, judges, judge_groups, learn[0].names, places,
                                        reference=params.reference,
                                        false_alarm=false_alarm)}
     for metric, mt in zip(params.words, mt_tables):
@@ -603,6 +610,16 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                  **{f"nested_{k}": [nested.get(k, np.nan) if n == chosen else np.nan
                                     for n in REGISTRY] for k in detectors.NESTED}}
     regions = answer.region_rows(results, valid[0].names, places)
+    predictors = {"predictor": list(detectors.PREDICTORS),
+                  "chosen": [n == predictor for n in detectors.PREDICTORS],
+                  "named_right": [right.get(n, np.nan) for n in detectors.PREDICTORS],
+                  "why": [predictor_why if n == predictor else
+                          "" if n in predicted_by else "the judges cannot fit it"
+                          for n in detectors.PREDICTORS],
+                  **{f"nested_{k}": [predictor_nested[k] if n == predictor else np.nan
+                                     for n in detectors.PREDICTORS]
+                     for k in ("accuracy", "accuracy_low", "accuracy_high")}}
+    LOG.info(f"verdicts (summary): predicted by {predictor}, because {predictor_why}")
     flagged = int(chosen_result["flag"].sum())
     LOG.info(f"verdicts (summary): detector {chosen}, because {why}; flag from raw score "
              f"{chosen_result['line']:.6g} (false-alarm rate {false_alarm:g} on the reference "
@@ -612,7 +629,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     if np.unique(chosen_result["raw"]).size == 1 and len(chosen_result["raw"]) > 1 and not same:
         LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
                     "carry nothing that tells them apart")
-    return summary, calibration, selection, regions
+    return summary, calibration, selection, regions, predictors
 
 
 def figures(inputs, outputs, params):
@@ -710,11 +727,13 @@ def reference(inputs, outputs, params):
     judges = read_columns(inputs.judge_groups, text=("judge", "group"))
     selection = read_columns(inputs.selection, text=("detector", "chosen", "why"))
     chosen = str(selection["detector"][list(selection["chosen"]).index("true")])
+    predictors = read_columns(inputs.predictors, text=("predictor", "chosen", "why"))
+    predictor = str(predictors["predictor"][list(predictors["chosen"]).index("true")])
     at = {m: i for i, m in enumerate(ranges["metric"])}
     settings = {
         "words": list(params.words), "kinds": {m: params.kinds[m] for m in params.words},
         "image": params.image, "order": list(params.order), "reference": params.reference,
-        "false_alarm": params.false_alarm, "method": chosen,
+        "false_alarm": params.false_alarm, "method": chosen, "predictor": predictor,
         "ranges": {m: [float(ranges[k][at[m]]) for k in ("lo", "hi", "scale")]
                    for m in params.words},
         "judge_names": list(judges["judge"]), "judge_groups": list(judges["group"]),

@@ -164,7 +164,7 @@ STAGES = {
         outputs=dict(verdicts="verdicts/{word}.csv", mt_thresholds="verdicts/mt_thresholds.csv",
                      summary="verdicts/summary.csv", calibration="verdicts/calibration.csv",
                      selection="verdicts/selection.csv", regions="verdicts/regions.csv",
-                     answer="verdicts/answer.csv"),
+                     answer="verdicts/answer.csv", predictors="verdicts/predictors.csv"),
         group="score", targets=("summary",),
         report={"verdicts": Report("verdicts", "Verdicts", "by metric",
                                    {"table": "verdicts"}),
@@ -173,6 +173,8 @@ STAGES = {
                 "answer": Report("answer", "Verdicts", "the answer", {"table": "answer"}),
                 "selection": Report("selection", "Verdicts", "the detector",
                                     {"table": "selection"}),
+                "predictors": Report("predictors", "Verdicts", "the defect group",
+                                     {"table": "predictors"}),
                 "regions": Report("regions", "Verdicts", "where",
                                   {"table": "regions"})}),
     # the classic baselines: on the thresholded validation metrics themselves

@@ -173,3 +173,39 @@ def test_a_region_whose_judges_do_not_vary_is_scored_not_infinite():
     result = detectors.run("regions", items, judges, groups, reference="NORMAL",
                            false_alarm=A)
     assert np.isfinite(result["raw"]).all() and result["flag"][1]
+
+
+def test_the_defect_group_predictor_is_chosen_on_the_labeled_defects():
+    """The predictor naming most labeled defective items' group right answers; with one
+    labeled defect group there is nothing to choose by: attention."""
+    groups = np.array(["NORMAL"] * 3 + ["ERROR_A"] * 4 + ["ERROR_B"] * 4 + [""] * 2,
+                      dtype=object)
+    truth = np.where(groups == "", "ERROR_A", groups)
+    wrong = np.where(truth == "ERROR_A", "ERROR_B", "ERROR_A")
+    predictions = {"attention": wrong.astype(object), "centroid": truth.astype(object),
+                   "lda": truth.astype(object)}
+    chosen, why, right, nested = detectors.choose_predictor(predictions, groups, "NORMAL")
+    assert chosen == "centroid" and right == {"attention": 0, "centroid": 8, "lda": 8}
+    assert nested["accuracy"] == 1.0 and nested["n"] == 8
+    assert why.startswith("it names most labeled defective items' group right (8 of 8)")
+    one = np.where(groups == "ERROR_B", "", groups)
+    chosen, why, _, nested = detectors.choose_predictor(predictions, one, "NORMAL")
+    assert chosen == "attention" and why.startswith("the default: 4 labeled defective "
+                                                    "item(s) of 1 group(s)")
+
+
+def test_every_predictor_names_a_defect_group_from_the_judges_alone():
+    rng = np.random.default_rng(12)
+    centres = {"NORMAL": 0.0, "ERROR_A": 3.0, "ERROR_B": -3.0}
+    groups = np.repeat(list(centres), 6).astype(object)
+    judges = [np.array([rng.normal(centres[g], 0.5, size=4) for g in groups])]
+    items = [np.vstack([rng.normal(3.0, 0.5, size=(5, 4)), rng.normal(-3.0, 0.5, size=(5, 4))])]
+    weights = {g: np.zeros(10) for g in centres}
+    weights["ERROR_A"][:5] = weights["ERROR_B"][5:] = 1.0
+    done = detectors.defect_groups(items, judges, groups, "NORMAL", weights)
+    want = ["ERROR_A"] * 5 + ["ERROR_B"] * 5
+    for name in detectors.PREDICTORS:
+        assert list(done[name]) == want, name
+    alone = detectors.defect_groups([t[3:4] for t in items], judges, groups, "NORMAL",
+                                    {g: w[3:4] for g, w in weights.items()})
+    assert {n: list(v) for n, v in alone.items()} == {n: list(v[3:4]) for n, v in done.items()}

@@ -17,6 +17,7 @@ rule reference:
         regions=NORMALISED["regions"],
         judge_groups=NORMALISED["judge_groups"],
         selection=f"{PLAIN}/verdicts/selection.csv",
+        predictors=f"{PLAIN}/verdicts/predictors.csv",
     output:
         reference=REFERENCE,
     params:
