@@ -69,6 +69,6 @@ include: "workflow/rules/stages.smk"
 include: "workflow/rules/sweeps.smk"
 
 
-if BATCHES:
+if BATCH_TARGETS:
 
     include: "workflow/rules/batches.smk"

@@ -339,15 +339,18 @@ def p_chart(drift, path):
     rate = np.asarray(drift["rate"], dtype=np.float64)
     drifting = np.asarray(drift["drifting"], dtype=bool)
     fig, ax = plt.subplots(figsize=(min(16.0, 5.0 + 0.3 * n), 4.5))
-    ax.step(np.append(index, n) - 0.5, np.append(drift["upper_limit"], drift["upper_limit"][-1:]
-                                                 if n else []), where="post",
-            color="tab:red", lw=1, ls="--", label="control limits (3 sigma)")
-    ax.step(np.append(index, n) - 0.5, np.append(drift["lower_limit"], drift["lower_limit"][-1:]
-                                                 if n else []), where="post",
-            color="tab:red", lw=1, ls="--")
-    if n:
+    if n:  # each batch's limits over its own step of the axis
+        edges = np.append(index, n) - 0.5
+        for name, label in (("upper_limit", "control limits (3 sigma)"),
+                            ("lower_limit", None)):
+            limits = np.asarray(drift[name], dtype=np.float64)
+            ax.step(edges, np.append(limits, limits[-1]), where="post", color="tab:red",
+                    lw=1, ls="--", label=label)
         ax.axhline(drift["centre"][0], color="black", lw=1,
                    label=f"promised false-alarm rate {drift['centre'][0]:g}")
+    else:
+        ax.text(0.5, 0.5, "no batch yet", ha="center", va="center",
+                transform=ax.transAxes)
     ax.plot(index, rate, color="tab:blue", marker="o", lw=1, label="flag rate")
     ax.scatter(index[drifting], rate[drifting], color="tab:red", zorder=3, s=40,
                label="drifting")

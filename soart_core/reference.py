@@ -71,12 +71,10 @@ def build(folder, *, learn_paths, normal_images, settings):
         total += pixels
         if "nearest" in settings["kinds"].values():
             kept.append(pixels.ravel())
-    arrays = {"total": total, "judges": np.array(kept) if kept else np.zeros((0, 0))}
+    # one float64 array: the pixel sum's row, then each reference judge's (for nearest)
+    stacked = np.vstack([total.ravel()] + kept)
     write_atomic(os.path.join(folder, PIXELS),
-                 lambda out: np.save(out, np.stack([arrays["total"].ravel()])
-                                     if not kept else
-                                     np.vstack([arrays["total"].ravel(), arrays["judges"]]),
-                                     allow_pickle=False), binary=True)
+                 lambda out: np.save(out, stacked, allow_pickle=False), binary=True)
     names.append(PIXELS)
     shaped = {**settings, "shape": list(total.shape), "normal_images": len(normal_images)}
     body = json.dumps(shaped, sort_keys=True, ensure_ascii=False)
@@ -104,8 +102,9 @@ def load(folder):
         with open(os.path.join(folder, FILE), encoding="utf-8") as stream:
             saved = json.load(stream)
     except OSError:
-        raise InputError(os.path.join(folder, FILE), "no reference here: run `snakemake "
-                                                     "--cores 2 reference` first") from None
+        raise InputError(os.path.join(folder, FILE), "no reference here: set batches_dir "
+                                                     "and run the plain command first "
+                                                     "(docs/batches.md)") from None
     names = [_judges_file(m) for m in saved["words"]] + [PIXELS, "settings.json"]
     try:
         found = _digest(folder, names)
@@ -116,6 +115,9 @@ def load(folder):
         raise InputError(os.path.join(folder, FILE), f"the reference's files are not those "
                                                      f"of id {saved['id']} (changed since "
                                                      f"it was made); build it again")
+    # the settings from the digested file (reference.json repeats them for people)
+    with open(os.path.join(folder, "settings.json"), encoding="utf-8") as stream:
+        saved = {"id": saved["id"], **json.load(stream)}
     stacked = np.load(os.path.join(folder, PIXELS), allow_pickle=False)
     judges = [read_table(os.path.join(folder, _judges_file(m)), "judge")
               for m in saved["words"]]

@@ -17,12 +17,13 @@ INPUTS = input_paths(config)
 
 # the line's batches ({batch: [(path, group)]}; workflow/rules/batches.smk), and what
 # `rule all` asks of them
-BATCHES = {}
+BATCHES, BATCH_TARGETS = {}, []
 if config["images_dir"] and config["batches_dir"]:
     with one_line_errors():
         BATCHES = find_batches(config["batches_dir"], config["groups"]["order"])
-BATCH_TARGETS = ([f"results/batches/{b}/verdicts.csv" for b in BATCHES]
-                 + ["results/batches/drift.csv"]) if BATCHES else []
+    BATCH_TARGETS = (["results/reference/reference.json"]
+                     + [f"results/batches/{b}/verdicts.csv" for b in BATCHES]
+                     + ["results/batches/drift.csv"])
 # the code, Python and libraries of every job (soart_core.provenance): each rule's `code`
 CODE = code_digest(SOART)
 SWEEP_SCHEMA = load_schema(SOART)
