@@ -340,11 +340,15 @@ def evaluate_metric(metric, attention, difference, blocks, classic_rows, classic
                                      prefix=f"{metric}_")[0])
     if verdict is not None:
         keep = labeled_mask(verdict["group"])
+        distance = np.asarray(verdict["mt_distance"], dtype=np.float64)[keep]
+        unscored = np.isnan(distance).all()  # no unit space: verdicts.unscored_mt
         detectors.append(detector(metric, "difference_mt",
                                   np.asarray(verdict["group"], dtype=object)[keep],
-                                  np.asarray(verdict["mt_distance"])[keep],
-                                  np.asarray(verdict["mt_flag"])[keep], order=order,
-                                  reference=reference))
+                                  None if unscored else distance,
+                                  None if unscored else np.asarray(verdict["mt_flag"])[keep],
+                                  order=order, reference=reference,
+                                  reason="no MT verdicts: too few labeled reference items"
+                                  if unscored else ""))
     rows = [_arrange(row, common, levels, contrast, support, reference or baseline)
             for row in [r for r, _ in done] + detectors + list(classic_rows)]
     logged = set() if logged is None else logged

@@ -30,7 +30,7 @@ from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, ROLES, SUMMARY_TEXT,
                      verdict_summary_text)
 from .sweep import rank_instances, stale_folders
 from .detectors import REGISTRY
-from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, verdict_table
+from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, row_signs, verdict_table
 from .workbook import package_versions, write_workbook
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
@@ -356,11 +356,19 @@ def attention_variant(inputs, outputs, params, weights):
 
 
 def difference(inputs, outputs, params):
-    """Subtract the per-judge baseline row from each attention table."""
-    for src, diff_path, base_path in zip(inputs.attention, outputs.difference,
-                                         outputs.baseline):
-        diff, base = baseline_difference(read_table(src, "item"), params.method,
-                                         params.group)
+    """Subtract the per-judge baseline row from each attention table. group_mean of a
+    group without labeled items (a folder of new images only) takes the median of all
+    items instead, with a warning: the answer needs no labels, and neither may this."""
+    tables = [read_table(src, "item") for src in inputs.attention]
+    method = params.method
+    if method == "group_mean" and not (np.asarray(tables[0].groups, dtype=object)
+                                       == params.group).any():
+        LOG.warning(f"baseline: group '{params.group}' has no labeled items, so "
+                    f"group_mean has nothing to average: the median of all items instead "
+                    f"(set baseline.method: median to choose it)")
+        method = "median"
+    for table, diff_path, base_path in zip(tables, outputs.difference, outputs.baseline):
+        diff, base = baseline_difference(table, method, params.group)
         write_table(diff, "item", diff_path)
         write_columns(base_path, {"judge": diff.columns, "baseline": base})
 
@@ -491,8 +499,10 @@ def verdicts(inputs, outputs, params):
                 threshold=params.verdicts["mt_threshold"],
                 quantile=params.verdicts["mt_quantile"],
                 max_loo_items=params.verdicts["mt_max_loo_items"])
-        except TooFewLabeled as err:
-            raise InputError(difference.path, f"no verdicts: {err}") from None
+        except TooFewLabeled as err:  # the MT's unit space is the labeled items': none
+            LOG.warning(f"verdicts of {metric}: no MT verdicts ({err}); the answer "
+                        f"(summary.csv) needs the judges only")
+            columns, row = unscored_mt(difference, judge_groups, params, str(err))
         tables.append(columns)
         thresholds.append({"metric": metric, **row})
         if row["unit_space"].startswith("no spread") and not same:
@@ -526,6 +536,24 @@ def answer_table(summary):
     order = np.lexsort((np.arange(len(score)), -score, ~flagged))
     return {k: np.asarray(summary[k], dtype=object if k != "score" else np.float64)[order]
             for k in ANSWER_COLUMNS}
+
+
+def unscored_mt(difference, judge_groups, params, why):
+    """A metric's MT verdicts where the labeled items cannot make its unit space: every
+    distance NaN, every MT flag `unscored`, the threshold row saying why."""
+    n = len(difference.names)
+    columns = {"item": difference.names, "group": list(difference.groups),
+               "predicted": [""] * n, "mt_distance": np.full(n, np.nan),
+               "mt_flag": np.full(n, "unscored", dtype=object)}
+    signs = row_signs(difference.values, judge_groups, params.order, params.tolerance)
+    columns.update({f"sign_{g}": v for g, v in signs.items()})
+    labeled = np.asarray(difference.groups, dtype=object) != ""
+    groups = np.asarray(difference.groups, dtype=object)
+    row = {"mt_threshold": np.nan, "rule": f"none: {why}",
+           "reference_items": int((groups == params.reference).sum()),
+           "labeled_items": int(labeled.sum()), "unlabeled_items": int((~labeled).sum()),
+           "reference_distances": "", "unit_space": "none"}
+    return columns, row
 
 
 def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
