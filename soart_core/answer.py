@@ -6,9 +6,9 @@ reference."""
 
 import numpy as np
 
-from . import detectors
+from . import detectors, stages
 from .detectors import REGISTRY
-from .verdicts import TooFewLabeled, judge_verdicts
+from .verdicts import TooFewLabeled, judge_groups_of
 
 
 def promise_of(result, false_alarm):
@@ -42,14 +42,16 @@ def run_all(items, judges, judge_groups, *, reference, false_alarm):
     return results, skipped
 
 
-def predictions(items, judges, judge_groups, *, order, reference, false_alarm):
-    """(the attention's columns, {predictor: the defect group each item is most like})
-    of the items: detectors.defect_groups, the attention over the judges with it."""
-    attention, _ = judge_verdicts(items, judges, judge_groups, order=order,
-                                  reference=reference, false_alarm=false_alarm)
-    weights = {k[len("weight_"):]: v for k, v in attention.items() if k.startswith("weight_")}
+def predictions(results, items, judges, judge_groups, *, order, reference):
+    """(the attention's columns: weight_{GROUP} and judges_attended, {predictor: the
+    defect group each item is most like}) of the items, from the attention detector's
+    weights in `results` (run_all's) and detectors.defect_groups."""
+    weights = results["attention"]["weights"]
+    present, by_group = judge_groups_of(weights, judge_groups, order)
+    attention = {**{f"weight_{g}": by_group[:, i] for i, g in enumerate(present)},
+                 "judges_attended": stages.effective_number(weights)}
     return attention, detectors.defect_groups(items, judges, judge_groups, reference,
-                                              weights)
+                                              dict(zip(present, by_group.T)))
 
 
 def answer_columns(results, chosen, predicted_by, attention, items, judges, judge_groups,

@@ -56,8 +56,9 @@ def attention_raw(items, judges, in_reference):
     tau = stages.judge_temperature(ll)
     own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
     groups = np.where(in_reference, "reference", "other")
-    return (left_out_raw(x, ll, tau, in_reference),
-            reference_weight_score(own[in_reference], groups, "reference"), {})
+    raw, weights = left_out_raw(x, ll, tau, in_reference)
+    return raw, reference_weight_score(own[in_reference], groups, "reference"), {
+        "weights": weights}
 
 
 def _bounded(raw):

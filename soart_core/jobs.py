@@ -26,7 +26,7 @@ from .provenance import library_versions
 from .errors import InputError, excerpt
 from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
 from .images import image_metrics, read_gray, region_boxes
-from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, ROLES, SUMMARY_TEXT,
+from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, ROLES, SUMMARY_TEXT, UNLABELED,
                      verdict_summary_text)
 from .sweep import rank_instances, stale_folders
 from .detectors import REGISTRY
@@ -547,8 +547,8 @@ def unscored_mt(difference, judge_groups, params, why):
                "mt_flag": np.full(n, "unscored", dtype=object)}
     signs = row_signs(difference.values, judge_groups, params.order, params.tolerance)
     columns.update({f"sign_{g}": v for g, v in signs.items()})
-    labeled = np.asarray(difference.groups, dtype=object) != ""
     groups = np.asarray(difference.groups, dtype=object)
+    labeled = groups != UNLABELED
     row = {"mt_threshold": np.nan, "rule": f"none: {why}",
            "reference_items": int((groups == params.reference).sum()),
            "labeled_items": int(labeled.sum()), "unlabeled_items": int((~labeled).sum()),
@@ -594,10 +594,9 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
         chosen, why, figures, nested = method, "verdicts.method names it", {}, {}
     else:
         raise InputError(learn[0].path, f"verdicts.method {method}: {skipped[method]}")
-    attention, predicted_by = answer.predictions(items, judges, judge_groups,
+    attention, predicted_by = answer.predictions(results, items, judges, judge_groups,
                                                  order=params.order,
-                                                 reference=params.reference,
-                                                 false_alarm=false_alarm)
+                                                 reference=params.reference)
     predictor, predictor_why, right, predictor_nested = detectors.choose_predictor(
         predicted_by, groups, params.reference)
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
@@ -748,15 +747,19 @@ def workbook(inputs, outputs, params):
 
 
 # ---- the line's daily batches: a frozen reference (soart_core.reference) ----------------
+def chosen_in(path, key):
+    """The `key` of the row marked `chosen` in verdicts/selection.csv or predictors.csv."""
+    table = read_columns(path, text=(key, "chosen", "why"))
+    return str(table[key][list(table["chosen"]).index("true")])
+
+
 def reference(inputs, outputs, params):
     """results/reference/: everything the answer learns from the judges, with its id."""
     ranges = read_columns(inputs.range, text=("metric",))
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
     judges = read_columns(inputs.judge_groups, text=("judge", "group"))
-    selection = read_columns(inputs.selection, text=("detector", "chosen", "why"))
-    chosen = str(selection["detector"][list(selection["chosen"]).index("true")])
-    predictors = read_columns(inputs.predictors, text=("predictor", "chosen", "why"))
-    predictor = str(predictors["predictor"][list(predictors["chosen"]).index("true")])
+    chosen = chosen_in(inputs.selection, "detector")
+    predictor = chosen_in(inputs.predictors, "predictor")
     at = {m: i for i, m in enumerate(ranges["metric"])}
     settings = {
         "words": list(params.words), "kinds": {m: params.kinds[m] for m in params.words},

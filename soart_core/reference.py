@@ -165,9 +165,8 @@ def score_images(reference, paths, on_bad_image="stop"):
         return {"item": [], "reference": []}, answer.region_rows({}, [], {}), rejected
     results, _ = answer.run_all(items, judges, s["judge_groups"], reference=s["reference"],
                                 false_alarm=s["false_alarm"])
-    attention, predicted_by = answer.predictions(items, judges, s["judge_groups"],
-                                                 order=s["order"], reference=s["reference"],
-                                                 false_alarm=s["false_alarm"])
+    attention, predicted_by = answer.predictions(results, items, judges, s["judge_groups"],
+                                                 order=s["order"], reference=s["reference"])
     columns = answer.answer_columns(results, s["method"], predicted_by[s["predictor"]],
                                     attention, items, judges, s["judge_groups"],
                                     s["judge_names"], s["places"], reference=s["reference"],

@@ -176,12 +176,13 @@ def reference_weight_score(weights, judge_groups, reference):
 
 
 def left_out_raw(x, learn, temperature, in_reference):
-    """Each item's raw score (1 - the weight on the reference judges) averaged over
-    leaving out each reference judge in turn, rounded as reference_weight_score: the
-    item then faces n - 1 reference judges, as each judge does in its own
-    leave-one-out score, so that a normal item's raw is exchangeable with the judges'
-    (with all n, items would score lower than the judges, and the flag would promise
-    more false alarms than it gives)."""
+    """(raw, A): each item's raw score (1 - the weight on the reference judges)
+    averaged over leaving out each reference judge in turn, rounded as
+    reference_weight_score: the item then faces n - 1 reference judges, as each judge
+    does in its own leave-one-out score, so that a normal item's raw is exchangeable
+    with the judges' (with all n, items would score lower than the judges, and the
+    flag would promise more false alarms than it gives); and the items' attention over
+    all the judges, A = stages.judge_attention's, from the same scores."""
     scores = -stages.squared_distances(x, learn) / temperature
     rows = np.arange(len(scores))
     top = scores.argmax(axis=1)
@@ -201,7 +202,7 @@ def left_out_raw(x, learn, temperature, in_reference):
         without_top = rest[:, ~in_reference].sum(axis=1) / rest.sum(axis=1)
         column = np.cumsum(in_reference)[top[alone]] - 1  # top's column in left_out
         left_out[alone, column] = without_top
-    return np.round(left_out.mean(axis=1), SCORE_DECIMALS)
+    return np.round(left_out.mean(axis=1), SCORE_DECIMALS), weights / total[:, None]
 
 
 def calibrate(raw, reference_raw, false_alarm):
@@ -296,9 +297,8 @@ def judge_verdicts(valid, learn, judge_groups, *, order, reference, false_alarm,
         raise TooFewLabeled(f"no judges outside the reference group {reference}: the "
                             f"score is the weight on the other groups' judges")
     tau = stages.judge_temperature(ll)
-    weights = stages.judge_attention(x, ll, tau)
     own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
-    raw = left_out_raw(x, ll, tau, in_reference)
+    raw, weights = left_out_raw(x, ll, tau, in_reference)
     reference_raw = reference_weight_score(own[in_reference], judge_groups, reference)
     if not np.isfinite(raw).all():
         raise Unscorable(f"item row {int(np.flatnonzero(~np.isfinite(raw))[0])} cannot be "

@@ -124,7 +124,8 @@ def test_an_items_raw_score_leaves_out_each_reference_judge_in_turn():
                 w = np.exp(-(row[keep] - row[keep].min()) / tau)
                 raws.append(w[~reference[keep]].sum() / w.sum())
             want.append(np.mean(raws))
-        got = verdicts.left_out_raw(x, judges, tau, reference)
+        got, weights = verdicts.left_out_raw(x, judges, tau, reference)
+        np.testing.assert_array_equal(weights, stages.judge_attention(x, judges, tau))
         np.testing.assert_allclose(got, want, atol=2e-9)
 
 
