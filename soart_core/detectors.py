@@ -30,6 +30,7 @@ from typing import Callable
 import numpy as np
 
 from . import stages
+from .groups import relative_round, squared_scale
 from .evaluation import hanley_mcneil, tied_auc, wilson
 from .verdicts import (SCORE_DECIMALS, TooFewLabeled, Unscorable, calibrate, left_out_raw,
                        mt_distances, reference_weight_score)
@@ -167,10 +168,18 @@ def run(name, items, judges, judge_groups, *, reference, false_alarm):
 
 def nearest_reference(items, judges, in_reference):
     """Each item's most similar reference judge (its row among the judges): the nearest
-    in the judge-scaled features of every metric side by side."""
+    in the judge-scaled features of every metric side by side (ties below the
+    judges' resolution: the first)."""
     ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
     rows = np.flatnonzero(in_reference)
-    return rows[stages.squared_distances(x, ll[rows]).argmin(axis=1)]
+    return rows[_nearest(x, ll[rows], ll)]
+
+
+def _nearest(x, targets, judges):
+    """Each row of `x`'s nearest row of `targets`, squared distances compared on a grid
+    of 1e-9 of the judges' own scale (never the batch's): a tie is a tie, to the first."""
+    return relative_round(stages.squared_distances(x, targets),
+                          scale=squared_scale(judges)).argmin(axis=1)
 
 
 def _pick(results, is_error, is_reference, rows):
@@ -263,12 +272,12 @@ def defect_groups(items, judges, judge_groups, reference, attention_weights):
     judges cannot fit (LDA: 2 error groups of 2 judges or more) is left out."""
     groups = np.asarray(judge_groups, dtype=object)
     errors = [g for g in attention_weights if g != reference]
-    done = {"attention": np.array(errors, dtype=object)[np.column_stack(
-        [attention_weights[g] for g in errors]).argmax(axis=1)]}
+    # weights in [0, 1] compared at the raw scores' resolution: a tie is a tie
+    done = {"attention": np.array(errors, dtype=object)[np.round(np.column_stack(
+        [attention_weights[g] for g in errors]), SCORE_DECIMALS).argmax(axis=1)]}
     ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
     centroids = np.stack([ll[groups == g].mean(axis=0) for g in errors])
-    done["centroid"] = np.array(errors, dtype=object)[
-        stages.squared_distances(x, centroids).argmin(axis=1)]
+    done["centroid"] = np.array(errors, dtype=object)[_nearest(x, centroids, ll)]
     counts = [int((groups == g).sum()) for g in errors]
     if len(errors) > 1 and min(counts) >= 2:
         from sklearn.discriminant_analysis import LinearDiscriminantAnalysis

@@ -209,3 +209,23 @@ def test_every_predictor_names_a_defect_group_from_the_judges_alone():
     alone = detectors.defect_groups([t[3:4] for t in items], judges, groups, "NORMAL",
                                     {g: w[3:4] for g, w in weights.items()})
     assert {n: list(v) for n, v in alone.items()} == {n: list(v[3:4]) for n, v in done.items()}
+
+
+def test_a_tie_below_the_judges_resolution_is_a_tie():
+    """Two judges (and two group centroids) equal but for the last bits: every item,
+    whatever those bits, is named after the first, never after the rounding noise."""
+    base = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [3.0, 3.0], [-3.0, -3.0]])
+    noisy = base.copy()
+    noisy[1] = noisy[0] * (1 + 1e-15)  # judge 1 equals judge 0 to rounding
+    groups = np.array(["NORMAL", "NORMAL", "NORMAL", "ERROR_A", "ERROR_B"], dtype=object)
+    items = [np.array([[0.0, 1.0 + 1e-16], [0.0, 1.0 - 1e-16]])]
+    nearest = detectors.nearest_reference(items, [noisy], groups == "NORMAL")
+    assert list(nearest) == [0, 0]
+    twins = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [2.0, 2.0 + 1e-14]])
+    tied = detectors.defect_groups([np.array([[3.0, 3.0], [1.0, 1.0]])], [twins],
+                                   np.array(["NORMAL", "NORMAL", "ERROR_A", "ERROR_B"],
+                                            dtype=object), "NORMAL",
+                                   {"ERROR_A": np.array([0.5, 0.5]),
+                                    "ERROR_B": np.array([0.5 + 1e-15, 0.5])})
+    assert list(tied["centroid"]) == ["ERROR_A", "ERROR_A"]
+    assert list(tied["attention"]) == ["ERROR_A", "ERROR_A"]
