@@ -113,3 +113,16 @@ def test_rescoring_every_batch_is_one_command(line):
     after = {b: digests(line / "results" / "batches" / b) for b in ("monday", "tuesday")}
     for b in before:
         assert after[b]["verdicts.csv"] == before[b]["verdicts.csv"]
+
+
+def test_a_bad_image_stops_the_batch_by_default(line, tmp_path):
+    """on_bad_image: stop (the default): the truncated image stops the batch with one
+    error naming it, and nothing is scored."""
+    broken = tmp_path / "broken.png"
+    good = sorted((line / "batches" / "tuesday").glob("*.png"))[0]
+    broken.write_bytes(good.read_bytes()[:300])
+    ref = soart_reference.load(str(line / "results" / "reference"))
+    with pytest.raises(soart_reference.InputError,
+                       match=r"broken\.png: cannot read the image: OSError: image file is "
+                             r"truncated"):
+        soart_reference.score_images(ref, [str(good), str(broken)])
