@@ -8,6 +8,7 @@ import numpy as np
 
 from . import detectors, stages
 from .detectors import REGISTRY
+from .layout import REGION_PLACE
 from .verdicts import TooFewLabeled, judge_groups_of
 
 
@@ -89,13 +90,11 @@ def answer_columns(results, chosen, predicted_by, attention, items, judges, judg
 def region_rows(results, names, places):
     """results/verdicts/regions.csv's columns: one row per item and region, its place
     and its score on the answer's scale (the regions detector's; empty without it)."""
-    if "regions" not in results:
-        return {"item": [], "feature": [], "score": []}
+    if "regions" not in results:  # the same columns, no row (figures read them)
+        return {"item": [], **{k: [] for k in ("feature",) + REGION_PLACE}, "score": []}
     n_items, n_regions = results["regions"]["region_score"].shape
     return {"item": np.repeat(np.asarray(names, dtype=object), n_regions),
             **{k: np.tile(np.asarray(places[k], dtype=object), n_items)
                for k in ("feature",) + REGION_PLACE},
             "score": results["regions"]["region_score"].ravel()}
 
-
-REGION_PLACE = ("region_row", "region_col", "top", "left", "height", "width")

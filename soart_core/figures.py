@@ -331,7 +331,7 @@ def answer_plot(summary, false_alarm, order, path):
 
 def p_chart(drift, path):
     """The batches' flag rates (results/batches/drift.csv's columns) on a p-chart: the
-    promised false-alarm rate as the centre line, its 3-sigma control limits (they
+    promised false-alarm rate of the reference that scored each batch as the centre line, its 3-sigma control limits (they
     narrow as a batch grows), the drifting batches in red."""
     plt = _pyplot()
     n = len(drift["batch"])
@@ -346,8 +346,11 @@ def p_chart(drift, path):
             limits = np.asarray(drift[name], dtype=np.float64)
             ax.step(edges, np.append(limits, limits[-1]), where="post", color="tab:red",
                     lw=1, ls="--", label=label)
-        ax.axhline(drift["centre"][0], color="black", lw=1,
-                   label=f"promised false-alarm rate {drift['centre'][0]:g}")
+        # each batch's centre: the rate of the reference that scored it (its record)
+        centre = np.asarray(drift["centre"], dtype=np.float64)
+        rates = ", ".join(f"{p:g}" for p in dict.fromkeys(centre.tolist()))
+        ax.step(edges, np.append(centre, centre[-1]), where="post", color="black", lw=1,
+                label=f"promised false-alarm rate {rates}")
     else:
         ax.text(0.5, 0.5, "no batch yet", ha="center", va="center",
                 transform=ax.transAxes)
@@ -388,7 +391,7 @@ def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
         ax.axis("off")
     for ax, k, item in zip(axes.ravel(), shown, items):
         mine = region_item == item
-        places = {c: np.asarray(regions[c], dtype=object)[mine]
+        places = {c: np.asarray(regions.get(c, [""] * len(region_item)), dtype=object)[mine]
                   for c in ("top", "left", "height", "width")}
         values = np.asarray(regions["score"], dtype=np.float64)[mine]
         colours = plt.get_cmap("Reds")
@@ -399,8 +402,10 @@ def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
                 ax.add_patch(plt.Rectangle((int(left) - 0.5, int(top) - 0.5), int(width),
                                            int(height), facecolor=colours(value),
                                            alpha=0.45, edgecolor="black", lw=0.5))
-        else:  # tables without images: the regions in feature order
+        elif values.size:  # tables without images: the regions in feature order
             ax.imshow(values[None, :], cmap="Reds", vmin=0, vmax=1, aspect="auto")
+        else:  # no region scores (the regions detector could not be calibrated)
+            ax.text(0.5, 0.5, "no region scores", ha="center", va="center", fontsize=7)
         ax.set_title(f"{short_name(item, 24)}\nscore {score[k]:.3f}, "
                      f"{summary['where'][k]}\nnearest normal: "
                      f"{short_name(summary['nearest_normal'][k], 20)}", fontsize=7)

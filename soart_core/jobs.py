@@ -19,21 +19,16 @@ from dataclasses import replace
 import numpy as np
 import yaml
 
-from . import answer, detectors, evaluation, figures as draw, stages
-from . import reference as soart_reference
-from .answer import REGION_PLACE
-from .provenance import library_versions
+from . import stages
 from .errors import InputError, excerpt
-from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_columns)
-from .images import image_metrics, read_gray, region_boxes
-from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, ROLES, SUMMARY_TEXT, UNLABELED,
-                     verdict_summary_text)
-from .sweep import rank_instances, stale_folders
-from .detectors import REGISTRY
-from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, row_signs, verdict_table
-from .workbook import package_versions, write_workbook
+from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, REGION_PLACE, ROLES, SUMMARY_TEXT,
+                     UNLABELED, verdict_summary_text)
 from .tables import (Table, line_of, read_columns, read_table, write_columns,
                      write_rounded, write_table, write_text)
+
+# Each job imports the soart modules of its own stage in its body (and its stage
+# declares them: soart_core.pipeline, `modules`), so that a job runs, and its code
+# digest covers, only what it needs: a change to figures.py reruns the figures alone.
 
 THRESHOLD_TEXT = ("metric", "rule", "reference_distances", "unit_space")
 LOG = logging.getLogger("soart")
@@ -192,6 +187,8 @@ def metrics(inputs, outputs, params):
     """Stage 0 (optional): the metric tables, in the seed's layout, from images:
     `inputs.images` with their [set, group] in `params.labels` (soart_core.images.
     find_images lists both)."""
+    from .images import image_metrics, read_gray, region_boxes
+
     images = [(path, set_name, group)
               for path, (set_name, group) in zip(inputs.images, params.labels)]
     kinds = list(dict.fromkeys(params.kinds[m] for m in params.metrics))
@@ -384,6 +381,9 @@ def blocks(inputs, outputs, params):
 def classic(inputs, outputs, params):
     """The classic baselines (nearest centroid, LDA, MT on the metrics themselves) on
     each words metric's thresholded validation table."""
+    from . import evaluation
+    from .evaluation import rows_to_columns
+
     for i, metric in enumerate(params.words):
         rows, confusion = evaluation.classic(metric, read_table(inputs.words[i], "item"),
                                     order=params.order, max_loo_items=params.max_loo_items,
@@ -397,6 +397,10 @@ def evaluate(inputs, outputs, params):
     """Leave-one-out classification figures and block contrast, per words metric, with
     the classic baselines' rows (job `classic`). The tables for people (per metric and
     the summary) show figures rounded; the confusion counts are exact."""
+    from . import evaluation
+    from .detectors import REGISTRY
+    from .evaluation import collapsed, columns_to_rows, constant_features, rows_to_columns
+
     verdict_summary_ = (read_columns(inputs.summary, text=verdict_summary_text(params.words))
                         if hasattr(inputs, "summary") else None)
     healths = (attention_health(inputs, params) if all(
@@ -462,6 +466,8 @@ def attention_health(inputs, params):
     distinct rows, and exp(entropy) of its softmax rows, over the judges (the attention
     table's own rows) or, in the seed's form, over the items (recomputed from the
     words and weights for up to HEALTH_ROWS items)."""
+    from . import evaluation
+
     over, features, feature_scale = attention_mode(params)
     attention_tables = [read_table(path, "item") for path in inputs.attention]
     if over == "judges":
@@ -484,6 +490,9 @@ def attention_health(inputs, params):
 def verdicts(inputs, outputs, params):
     """A verdict for every item, labeled or not, per words metric, and the metrics
     combined (soart_core.verdicts)."""
+    from .evaluation import collapsed, constant_features
+    from .verdicts import TooFewLabeled, verdict_table
+
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     valid = [read_table(path, "item") for path in getattr(inputs, "valid", [])]
     same = bool(valid) and all(constant_features(v.values) for v in valid)
@@ -541,6 +550,8 @@ def answer_table(summary):
 def unscored_mt(difference, judge_groups, params, why):
     """A metric's MT verdicts where the labeled items cannot make its unit space: every
     distance NaN, every MT flag `unscored`, the threshold row saying why."""
+    from .verdicts import row_signs
+
     n = len(difference.names)
     columns = {"item": difference.names, "group": list(difference.groups),
                "predicted": [""] * n, "mt_distance": np.full(n, np.nan),
@@ -564,6 +575,10 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     on its difference rows (which depend on the batch). Also returns the calibration's
     table, the selection's, and results/verdicts/regions.csv's columns. `valid`: the
     words metrics' normalised validation tables, as read by the caller."""
+    from . import answer, detectors
+    from .detectors import REGISTRY
+    from .verdicts import TooFewLabeled, Unscorable, judge_verdicts
+
     learn = [read_table(path, "judge") for path in inputs.learn]
     false_alarm = params.verdicts["false_alarm"]
     items, judges = [t.values for t in valid], [t.values for t in learn]
@@ -662,6 +677,9 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
 def figures(inputs, outputs, params):
     """Heatmaps of attention and difference, and the grid of block sign scores; their
     titles name the words metric."""
+    from . import figures as draw
+    from .images import read_gray
+
     judge_groups = read_columns(inputs.judge_groups, text=("judge", "group"))["group"]
     for i, metric in enumerate(params.words):
         draw.heatmap(read_table(inputs.attention[i], "item"), judge_groups, params.order,
@@ -694,6 +712,9 @@ def sweep_summary(inputs, outputs, params):
     they share (so that each holds the plain layout); the instances are ranked by their
     evaluation figures (as their summaries show them, rounded) in a table and a plot
     per parameter."""
+    from . import figures as draw
+    from .sweep import rank_instances, stale_folders
+
     import pandas as pd  # (0.4 s to import: only the jobs that use it)
 
     summaries = []
@@ -733,6 +754,8 @@ def sweep_summary(inputs, outputs, params):
 def workbook(inputs, outputs, params):
     """The results as one Excel workbook (soart_core.workbook); the per-item verdicts
     and the answer sheet where the rule names them."""
+    from .workbook import package_versions, write_workbook
+
     versions = package_versions()
     write_workbook(outputs.workbook, words=params.words, attention=inputs.attention,
                    difference=inputs.difference, blocks=inputs.blocks,
@@ -755,6 +778,9 @@ def chosen_in(path, key):
 
 def reference(inputs, outputs, params):
     """results/reference/: everything the answer learns from the judges, with its id."""
+    from . import reference as soart_reference
+    from .provenance import library_versions
+
     ranges = read_columns(inputs.range, text=("metric",))
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
     judges = read_columns(inputs.judge_groups, text=("judge", "group"))
@@ -781,45 +807,59 @@ def reference(inputs, outputs, params):
 def batch(inputs, outputs, params):
     """One batch of new images scored against the frozen reference: its verdicts
     (summary.csv's answer columns and the reference's id), where-regions, rejected
-    images and answer figure."""
+    images and answer figure, then its record (reference.write_record), last. An empty
+    batch, or one whose every image is rejected, gets its files with no verdict row.
+    `params.refused`: [name, why] of files no rule can read (reference.refused_name):
+    rejected under skip, one error under stop."""
+    from . import figures as draw, reference as soart_reference
+
     ref = soart_reference.load(os.path.dirname(inputs.reference))
+    refused = [(str(name), str(why)) for name, why in getattr(params, "refused", [])]
+    if refused and params.on_bad_image == "stop":
+        raise InputError(refused[0][0], refused[0][1])
     verdicts, regions, rejected = soart_reference.score_images(
         ref, list(inputs.images), on_bad_image=params.on_bad_image)
     names = {path: name for path, name in zip(inputs.images, params.names)}
-    verdicts["item"] = [names[p] for p in verdicts["item"]]
+    kept = [names[p] for p in verdicts["item"]]
     regions["item"] = [names[p] for p in regions["item"]]
-    rejected["item"] = [names[p] for p in rejected["item"]]
-    verdicts = {"item": verdicts["item"], "group": [params.groups[n] for n in verdicts["item"]],
-                **{k: v for k, v in verdicts.items() if k != "item"}}
-    write_columns(outputs.verdicts, verdicts, bom=True)
+    rejected = {"item": [names[p] for p in rejected["item"]] + [n for n, _ in refused],
+                "reason": list(rejected["reason"]) + [why for _, why in refused]}
+    answer_columns = [k for k in verdicts if k not in ("item", "reference")]
+    verdicts = {"item": kept, "group": [params.groups[n] for n in kept],
+                **{k: verdicts[k] for k in answer_columns},
+                "reference": list(verdicts["reference"])}
+    flags = list(verdicts.get("flag", []))
+    if not kept:  # the answer's columns, no row (an empty day, every image rejected)
+        verdicts = {"item": [], "group": [], "predicted": [], "score": [], "flag": [],
+                    "method": [], "reference": []}
     write_columns(outputs.regions, regions)
     write_columns(outputs.rejected, rejected, bom=True)
-    if verdicts["item"]:
-        draw.answer_plot(verdicts, ref.settings["false_alarm"], ref.settings["order"],
-                         outputs.answer)
-    else:
-        draw.answer_plot({k: [] for k in ("item", "group", "score", "flag", "predicted",
-                                          "method")}, ref.settings["false_alarm"],
-                         ref.settings["order"], outputs.answer)
-    LOG.info(f"batch {params.batch}: {len(verdicts['item'])} image(s) scored against "
-             f"reference {ref.id}, {sum(f == 'abnormal' for f in verdicts['flag'])} "
-             f"flagged, {len(rejected['item'])} rejected")
+    draw.answer_plot(verdicts, ref.settings["false_alarm"], ref.settings["order"],
+                     outputs.answer)
+    write_columns(outputs.verdicts, verdicts, bom=True)
+    soart_reference.write_record(outputs.record, batch=params.batch, reference=ref,
+                                 images=len(kept), flagged=flags.count("abnormal"),
+                                 rejected=len(rejected["item"]),
+                                 on_bad_image=params.on_bad_image, code=params.code)
+    LOG.info(f"batch {params.batch}: {len(kept)} image(s) scored against reference "
+             f"{ref.id}, {flags.count('abnormal')} flagged, {len(rejected['item'])} "
+             f"rejected")
 
 
 def drift(inputs, outputs, params):
     """results/batches/drift.csv and drift.png: each batch's flag rate on a p-chart
-    around the promised false-alarm rate."""
-    import csv
+    around the false-alarm rate of the reference that scored it (its record)."""
+    from . import figures as draw, reference as soart_reference
 
-    counts = {}
-    for batch_name, path in zip(params.batches, inputs.verdicts):
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            flags = [row["flag"] for row in csv.DictReader(stream)]
-        counts[batch_name] = (len(flags), flags.count("abnormal"))
-    rows = soart_reference.drift(params.batches, counts, params.false_alarm)
+    records = {name: soart_reference.read_record(path)
+               for name, path in zip(params.batches, inputs.records)}
+    rows = soart_reference.drift(params.batches, records)
     write_columns(outputs.drift, rows, bom=True)
     draw.p_chart(rows, outputs.plot)
-    for name, drifting in zip(rows["batch"], rows["drifting"]):
+    for name, n, drifting in zip(rows["batch"], rows["images"], rows["drifting"]):
         if drifting:
             LOG.warning(f"batch {name}: its flag rate leaves the p-chart's control limits "
                         f"(drift.csv): the line or the reference has changed")
+        if not n:
+            LOG.warning(f"batch {name}: no image scored (an empty folder, or every image "
+                        f"rejected: rejected.csv)")

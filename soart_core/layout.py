@@ -22,4 +22,6 @@ def verdict_summary_text(words):
     return (VERDICT_TEXT + ("promise", "method", "where", "nearest_normal")
             + tuple(f"{d}_flag" for d in DETECTORS)
             + tuple(f"{m}_{c}" for m in words for c in ("predicted", "flag", "mt_flag")))
+# a region's place in its image (images.region_boxes): empty cells from tables
+REGION_PLACE = ("region_row", "region_col", "top", "left", "height", "width")
 FIGURES = ("attention", "difference", "blocks", "mt")  # one of each per words metric

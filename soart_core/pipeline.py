@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .images import find_images
 from .layout import FIGURES, ROLES
+from .provenance import code_digest
 from .settings import (METRICS_DIR, SCHEMA, baseline_group, block_tolerance, get_path,
                        input_paths, load_yaml, reference_group, set_path, words)
 
@@ -55,6 +56,7 @@ class Stage:
     report: dict = field(default_factory=dict)
     targets: tuple = ()
     swept: bool = True
+    modules: tuple = ("jobs",)
 
     def after(self):
         """The stages whose outputs this one reads, in the order of its inputs."""
@@ -70,6 +72,7 @@ def _metrics(c):
 
 STAGES = {
     "metrics": Stage(
+        modules=("jobs", "images"),
         reads=("metrics", "groups.column", "groups.order", "images"),
         params=lambda c: dict(metrics=_metrics(c), group_column=c["groups"]["column"],
                               kinds=c["images"]["kinds"],
@@ -84,6 +87,7 @@ STAGES = {
         outputs={}, swept=False),
     # its input files: the metric tables (input_paths)
     "normalise": Stage(
+        modules=("jobs", "inputs"),
         reads=INPUT_KEYS + ("features", "groups", "id_column", "encoding", "delimiter",
                             "decimal", "normalise"),
         # (tables from images are soart's own: UTF-8 and commas, whatever the user's
@@ -149,6 +153,7 @@ STAGES = {
         report={"blocks": Report("blocks_table", "Blocks", "sign counts",
                                  {"table": "blocks"})}),
     "verdicts": Stage(
+        modules=("jobs", "answer", "detectors", "evaluation", "verdicts"),
         reads=("metrics", "words", "groups.order", "blocks", "attention.decimals",
                "verdicts"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
@@ -179,6 +184,7 @@ STAGES = {
                                   {"table": "regions"})}),
     # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
+        modules=("jobs", "evaluation"),
         reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               reference=reference_group(c),
@@ -189,6 +195,7 @@ STAGES = {
                      confusion="classic/{word}_confusion.csv"),
         group="score"),
     "evaluate": Stage(
+        modules=("jobs", "detectors", "evaluation"),
         reads=("metrics", "words", "groups.order", "baseline.group", "attention"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               baseline=baseline_group(c), reference=reference_group(c),
@@ -222,6 +229,7 @@ STAGES = {
                                            {"table": "confusion of the answer"})}),
     # in images mode also the images (workflow/rules/stages.smk): the where figure
     "figures": Stage(
+        modules=("jobs", "figures", "images"),
         reads=("metrics", "words", "groups.order", "verdicts.false_alarm",
                "images.grayscale", "images.crop"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
@@ -252,6 +260,7 @@ STAGES = {
     # settings: the whole config for the workbook's settings sheet (so any change of
     # config reruns this one cheap job)
     "workbook": Stage(
+        modules=("jobs", "workbook"),
         reads=("*",),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               max_items=c["workbook"]["max_items"],
@@ -267,6 +276,25 @@ STAGES = {
         report={"workbook": Report("workbook", "Workbook", None,
                                    {"file": "workbook.xlsx"})}),
 }
+
+
+# the jobs outside STAGES (workflow/rules/batches.smk, sweeps.smk): the soart_core
+# modules each runs, as a Stage's `modules`
+JOBS = {"reference": ("jobs", "reference", "provenance"),
+        "batch": ("jobs", "reference", "figures"),
+        "drift": ("jobs", "reference", "figures"),
+        "sweep_summary": ("jobs", "figures", "sweep")}
+
+
+def modules_of(job):
+    """The soart_core modules job `job` (a stage, or one of JOBS) declares."""
+    return STAGES[job].modules if job in STAGES else JOBS[job]
+
+
+def job_code(workflow_dir, job):
+    """The `code` param of job `job`'s rules: the digest of the code it runs
+    (soart_core.provenance.code_digest over its declared modules)."""
+    return code_digest(workflow_dir, tuple(modules_of(job)))
 
 
 def only(config, paths):

@@ -1,19 +1,25 @@
 """What a result is made from besides its inputs and params: the code and libraries
-that run it. One digest, the `code` param of every rule (and part of a sweep run's
-stamp), over
+that run it. Each job's digest (the `code` param of its rule, part of a sweep run's
+stamp and of a batch's record) covers
 
-- every file of the soart_core package, the Python sources as syntax trees without
-  docstrings (comments, docstrings and layout rerun nothing), any other file by its
-  bytes;
+- the soart_core modules its stage declares (soart_core.pipeline: `Stage.modules`, or
+  `JOBS` for the jobs outside STAGES), the modules they import at their top, and so
+  on, with the package's `__init__` and soart_core.script (which runs every job): each
+  as its syntax tree without docstrings (comments, docstrings and layout rerun
+  nothing). Files under soart_core/ that are not Python (a NOTES.md, an editor's swap
+  file) are no code and rerun nothing;
 - the workflow's scripts (`workflow/scripts/`) and its environment file
   (`workflow/envs/soart.yaml`, what `--sdm conda` installs where jobs run);
 - the Python version and the installed versions of the libraries soart uses.
 
-Any change to any of it reruns every stage. That is deliberate: a digest of what a
-stage *seems* to reach (by following names) misses code reached through a dict of
-functions or getattr, and is no cheaper to trust. Each job logs the library versions
-it really ran with (script.run_stage), so a cluster node's or a conda environment's
-differences are on record.
+So a change reruns the stages whose code it changes: a new function in figures.py
+reruns the figures, not the attention. A module a job imports inside a function is
+within its digest only when the stage declares it: tests/test_provenance_modules.py runs
+every job and checks that each soart_core module it imported is within its declared
+modules' closure, so a declaration cannot fall behind its code. Each job logs the
+library versions it really ran with, and the soart modules it ran
+(script.run_stage), so a cluster node's or a conda environment's differences are on
+record.
 """
 
 import ast
@@ -50,18 +56,21 @@ def _without_docstrings(tree):
 
 
 def code_files(workflow_dir):
-    """{name: path} of every file whose content is part of the digest, by name: soart_core's
-    (but bytecode caches) as `soart_core/...`, the workflow's scripts and environment
-    relative to `workflow_dir` (so that a copy of the same code digests the same)."""
+    """{name: path} of every file whose content is part of a digest, by name:
+    soart_core's Python modules as `soart_core/...`, the workflow's scripts and
+    environment relative to `workflow_dir` (so that a copy of the same code digests the
+    same). Other files under soart_core/ are no code."""
     found = {}
-    for top, base in [(HERE, os.path.dirname(HERE))] + [
-            (os.path.join(workflow_dir, sub), workflow_dir) for sub in WORKFLOW_FILES]:
-        for folder, subfolders, names in os.walk(top):
+    for name in os.listdir(HERE):
+        if name.endswith(".py"):
+            found[f"soart_core/{name}"] = os.path.join(HERE, name)
+    for sub in WORKFLOW_FILES:
+        for folder, subfolders, names in os.walk(os.path.join(workflow_dir, sub)):
             subfolders[:] = [d for d in subfolders if d != "__pycache__"]
             for name in names:
                 if not name.endswith(".pyc"):
                     path = os.path.join(folder, name)
-                    found[os.path.relpath(path, base).replace(os.sep, "/")] = path
+                    found[os.path.relpath(path, workflow_dir).replace(os.sep, "/")] = path
     return dict(sorted(found.items()))
 
 
@@ -72,6 +81,21 @@ def _content(path, data):
         with contextlib.suppress(SyntaxError, ValueError):
             return ast.dump(_without_docstrings(ast.parse(data))).encode()
     return data
+
+
+def top_imports(data):
+    """The soart_core modules a module's source imports at its top (`from . import x`,
+    `from .x import y`); a source that does not parse: none."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return []
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= ({node.module.split(".")[0]} if node.module
+                      else {a.name for a in node.names})
+    return sorted(found)
 
 
 def _read(paths):
@@ -91,7 +115,9 @@ def _hash(parts):
 
 
 def _code(workflow_dir):
-    """The digest of the code files' contents and names."""
+    """{"modules": {module: {"digest", "imports"}}, "workflow": digest of the
+    workflow's files}: each soart_core module's syntax tree and top imports. Kept in
+    STORE by the files' bytes: parsed only when a byte changed."""
     files = code_files(workflow_dir)
     contents = _read(files.values())
     by_bytes = _hash([repr(sys.version_info[:2])]
@@ -99,12 +125,19 @@ def _code(workflow_dir):
     try:
         with open(STORE, encoding="utf-8") as stream:
             kept = json.load(stream)
-        if kept.get("bytes") == by_bytes:
+        if kept.get("bytes") == by_bytes and isinstance(kept["code"]["modules"], dict):
             return kept["code"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    code = _hash([x for name, path in files.items()
-                  for x in (name, _content(path, contents[path]))])
+    modules, workflow = {}, []
+    for name, path in files.items():
+        if name.startswith("soart_core/"):
+            modules[name[len("soart_core/"):-3]] = {
+                "digest": _hash([_content(path, contents[path])]),
+                "imports": top_imports(contents[path])}
+        else:
+            workflow += [name, _content(path, contents[path])]
+    code = {"modules": modules, "workflow": _hash(workflow)}
     temporary = f"{STORE}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(STORE), exist_ok=True)
@@ -115,6 +148,29 @@ def _code(workflow_dir):
         with contextlib.suppress(OSError):
             os.remove(temporary)
     return code
+
+
+# what every job runs besides its stage's modules: the package, and the runner
+RUNNER = ("__init__", "script")
+
+
+def closure(modules, imports):
+    """`modules` and every soart_core module they import at their top, and so on
+    (`imports`: {module: its top imports}), sorted."""
+    seen, todo = set(), list(modules)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += imports.get(module, [])
+    return sorted(seen)
+
+
+def module_closure(workflow_dir, modules):
+    """The soart_core modules a job that declares `modules` runs: RUNNER's and theirs,
+    with what they import at their top."""
+    found = _code(os.path.abspath(workflow_dir))["modules"]
+    return closure(RUNNER + tuple(modules), {m: f["imports"] for m, f in found.items()})
 
 
 def library_versions():
@@ -129,11 +185,16 @@ def library_versions():
 
 
 @lru_cache(maxsize=None)
-def code_digest(workflow_dir):
-    """The short digest of the code, Python and libraries that run every job of the
-    workflow in `workflow_dir`."""
-    return _hash([_code(os.path.abspath(workflow_dir)), sys.version_info[:3],
-                  json.dumps(library_versions(), sort_keys=True)])[:16]
+def code_digest(workflow_dir, modules=None):
+    """The short digest of the code, Python and libraries that run a job of the
+    workflow in `workflow_dir` whose stage declares the soart_core `modules` (a
+    tuple; None: every module, the whole of soart's code)."""
+    code = _code(os.path.abspath(workflow_dir))
+    found = code["modules"]
+    names = sorted(found) if modules is None else module_closure(workflow_dir, modules)
+    return _hash([code["workflow"], *[x for n in names if n in found
+                                      for x in (n, found[n]["digest"])],
+                  sys.version_info[:3], json.dumps(library_versions(), sort_keys=True)])[:16]
 
 
 def files_stamp(paths):

@@ -105,6 +105,13 @@ def load(folder):
         raise InputError(os.path.join(folder, FILE), "no reference here: set batches_dir "
                                                      "and run the plain command first "
                                                      "(docs/batches.md)") from None
+    except ValueError as err:  # not JSON, or not UTF-8
+        raise InputError(os.path.join(folder, FILE), f"not a reference soart wrote "
+                                                     f"({err}); build it again") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("words"), list)
+            and isinstance(saved.get("id"), str)):
+        raise InputError(os.path.join(folder, FILE), "not a reference soart wrote (no id "
+                                                     "or words); build it again")
     names = [_judges_file(m) for m in saved["words"]] + [PIXELS, "settings.json"]
     try:
         found = _digest(folder, names)
@@ -118,7 +125,18 @@ def load(folder):
     # the settings from the digested file (reference.json repeats them for people)
     with open(os.path.join(folder, "settings.json"), encoding="utf-8") as stream:
         saved = {"id": saved["id"], **json.load(stream)}
-    stacked = np.load(os.path.join(folder, PIXELS), allow_pickle=False)
+    try:
+        stacked = np.load(os.path.join(folder, PIXELS), allow_pickle=False)
+        if not (isinstance(stacked, np.ndarray) and stacked.dtype == np.float64
+                and stacked.ndim == 2 and len(stacked)):
+            raise ValueError(f"an array of {getattr(stacked, 'dtype', type(stacked))}, "
+                             f"not float64 rows")
+    except (ValueError, OSError, EOFError) as err:  # a pickled object, a damaged file
+        raise InputError(os.path.join(folder, PIXELS), f"not the pixel array soart writes "
+                                                       f"({str(err).splitlines()[0]}; "
+                                                       f"pickled objects are never "
+                                                       f"loaded); build the reference "
+                                                       f"again") from None
     judges = [read_table(os.path.join(folder, _judges_file(m)), "judge")
               for m in saved["words"]]
     return Reference(saved["id"], saved, judges, stacked[0], stacked[1:])
@@ -175,19 +193,91 @@ def score_images(reference, paths, on_bad_image="stop"):
     return verdicts, answer.region_rows(results, kept, s["places"]), rejected
 
 
-def drift(batches, rates_of, false_alarm):
+# ---- a scored day is a record ---------------------------------------------------------
+RECORD = "record.json"  # written last by a batch job: its presence makes the day a record
+# a file name Snakemake would read as a wildcard pattern (and fill in with another name)
+WILDCARD_BRACES = "{}"
+
+
+def refused_name(path):
+    """Why the image at `path` cannot be an input of a batch job (None: it can)."""
+    if any(c in os.path.basename(path) for c in WILDCARD_BRACES):
+        return ("the file name holds { or }, which Snakemake reads as a wildcard (another "
+                "image's name would be put in its place); rename the image")
+    return None
+
+
+def write_record(path, *, batch, reference, images, flagged, rejected, on_bad_image,
+                 code):
+    """A day's record.json: what scored it (the reference's id and false-alarm rate),
+    and how many images it scored, flagged and rejected. Written last, atomically: a
+    day with one is never scored again by itself (workflow/rules/batches.smk)."""
+    record = {"batch": batch, "reference": reference.id,
+              "false_alarm": float(reference.settings["false_alarm"]),
+              "images": int(images), "flagged": int(flagged), "rejected": int(rejected),
+              "on_bad_image": on_bad_image, "code": code}
+    write_text(path, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False))
+    return record
+
+
+RECORD_KEYS = ("reference", "false_alarm", "images", "flagged")
+
+
+def read_record(path):
+    """A day's record.json (write_record) as a dict; an InputError naming the file when
+    it is missing, damaged or not soart's."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            record = json.load(stream)
+    except OSError as err:
+        raise InputError(path, f"cannot read the day's record: {err.strerror}") from None
+    except ValueError as err:
+        raise InputError(path, f"not a day's record soart wrote ({err})") from None
+    if not isinstance(record, dict) or any(k not in record for k in RECORD_KEYS):
+        raise InputError(path, f"not a day's record soart wrote (it needs "
+                               f"{', '.join(RECORD_KEYS)})")
+    return record
+
+
+def recorded(results_dir, batches):
+    """The batches of `batches` whose folder under `results_dir` holds a record: days
+    scored once, whose files no job rewrites."""
+    return [b for b in batches if os.path.isfile(os.path.join(results_dir, b, RECORD))]
+
+
+def refuse_rescoring(days, forced, results_dir="results/batches"):
+    """One line (an InputError) when a run is told to score a recorded day again
+    (`forced`: settings.forced_rules naming rule `batch` or a file of the day): a
+    scored day is a record. To score it again, its record is moved aside, named by the
+    reference that made it, and the day is then scored as new."""
+    for day in days:
+        folder = os.path.join(results_dir, day)
+        if "batch" in forced or any(os.path.normpath(f).startswith(folder + os.sep)
+                                    for f in forced):
+            ref = read_record(os.path.join(folder, RECORD))["reference"]
+            raise InputError(folder, f"a scored day is a record and is never scored again "
+                                     f"in place; to score it against the current "
+                                     f"reference, move its record aside (mv {folder} "
+                                     f"{folder}.{ref}) and run the plain command")
+
+
+def drift(batches, records):
     """results/batches/drift.csv's columns: per batch (in `batches` order) its images,
-    flagged, rate, and the p-chart's centre (the promised false-alarm rate p0) and
-    3-sigma control limits p0 +- 3 sqrt(p0 (1 - p0) / n); `drifting` where the rate
-    leaves them. `rates_of`: {batch: (images, flagged)}."""
-    p0 = float(false_alarm)
+    flagged, rate, and the p-chart's centre (the false-alarm rate p0 of the reference
+    that scored it, from its record) and 3-sigma control limits
+    p0 +- 3 sqrt(p0 (1 - p0) / n); `drifting` where the rate leaves them. `records`:
+    {batch: record (read_record)}. A batch of no image (an empty folder, every image
+    rejected) has n = 0: no rate, no limits, never drifting."""
     rows = {"batch": [], "images": [], "flagged": [], "rate": [], "centre": [],
-            "lower_limit": [], "upper_limit": [], "drifting": []}
+            "lower_limit": [], "upper_limit": [], "drifting": [], "reference": []}
     for batch in batches:
-        n, flagged = rates_of[batch]
+        record = records[batch]
+        n, flagged, p0 = int(record["images"]), int(record["flagged"]), \
+            float(record["false_alarm"])
         sigma = np.sqrt(p0 * (1 - p0) / n) if n else np.nan
         rate = flagged / n if n else np.nan
-        lower, upper = max(0.0, p0 - 3 * sigma), min(1.0, p0 + 3 * sigma)
+        lower = max(0.0, p0 - 3 * sigma) if n else np.nan
+        upper = min(1.0, p0 + 3 * sigma) if n else np.nan
         rows["batch"].append(batch)
         rows["images"].append(n)
         rows["flagged"].append(flagged)
@@ -195,6 +285,6 @@ def drift(batches, rates_of, false_alarm):
         rows["centre"].append(p0)
         rows["lower_limit"].append(lower)
         rows["upper_limit"].append(upper)
-        rows["drifting"].append(bool(n) and (rate > upper or rate < lower))
+        rows["drifting"].append(bool(n) and bool(rate > upper or rate < lower))
+        rows["reference"].append(str(record["reference"]))
     return rows
-

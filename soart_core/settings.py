@@ -23,6 +23,13 @@ def command_line(workflow):
     return dict(settings.config), [str(path) for path in settings.configfiles]
 
 
+def forced_rules(workflow):
+    """The rules and files a Snakemake run was told to run again (--forcerun / -R),
+    and "*" with --forceall: from its DAG settings, as command_line reads its config."""
+    settings = workflow.dag_settings
+    return set(map(str, settings.forcerun)) | ({"*"} if settings.forceall else set())
+
+
 # libyaml's parser where PyYAML has it (its wheels do): a tenth of the pure-Python one's
 # time on the schema and configs, read at every Snakemake start
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,12 +1,30 @@
 # The line's daily batches (config batches_dir; soart_core.reference, docs/batches.md):
 # the frozen reference, each batch scored against it, and the drift of their flag
-# rates. A batch job reads the reference as `ancient`: a reference built again never
-# rescores the batches already scored (`--forcerun batch` does, on purpose), and its
-# verdicts name the reference (its id: code, libraries and judges) that made them.
+# rates. A scored batch is a record: once its record.json is written (last), no rule
+# makes its files, so no changed setting, code or reference rescores it and no failed
+# run deletes it (its files are also write-protected). Its verdicts name the reference
+# (its id: code, libraries and judges) that made them.
 from soart_core.pipeline import PLAIN, stage_files
+from soart_core.reference import RECORD, recorded, refused_name
 
 REFERENCE = f"{PLAIN}/reference/reference.json"
 NORMALISED = stage_files(PLAIN, "normalise", METRICS, WORDS)
+# the days scored before: records, read by drift, made by no rule
+RECORDED = recorded(f"{PLAIN}/batches", BATCHES)
+TO_SCORE = [b for b in BATCHES if b not in RECORDED]
+
+with one_line_errors():
+    refuse_rescoring(RECORDED, forced_rules(workflow))
+
+
+def batch_images(batch):
+    """A batch's images that a rule can read (refused_name: none)."""
+    return [path for path, _ in BATCHES[batch] if refused_name(path) is None]
+
+
+def batch_name(path):
+    """An image by its path in the batch folder."""
+    return os.path.relpath(path, config["batches_dir"])
 
 
 rule reference:
@@ -22,7 +40,7 @@ rule reference:
         reference=REFERENCE,
     params:
         stage="reference",
-        code=CODE,
+        code=job_code(SOART, "reference"),
         labels=[[set_name, group] for _, set_name, group in IMAGES if set_name == "learn"],
         words=WORDS,
         kinds=config["images"]["kinds"],
@@ -41,26 +59,29 @@ rule reference:
 
 rule batch:
     input:
-        images=lambda wildcards: [path for path, _ in BATCHES[wildcards.batch]],
+        images=lambda wildcards: batch_images(wildcards.batch),
         reference=ancient(REFERENCE),
     output:
-        verdicts=f"{PLAIN}/batches/{{batch}}/verdicts.csv",
-        regions=f"{PLAIN}/batches/{{batch}}/regions.csv",
-        rejected=f"{PLAIN}/batches/{{batch}}/rejected.csv",
-        answer=f"{PLAIN}/batches/{{batch}}/answer.png",
+        verdicts=protected(f"{PLAIN}/batches/{{batch}}/verdicts.csv"),
+        regions=protected(f"{PLAIN}/batches/{{batch}}/regions.csv"),
+        rejected=protected(f"{PLAIN}/batches/{{batch}}/rejected.csv"),
+        answer=protected(f"{PLAIN}/batches/{{batch}}/answer.png"),
+        record=protected(f"{PLAIN}/batches/{{batch}}/{RECORD}"),
     params:
         stage="batch",
+        code=job_code(SOART, "batch"),
         batch=lambda wildcards: wildcards.batch,
         # each image by its path in the batch folder, and its group ("" unlabeled)
-        names=lambda wildcards: [os.path.relpath(path, config["batches_dir"])
-                                 for path, _ in BATCHES[wildcards.batch]],
-        groups=lambda wildcards: {os.path.relpath(path, config["batches_dir"]): group
+        names=lambda wildcards: [batch_name(path) for path in batch_images(wildcards.batch)],
+        groups=lambda wildcards: {batch_name(path): group
                                   for path, group in BATCHES[wildcards.batch]},
-        # the images, by size and time: an older replacement reruns too
-        images=lambda wildcards: files_stamp([path for path, _ in BATCHES[wildcards.batch]]),
+        # files no rule can read, by name, with why: rejected (skip) or one error (stop)
+        refused=lambda wildcards: [[batch_name(path), refused_name(path)]
+                                   for path, _ in BATCHES[wildcards.batch]
+                                   if refused_name(path) is not None],
         on_bad_image=config["on_bad_image"],
     wildcard_constraints:
-        batch="|".join(re.escape(b) for b in BATCHES) or "(?!)",
+        batch="|".join(re.escape(b) for b in TO_SCORE) or "(?!)",
     log:
         f"{PLAIN}/batches/{{batch}}/batch.log",
     conda:
@@ -71,14 +92,15 @@ rule batch:
 
 rule drift:
     input:
-        verdicts=[f"{PLAIN}/batches/{b}/verdicts.csv" for b in BATCHES],
+        # each day's record: the reference and rate that scored it, its counts
+        records=[f"{PLAIN}/batches/{b}/{RECORD}" for b in BATCHES],
     output:
         drift=f"{PLAIN}/batches/drift.csv",
         plot=f"{PLAIN}/batches/drift.png",
     params:
         stage="drift",
+        code=job_code(SOART, "drift"),
         batches=list(BATCHES),
-        false_alarm=config["verdicts"]["false_alarm"],
     log:
         f"{PLAIN}/logs/drift.log",
     conda:

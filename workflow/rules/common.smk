@@ -4,9 +4,11 @@ from dataclasses import replace
 
 from soart_core.errors import one_line_errors
 from soart_core.images import find_batches
-from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, job_params,
-                                 output_folders, plain_run, run_files, targets)
-from soart_core.provenance import code_digest, files_stamp
+from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, job_code,
+                                 job_params, output_folders, plain_run, run_files, targets)
+from soart_core.provenance import files_stamp
+from soart_core.reference import refuse_rescoring
+from soart_core.settings import forced_rules
 from soart_core.settings import check_schema, input_paths, load_schema, source_of, words
 from soart_core.sweep import plan, sweep_runs
 
@@ -24,8 +26,8 @@ if config["images_dir"] and config["batches_dir"]:
     BATCH_TARGETS = (["results/reference/reference.json"]
                      + [f"results/batches/{b}/verdicts.csv" for b in BATCHES]
                      + ["results/batches/drift.csv"])
-# the code, Python and libraries of every job (soart_core.provenance): each rule's `code`
-CODE = code_digest(SOART)
+# each rule's `code`: job_code(SOART, stage), the digest of the code its stage runs
+# (soart_core.provenance)
 SWEEP_SCHEMA = load_schema(SOART)
 
 

@@ -17,7 +17,7 @@ if config["images_dir"]:
             regions=REGIONS_GEOMETRY,
         params:
             stage="metrics",  # the job's name, also under a module's prefix
-            code=CODE,
+            code=job_code(SOART, "metrics"),
             # the images, by size and time: an older replacement reruns too
             images=files_stamp([path for path, _, _ in IMAGES]),
             labels=[[set_name, group] for _, set_name, group in IMAGES],

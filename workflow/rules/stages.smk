@@ -26,7 +26,7 @@ for stage, parts in PARTS.items():
                 **reported(stage, stage_outputs, words(run.config)),
             params:
                 stage=stage,
-                code=CODE,
+                code=job_code(SOART, stage),
                 # the user's tables, by size and time: an older replacement reruns too
                 # (not tables the metrics job writes: they change after planning)
                 **({"tables": files_stamp(sorted(set(stage_inputs["learn"]

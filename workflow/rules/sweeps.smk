@@ -44,7 +44,7 @@ for sweep in SWEEPS:
                     manifest=MANIFESTS[sweep, stage][-1],
                 params:
                     stage=stage,
-                    code=CODE,
+                    code=job_code(SOART, stage),
                     reuse=True,
                     runs=[dict(folder=run.folder, inputs=inputs, outputs=outputs,
                                params=job_params(run.config, stage))
@@ -83,7 +83,7 @@ for sweep, instances in SWEEPS.items():
                         labels={"sweep": sweep, "figure": "figures by parameter"}),
         params:
             stage="sweep_summary",
-            code=CODE,
+            code=job_code(SOART, "sweep_summary"),
             sweep=sweep,
             parameters=list(config["sweeps"][sweep]),
             # params.yaml: not an output, so that a new instance reruns this job by its
