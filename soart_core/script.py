@@ -182,6 +182,18 @@ class Stamps:
         write_text(path, json.dumps({"job": self.job, "runs": made}, indent=1))
 
 
+RAN = "soart modules run:"  # the log line that lists them (ran_modules)
+
+
+def ran_modules():
+    """The soart_core modules this process has imported, by name (`__init__`: the
+    package), sorted."""
+    package = __name__.rpartition(".")[0]
+    return sorted("__init__" if name == package else name.rpartition(".")[2]
+                  for name in sys.modules
+                  if name == package or name.startswith(package + "."))
+
+
 def run_stage(snakemake, job=None, watch=True):
     """Run `job` (default: soart_core.jobs.<params.stage, or the rule's name>) on the
     rule's own input, output and params (a plain run's rule), or for each of a sweep's
@@ -294,6 +306,8 @@ def run_stage(snakemake, job=None, watch=True):
                  f"run with the same inputs, {kept} kept (unchanged), "
                  f"{len(snakemake.output)} output(s) in {time.perf_counter() - started:.3f} s "
                  f"on {threads} thread(s){where}")
+        # the soart modules this job ran: within its stage's declared modules (tested)
+        log.info(f"rule {snakemake.rule}: {RAN} " + " ".join(ran_modules()))
     finally:
         signal.signal(signal.SIGTERM, on_term)
         logging.raiseExceptions = raise_before

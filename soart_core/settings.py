@@ -23,11 +23,26 @@ def command_line(workflow):
     return dict(settings.config), [str(path) for path in settings.configfiles]
 
 
-def forced_rules(workflow):
-    """The rules and files a Snakemake run was told to run again (--forcerun / -R),
-    and "*" with --forceall: from its DAG settings, as command_line reads its config."""
-    settings = workflow.dag_settings
-    return set(map(str, settings.forcerun)) | ({"*"} if settings.forceall else set())
+FORCERUN = ("--forcerun", "-R")  # Snakemake's options naming rules or files to run again
+
+
+def forced_rules(workflow, argv):
+    """The rules and files a Snakemake run is told to run again (--forcerun / -R): from
+    its DAG settings where it has them, else (while the Snakefile is read: Snakemake
+    sets them after) from its command line `argv`."""
+    settings = getattr(workflow, "dag_settings", None)
+    if settings is not None:
+        return set(map(str, settings.forcerun))
+    forced, taking = set(), False
+    for word in argv:
+        if word in FORCERUN or any(word.startswith(f"{o}=") for o in FORCERUN[:1]):
+            taking = True
+            forced |= {word.split("=", 1)[1]} if "=" in word else set()
+        elif word.startswith("-"):
+            taking = False
+        elif taking:
+            forced.add(word)
+    return forced
 
 
 # libyaml's parser where PyYAML has it (its wheels do): a tenth of the pure-Python one's

@@ -12,9 +12,9 @@ NORMALISED = stage_files(PLAIN, "normalise", METRICS, WORDS)
 # the days scored before: records, read by drift, made by no rule
 RECORDED = recorded(f"{PLAIN}/batches", BATCHES)
 TO_SCORE = [b for b in BATCHES if b not in RECORDED]
-
-with one_line_errors():
-    refuse_rescoring(RECORDED, forced_rules(workflow))
+if workflow.is_main_process:  # a scored day named by --forcerun: one line, no run
+    with one_line_errors():
+        refuse_rescoring(RECORDED, forced_rules(workflow, sys.argv))
 
 
 def batch_images(batch):
