@@ -60,7 +60,9 @@ rule reference:
 rule batch:
     input:
         images=lambda wildcards: batch_images(wildcards.batch),
-        reference=ancient(REFERENCE),
+        # (not ancient: a recorded day has no job at all, and an ancient input hides a
+        # new day's job from a run that builds the reference again)
+        reference=REFERENCE,
     output:
         verdicts=protected(f"{PLAIN}/batches/{{batch}}/verdicts.csv"),
         regions=protected(f"{PLAIN}/batches/{{batch}}/regions.csv"),
