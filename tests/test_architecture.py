@@ -14,7 +14,11 @@ from soart_core import pipeline, settings
 
 PACKAGE = ROOT / "soart_core"
 # own modules imported inside a function, each for a cost measured where it stands
-LOCAL_IMPORTS = {("jobs", "inputs")}  # inputs imports pandas (0.7 s): normalise only
+# jobs.py: each job imports its stage's modules in its body (soart_core.pipeline,
+# Stage.modules), so that a stage's code digest covers what it runs and no more
+LOCAL_IMPORTS = {("jobs", m) for m in ("inputs", "images", "evaluation", "detectors",
+                                       "verdicts", "answer", "figures", "sweep",
+                                       "workbook", "reference", "provenance")}
 
 
 def imports():

@@ -183,7 +183,8 @@ def test_a_kept_digest_is_the_one_parsing_gives(tmp_path, monkeypatch):
         provenance.code_digest.cache_clear()
         assert provenance.code_digest(str(ROOT)) == parsed
         kept = json.loads(store.read_text())
-        store.write_text(json.dumps({**kept, "code": "0" * 16}))  # same bytes: trusted
+        kept["code"]["workflow"] = "0" * 16  # same bytes: trusted
+        store.write_text(json.dumps(kept))
         provenance.code_digest.cache_clear()
         assert provenance.code_digest(str(ROOT)) != parsed
         store.unlink()
@@ -211,28 +212,32 @@ def test_a_second_run_plans_nothing(images_run, example_run):
 
 
 def test_a_code_change_reruns_what_it_can_alter(example_run, tmp_path):
-    """A change reached only through a dict of functions (the attention variants'
-    dispatch) reruns the attention; a comment or a docstring reruns nothing; a change to
-    a workflow script reruns every stage. `--touch` takes an upgrade without
-    recomputing."""
+    """Reruns follow the code a stage runs (its declared modules, soart_core.pipeline):
+    a new function in figures.py reruns the figures and nothing else; a file that is not
+    code, a module no stage runs, a comment or a docstring rerun nothing; a change to
+    stages.py reruns the stages on it; a change to a workflow script reruns every stage.
+    `--touch` takes an upgrade without recomputing."""
     workdir = copied_run(example_run, tmp_path / "work")
     shutil.copytree(ROOT / "soart_core", workdir / "soart_core",
                     ignore=shutil.ignore_patterns("__pycache__"))
     assert planned_jobs(workdir) == {}  # a copy of the same code: nothing to do
-    stages_py = workdir / "soart_core/stages.py"
-    original = stages_py.read_text()
-    # a function no name in jobs.py leads to: reached through a dict at run time
-    (workdir / "soart_core/dispatch.py").write_text(
-        "import numpy as np\nFUNCTIONS = {'double': lambda x: 2 * np.asarray(x)}\n")
-    jobs = planned_jobs(workdir)
-    assert {"attention", "difference", "verdicts", "workbook"} <= set(jobs)
-    (workdir / "soart_core/dispatch.py").unlink()
+    figures_py = workdir / "soart_core/figures.py"
+    figures_py.write_text(figures_py.read_text() + "\n\ndef new_figure():\n    return 1\n")
+    assert set(planned_jobs(workdir)) == {"figures", "all"}
+    figures_py.write_text((ROOT / "soart_core/figures.py").read_text())
+    (workdir / "soart_core/NOTES.md").write_text("notes, not code\n")
+    (workdir / "soart_core/.jobs.py.swp").write_bytes(b"\0an editor's swap file")
+    (workdir / "soart_core/dispatch.py").write_text("FUNCTIONS = {}\n")  # run by none
     assert planned_jobs(workdir) == {}
 
+    stages_py = workdir / "soart_core/stages.py"
+    original = stages_py.read_text()
     stages_py.write_text(original.replace("\ndef ", "\n# a comment\ndef "))
     assert planned_jobs(workdir) == {}
     stages_py.write_text(original.replace('"""', '"""A docstring\'s new words. ', 1))
     assert planned_jobs(workdir) == {}
+    stages_py.write_text(original + "\n\ndef new_arithmetic():\n    return 1\n")
+    assert {"threshold", "attention", "verdicts"} <= set(planned_jobs(workdir))
     stages_py.write_text(original)
 
     script = workdir / "workflow/scripts/stage.py"
@@ -240,6 +245,20 @@ def test_a_code_change_reruns_what_it_can_alter(example_run, tmp_path):
     assert {"normalise", "attention", "workbook"} <= set(planned_jobs(workdir))
     as_typed(workdir, "snakemake --cores 2 --touch")  # docs/running.md: keep the results
     assert planned_jobs(workdir) == {}
+
+
+def test_each_stage_imports_only_the_modules_it_declares(images_run, example_run):
+    """Each job of the plain run (from images, and from tables) logs the soart modules it
+    ran; they are within its stage's declared modules and what those import at their
+    top, so a stage's code digest covers all the code it runs."""
+    from soart_core import pipeline
+    from test_batches import check_ran_modules
+
+    for run in (images_run, example_run):
+        stages = [s for s in pipeline.STAGES
+                  if (run / "results/logs" / f"{s}.log").exists()]
+        assert len(stages) >= len(pipeline.STAGES) - (run == example_run)
+        check_ran_modules([run / "results/logs" / f"{s}.log" for s in stages], stages)
 
 
 # ---- faults -----------------------------------------------------------------------------
