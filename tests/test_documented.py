@@ -104,8 +104,8 @@ TESTED = {
     "python benchmarks/local_defects.py > benchmarks/results/local_defects.txt":
         "by hand (benchmark)",
     "python benchmarks/batches.py > benchmarks/results/batches.txt": "by hand (benchmark)",
-    "snakemake --cores 2 --configfile my.yaml --forcerun batch":
-        "test_batches.py test_rescoring_every_batch_is_one_command",
+    "mv results/batches/2026-12-02 results/batches/2026-12-02.<reference id>":
+        "test_batches.py test_rescoring_a_recorded_day_is_refused_in_one_line",
     # docs/performance.md: minutes each, their figures in benchmarks/results/
     "python benchmarks/stages.py --items 20000 --judges 256 --features 64":
         "by hand (benchmark)",
