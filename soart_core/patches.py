@@ -1,0 +1,471 @@
+"""The pixel-level detector's arithmetic: a memory of the reference judges' local
+patches, and an anomaly map per image (docs/method.md, "The pixel-level detector").
+
+PatchCore (Roth et al., 2022) and PaDiM score an image patch by patch, at the defect's
+own scale, against the patches of normal images; so does this module, on responses a
+person's eye reads without a trained network:
+
+- each image at each scale s of `scales` (block means of s x s pixels) gives three
+  responses per pixel: the grey value with its local mean (`patch` x `patch`) removed,
+  the gradient's magnitude (Sobel) and the Laplacian's magnitude (sharpness), each
+  divided by its spread over the reference judges;
+- a location every `stride` pixels gets, per scale, the descriptor of the responses in
+  the `patch` x `patch` window there, projected on the judges' first `dims` principal
+  components (one projection per scale, fitted on the judges);
+- the memory: per location, the reference judges' descriptors within `radius` pixels
+  of it (search `near`: an aligned product, a part may shift a little), and one memory
+  of every judge's descriptors anywhere (search `anywhere`: a texture). Each judge
+  keeps its own k-center coreset (PatchCore's greedy subsampling) when the memory
+  would exceed `memory` (per location) or `anywhere_memory` descriptors, so that the
+  memory without one judge is exactly the others' memory;
+- an item's patch scores its distance to the nearest memory descriptor; a reference
+  judge's, to the nearest of the *other* judges' (so the judges' maps are out of
+  sample, as a new image's is, and the conformal calibration keeps its promise);
+- a one-sided loss of sharpness or contrast (blur, haze): the log local energy of the
+  Laplacian and the log local standard deviation, and how far each falls below the
+  lowest of the judges' at that location (`near`) or their 1 % quantile (`anywhere`);
+- each of these maps is divided by its typical worst value on a judge (the median over
+  the judges of their maps' maxima), and the image's map is their largest; the map is
+  at the locations' resolution, repeated to the pixels. The image's raw score is its
+  map's maximum (its worst patch), where it peaks is `peak`, and the pixel box of the
+  map's connected part above half that peak is the defect's `box`.
+
+`search: auto` takes `near` when the judges are aligned (the per-pixel variance across
+the judges is less than half their pixels' total variance), else `anywhere`.
+Everything is vectorised over images, locations and memory; the searches are numpy
+matrix products (benchmarks/patches.py measured them beside scikit-learn's and
+faiss's nearest neighbours: docs/performance.md).
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# the defaults of config key `patches` (workflow/schemas/config.schema.yaml holds the same)
+DEFAULTS = {"patch": 7, "scales": [1], "stride": 2, "radius": "auto", "search": "auto",
+            "dims": 24, "memory": 2048, "anywhere_memory": 4096, "sigma": 0.0,
+            "channels": ["grey"], "loss": True, "normalise": True}
+SEARCHES = ("auto", "near", "anywhere", "both")
+CHUNK = 64  # locations per matrix product (memory: CHUNK x images x memory floats)
+ITEM_CHUNK = 256  # images scored at once
+LOSS_QUANTILE = 0.01
+# a loss of sharpness or contrast counts from a third on (log 1.5), however steady the
+# judges are: below it, no person sees blur or haze
+LOSS_FLOOR = float(np.log(1.5))  # `anywhere`: the judges' low end of sharpness and contrast
+TINY = 1e-12
+
+
+def settings_of(config_patches):
+    """The detector's settings: DEFAULTS overridden by config key `patches`."""
+    return {**DEFAULTS, **(config_patches or {})}
+
+
+def _downsample(images, scale):
+    """Block means of scale x scale pixels (n x h x w -> n x h/s x w/s)."""
+    if scale == 1:
+        return images
+    n, h, w = images.shape
+    h2, w2 = h // scale, w // scale
+    return images[:, :h2 * scale, :w2 * scale].reshape(n, h2, scale, w2, scale).mean(
+        axis=(2, 4))
+
+
+CHANNELS = ("grey", "detail", "gradient", "laplacian")
+
+
+def responses(images, scale, settings):
+    """(n x C x h' x w') per pixel at `scale`, the `channels` of `settings`: the grey
+    value, the grey value less its local mean (a window of 2 patch + 1), the
+    gradient's magnitude (Sobel), the Laplacian's magnitude; and (n x h' x w') the log
+    local energy of the Laplacian (sharpness: blur and haze both lower it)."""
+    from scipy import ndimage
+
+    patch, sigma = settings["patch"], settings["sigma"]
+    g = _downsample(np.asarray(images, dtype=np.float64), scale)
+    if settings["normalise"]:  # each image's own gain and offset (light, exposure) out
+        mean = g.mean(axis=(1, 2), keepdims=True)
+        g = (g - mean) / np.maximum(g.std(axis=(1, 2), keepdims=True), TINY)
+    if sigma:  # sensor noise is per pixel
+        g = ndimage.gaussian_filter(g, (0, sigma, sigma), mode="reflect")
+    laplacian = ndimage.laplace(g, mode="reflect")
+    made = {"grey": lambda: g,
+            "detail": lambda: g - ndimage.uniform_filter(
+                g, (1, 2 * patch + 1, 2 * patch + 1), mode="reflect"),
+            "gradient": lambda: np.hypot(ndimage.sobel(g, axis=1, mode="reflect"),
+                                         ndimage.sobel(g, axis=2, mode="reflect")),
+            "laplacian": lambda: np.abs(laplacian)}
+    energy = ndimage.uniform_filter(laplacian ** 2, (1, patch, patch), mode="reflect")
+    return (np.stack([made[c]() for c in settings["channels"]], axis=1),
+            np.log(energy + 1.0))
+
+
+def grid_shape(shape, stride):
+    """The locations' grid (rows, cols): one every `stride` pixels."""
+    return (max(shape[0] // stride, 1), max(shape[1] // stride, 1))
+
+
+def _locations(scale, stride, grid, shape):
+    """The rows and columns, in an image at `scale` of `shape`, of the locations:
+    location (i, j) is pixel (i stride, j stride) of the image."""
+    step = stride // scale
+    return (np.minimum(np.arange(grid[0]) * step, shape[0] - 1),
+            np.minimum(np.arange(grid[1]) * step, shape[1] - 1))
+
+
+def windows(channels, patch, rows, cols):
+    """(n x len(rows) x len(cols) x C patch^2): the channels' patch x patch window
+    around each pixel (rows[i], cols[j]); within `patch` // 2 of the border, the
+    nearest window inside the image (a padded window would hold content that a
+    shifted view of the same product has not: the border is not a defect)."""
+    half = patch // 2
+    height, width = channels.shape[2:]
+    if height < patch or width < patch:
+        raise ValueError(f"a {height} x {width} image at this scale holds no {patch} x "
+                         f"{patch} patch")
+    view = np.lib.stride_tricks.sliding_window_view(channels, (patch, patch), axis=(2, 3))
+    rows = np.clip(rows, half, height - 1 - (patch - 1 - half)) - half
+    cols = np.clip(cols, half, width - 1 - (patch - 1 - half)) - half
+    at = view[:, :, rows][:, :, :, cols]  # n x C x rows x cols x p x p
+    n, c, r, k = at.shape[:4]
+    return at.transpose(0, 2, 3, 1, 4, 5).reshape(n, r, k, c * patch * patch)
+
+
+def kcenter(points, k):
+    """Indices (... x k) of PatchCore's greedy k-center coreset of `points` (... x N x
+    d), vectorised over the leading axes: first the point farthest from their mean,
+    then each time the point farthest from those chosen (ties: the first)."""
+    n = points.shape[-2]
+    if k >= n:
+        return np.broadcast_to(np.arange(n), points.shape[:-2] + (n,)).copy()
+    lead = points.shape[:-2]
+    flat = points.reshape(-1, n, points.shape[-1])
+    far = ((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=-1)
+    chosen = np.empty((len(flat), k), dtype=np.int64)
+    nearest = np.full(far.shape, np.inf)
+    pick = far.argmax(axis=1)
+    rows = np.arange(len(flat))
+    for step in range(k):
+        chosen[:, step] = pick
+        nearest = np.minimum(nearest, ((flat - flat[rows, pick][:, None]) ** 2).sum(axis=-1))
+        pick = nearest.argmax(axis=1)
+    return chosen.reshape(lead + (k,))
+
+
+def _shifts(radius_loc):
+    r = np.arange(-radius_loc, radius_loc + 1)
+    return np.stack(np.meshgrid(r, r, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+@dataclass
+class Model:
+    """A fitted pixel-level detector: what a batch needs to score new images."""
+    settings: dict
+    shape: tuple  # the images' (h, w)
+    search: str  # near, anywhere or both (auto resolved on the judges)
+    arrays: dict = field(default_factory=dict)  # name -> array (Model.save's files)
+
+    def save(self, path_npz, path_json):
+        """Plain files: the arrays in one .npz (NumPy's format, no pickle), the rest in
+        JSON."""
+        with open(path_npz, "wb") as stream:
+            np.savez(stream, **self.arrays)
+        with open(path_json, "w", encoding="utf-8") as stream:
+            json.dump({"settings": self.settings, "shape": list(self.shape),
+                       "search": self.search}, stream, sort_keys=True)
+
+    @classmethod
+    def load(cls, path_npz, path_json):
+        with open(path_json, encoding="utf-8") as stream:
+            meta = json.load(stream)
+        with np.load(path_npz, allow_pickle=False) as saved:
+            arrays = {k: saved[k] for k in saved.files}
+        return cls(meta["settings"], tuple(meta["shape"]), meta["search"], arrays)
+
+
+def aligned(judges):
+    """Are the judges one aligned product (per-pixel variance across them less than
+    half the total variance of their pixels)?"""
+    judges = np.asarray(judges, dtype=np.float64)
+    total = judges.var()
+    return bool(total > 0 and judges.var(axis=0).mean() < 0.5 * total)
+
+
+MAX_SHIFT = 8  # pixels: misalignment looks this far
+
+
+def misalignment(judges):
+    """How far the judges are out of line with each other, in pixels (at least 1): the
+    range over the judges of the integer shift that best aligns each with their mean
+    image (the peak of their circular cross-correlation within MAX_SHIFT), the larger
+    of rows and columns."""
+    judges = np.asarray(judges, dtype=np.float64)
+    centred = judges - judges.mean(axis=(1, 2), keepdims=True)
+    mean = centred.mean(axis=0)
+    spectrum = np.fft.fft2(centred) * np.conj(np.fft.fft2(mean))[None]
+    correlation = np.fft.ifft2(spectrum).real
+    h, w = mean.shape
+    dy = np.fft.fftfreq(h, 1 / h).astype(int)
+    dx = np.fft.fftfreq(w, 1 / w).astype(int)
+    reach = (np.abs(dy)[:, None] <= MAX_SHIFT) & (np.abs(dx)[None, :] <= MAX_SHIFT)
+    correlation = np.where(reach[None], correlation, -np.inf)
+    at = correlation.reshape(len(judges), -1).argmax(axis=1)
+    rows, cols = dy[at // w], dx[at % w]
+    return int(max(1, np.ptp(rows), np.ptp(cols)))
+
+
+def _descriptors(model, images, scale_index, dense=False):
+    """(n x rows x cols x dims) projected descriptors (float32) and (n x 1 x rows x
+    cols) loss responses of `images` at the model's scale `scale_index`: at the
+    locations, or (`dense`) at every pixel of that scale."""
+    s = model.settings
+    scale = s["scales"][scale_index]
+    grid = grid_shape(model.shape, s["stride"])
+    done, losses = [], []
+    for start in range(0, len(images), ITEM_CHUNK // 4):
+        channels, loss = responses(images[start:start + ITEM_CHUNK // 4], scale, s)
+        channels = channels / model.arrays[f"spread_{scale_index}"][None, :, None, None]
+        rows, cols = (np.arange(channels.shape[2]), np.arange(channels.shape[3])) if dense \
+            else _locations(scale, s["stride"], grid, channels.shape[2:])
+        raw = windows(channels, s["patch"], rows, cols)
+        done.append(((raw - model.arrays[f"mean_{scale_index}"])
+                     @ model.arrays[f"basis_{scale_index}"].T).astype(np.float32))
+        rows, cols = _locations(scale, s["stride"], grid, loss.shape[1:])
+        losses.append(loss[:, rows][:, :, cols])
+    return np.concatenate(done), np.concatenate(losses)
+
+
+def _min_distance(queries, memory, owners=None, query_owner=None):
+    """Each query's Euclidean distance to its nearest memory row, per location:
+    queries (L x n x d), memory (L x K x d) -> (n x L); with `owners` (K,) and
+    `query_owner` (n,), a query never matches its own owner's rows."""
+    out = np.empty((queries.shape[1], queries.shape[0]))
+    for start in range(0, queries.shape[0], CHUNK):
+        q, m = queries[start:start + CHUNK], memory[start:start + CHUNK]
+        d2 = ((q * q).sum(-1)[:, :, None] + (m * m).sum(-1)[:, None, :]
+              - 2.0 * np.matmul(q, m.transpose(0, 2, 1)))
+        if owners is not None:
+            d2 = np.where(query_owner[None, :, None] == owners[None, None, :], np.inf, d2)
+        out[:, start:start + CHUNK] = d2.min(axis=-1).T
+    return np.sqrt(np.maximum(out, 0.0))
+
+
+def _anywhere_distance(queries, memory, owners=None, query_owner=None):
+    """queries (n x L x d) against one memory (K x d) -> (n x L)."""
+    n, locations, d = queries.shape
+    flat = queries.reshape(-1, d)
+    owner = None if owners is None else np.repeat(query_owner, locations)
+    out = np.empty(len(flat))
+    mm = (memory * memory).sum(-1)
+    step = 8192
+    for start in range(0, len(flat), step):
+        q = flat[start:start + step]
+        d2 = (q * q).sum(-1)[:, None] + mm[None, :] - 2.0 * (q @ memory.T)
+        if owners is not None:
+            d2 = np.where(owner[start:start + step, None] == owners[None, :], np.inf, d2)
+        out[start:start + step] = d2.min(axis=-1)
+    return np.sqrt(np.maximum(out, 0.0)).reshape(n, locations)
+
+
+def _near_memory(model, dense, scale_index):
+    """Per location, the judges' descriptors within `radius` pixels of it, each judge
+    kept to its own k-center coreset where all would exceed `memory`: (L x K x d)
+    float32, and each row's judge (K,). `dense`: the judges' descriptors at every
+    pixel of the scale (n x h' x w' x d)."""
+    s = model.settings
+    scale = s["scales"][scale_index]
+    n = len(dense)
+    grid = grid_shape(model.shape, s["stride"])
+    reach = int(np.ceil(s["radius"] / scale))  # in pixels of this scale
+    shifts = _shifts(reach)
+    keep = min(len(shifts), max(1, s["memory"] // n))
+    padded = np.pad(dense, ((0, 0), (reach,) * 2, (reach,) * 2, (0, 0)), mode="edge")
+    rows, cols = _locations(scale, s["stride"], grid, dense.shape[1:3])
+    memory = np.empty((grid[0], grid[1], n, keep, dense.shape[-1]), dtype=np.float32)
+    per_row = max(1, 2 ** 24 // (n * len(cols) * len(shifts) * dense.shape[-1]))
+    for start in range(0, len(rows), per_row):
+        r = rows[start:start + per_row][:, None] + reach
+        c = cols[None, :] + reach
+        cand = np.stack([padded[:, r + dy, c + dx] for dy, dx in shifts], axis=3)
+        if keep < len(shifts):  # n x rows x cols x S x d
+            cand = np.take_along_axis(cand, kcenter(cand, keep)[..., None], axis=3)
+        memory[start:start + per_row] = cand.transpose(1, 2, 0, 3, 4)
+    return (memory.reshape(grid[0] * grid[1], n * keep, -1),
+            np.repeat(np.arange(n), keep))
+
+
+def fit(judges, settings=None):
+    """A Model fitted on the reference judges' images (n x h x w, 0..255 grey, n >= 2),
+    with each judge's own map out of sample (`judge_maps`, the arrays' entry)."""
+    judges = np.asarray(judges, dtype=np.float64)
+    s = settings_of(settings)
+    n = len(judges)
+    if n < 2:
+        raise ValueError("the pixel-level detector needs 2 or more reference judges")
+    if s["radius"] == "auto":
+        s = {**s, "radius": misalignment(judges)}
+    search = s["search"]
+    if search == "auto":
+        search = "near" if aligned(judges) else "anywhere"
+    model = Model(s, judges.shape[1:], search)
+    grid = grid_shape(model.shape, s["stride"])
+    locations = grid[0] * grid[1]
+    owners = np.arange(n)
+    for i, scale in enumerate(s["scales"]):
+        channels, _ = responses(judges, scale, s)
+        spread = channels.transpose(1, 0, 2, 3).reshape(channels.shape[1], -1).std(axis=1)
+        model.arrays[f"spread_{i}"] = np.maximum(spread, TINY)
+        rows, cols = _locations(scale, s["stride"], grid, channels.shape[2:])
+        raw = windows(channels / model.arrays[f"spread_{i}"][None, :, None, None],
+                      s["patch"], rows, cols).reshape(n * locations, -1)
+        mean = raw.mean(axis=0)
+        sample = raw[np.random.default_rng(0).permutation(len(raw))[:20000]] - mean
+        _, _, vt = np.linalg.svd(sample, full_matrices=False)
+        model.arrays[f"mean_{i}"] = mean
+        model.arrays[f"basis_{i}"] = vt[:min(s["dims"], vt.shape[0])]
+        loss = _descriptors(model, judges, i)[1]
+        if search in ("near", "both"):
+            model.arrays[f"near_{i}"], model.arrays[f"near_owner_{i}"] = _near_memory(
+                model, _descriptors(model, judges, i, dense=True)[0], i)
+        if search in ("anywhere", "both"):
+            flat = _descriptors(model, judges, i, dense=True)[0]
+            flat = flat.reshape(n, -1, flat.shape[-1])
+            keep = max(1, s["anywhere_memory"] // n)
+            if keep < flat.shape[1]:
+                flat = np.take_along_axis(flat, kcenter(flat, keep)[..., None], axis=1)
+            model.arrays[f"anywhere_{i}"] = flat.reshape(-1, flat.shape[-1]).astype(
+                np.float32)
+            model.arrays[f"anywhere_owner_{i}"] = np.repeat(owners, flat.shape[1])
+        model.arrays[f"loss_{i}"] = loss.reshape(n, locations).astype(np.float32)
+    # the components' typical worst value on a judge (each out of sample)
+    components = _components(model, judges, own=owners)
+    # each map in units of its typical worst value on a judge (the median over the
+    # judges of their maps' maxima; a loss counts from LOSS_FLOOR on)
+    model.arrays["component_scale"] = np.array([
+        max(float(np.median(c.max(axis=1))), LOSS_FLOOR if loss else TINY)
+        for c, loss in zip(components, _is_loss(model))])
+    model.arrays["judge_maps"] = _combine(model, components).astype(np.float32)
+    return model
+
+
+def _components(model, images, own=None):
+    """The detector's maps before they are combined: a list of (n x L) arrays, per
+    scale the near and/or anywhere distances and the two one-sided losses. `own`: each
+    image's row among the judges (out of sample against the others), or None."""
+    s = model.settings
+    maps = []
+    for i, _ in enumerate(s["scales"]):
+        desc, loss = _descriptors(model, images, i)
+        n = len(desc)
+        desc = desc.reshape(n, -1, desc.shape[-1]).astype(np.float32)
+        loss = loss.reshape(n, -1)
+        if model.search in ("near", "both"):
+            maps.append(_min_distance(desc.transpose(1, 0, 2), model.arrays[f"near_{i}"],
+                                      *((model.arrays[f"near_owner_{i}"], own)
+                                        if own is not None else ())))
+        if model.search in ("anywhere", "both"):
+            maps.append(_anywhere_distance(desc, model.arrays[f"anywhere_{i}"],
+                                           *((model.arrays[f"anywhere_owner_{i}"], own)
+                                             if own is not None else ())))
+        if s["loss"]:
+            maps += _losses(model.arrays[f"loss_{i}"], loss, model.search, own,
+                            grid_shape(model.shape, s["stride"]),
+                            int(np.ceil(s["radius"] / s["stride"])))
+    return maps
+
+
+def _is_loss(model):
+    """Which of _components' maps are one-sided losses (in log units)."""
+    searches = 2 if model.search == "both" else 1
+    return ([False] * searches + [True] * bool(model.settings["loss"])) * len(
+        model.settings["scales"])
+
+
+def _losses(judge_loss, loss, search, own, grid, radius_loc):
+    """How far each image's sharpness falls below the judges' (a list of one n x L):
+    below the lowest of them within radius (`near`; a judge: of the others), or their
+    LOSS_QUANTILE (`anywhere`)."""
+    from scipy import ndimage
+
+    values = judge_loss.astype(np.float64)  # judges x L
+    n_judges = len(values)
+    if search == "anywhere":
+        if own is None:
+            floor = np.full((len(loss), 1), np.quantile(values, LOSS_QUANTILE))
+        else:
+            floor = np.array([[np.quantile(np.delete(values, j, axis=0), LOSS_QUANTILE)]
+                              for j in own])
+    else:
+        values = ndimage.minimum_filter(values.reshape(n_judges, *grid),
+                                        (1,) + (2 * radius_loc + 1,) * 2,
+                                        mode="nearest").reshape(n_judges, -1)
+        ordered = np.sort(values, axis=0)
+        if own is None:
+            floor = np.broadcast_to(ordered[0], (len(loss), values.shape[1]))
+        else:  # the lowest of the others: the second lowest where it is the lowest
+            lowest = values[own] <= ordered[0][None, :]
+            floor = np.where(lowest, ordered[min(1, n_judges - 1)][None, :],
+                             ordered[0][None, :])
+    return [np.maximum(floor - loss, 0.0)]
+
+
+def _combine(model, components):
+    """The map: the largest of the components, each in units of its scale."""
+    scale = model.arrays["component_scale"]
+    return np.max(np.stack([c / scale[i] for i, c in enumerate(components)]), axis=0)
+
+
+def score(model, images):
+    """The anomaly maps (n x h x w, float32) of new images against the model."""
+    images = np.asarray(images, dtype=np.float64)
+    out = np.empty((len(images),) + tuple(model.shape), dtype=np.float32)
+    for start in range(0, len(images), ITEM_CHUNK):
+        part = images[start:start + ITEM_CHUNK]
+        out[start:start + ITEM_CHUNK] = to_pixels(
+            model, _combine(model, _components(model, part)))
+    return out
+
+
+def judge_maps(model):
+    """The reference judges' maps, each out of sample (n x h x w)."""
+    return to_pixels(model, model.arrays["judge_maps"].astype(np.float64))
+
+
+def to_pixels(model, maps):
+    """Maps at the locations (n x L) as pixel maps (n x h x w): each location's value
+    over its stride x stride pixels."""
+    stride = model.settings["stride"]
+    grid = grid_shape(model.shape, stride)
+    maps = np.asarray(maps).reshape(len(maps), *grid)
+    pixels = np.repeat(np.repeat(maps, stride, axis=1), stride, axis=2)
+    h, w = model.shape
+    pad = ((0, 0), (0, max(h - pixels.shape[1], 0)), (0, max(w - pixels.shape[2], 0)))
+    return np.pad(pixels, pad, mode="edge")[:, :h, :w].astype(np.float32)
+
+
+def peaks(maps):
+    """Each map's peak (row, col), 0-based from the top left (ties: the first in
+    row-major order), and the bounding box (top, left, height, width) of the map's
+    connected part at or above half the peak that holds it."""
+    from scipy import ndimage
+
+    maps = np.asarray(maps, dtype=np.float64)
+    n = len(maps)
+    flat = maps.reshape(n, -1).argmax(axis=1)
+    rows, cols = np.unravel_index(flat, maps.shape[1:])
+    boxes = np.zeros((n, 4), dtype=np.int64)
+    for k in range(n):  # one labelling per image (scipy's C loop over its pixels)
+        labels, _ = ndimage.label(maps[k] >= 0.5 * maps[k, rows[k], cols[k]])
+        part = np.argwhere(labels == labels[rows[k], cols[k]])
+        top, left = part.min(axis=0)
+        bottom, right = part.max(axis=0)
+        boxes[k] = (top, left, bottom - top + 1, right - left + 1)
+    return rows, cols, boxes
+
+
+def region_maxima(maps, labels, n_regions):
+    """Each map's maximum in each region (n x regions), `labels` a pixel's region."""
+    maps = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(n_regions))
+    return np.maximum.reduceat(maps[:, order], starts, axis=1)
