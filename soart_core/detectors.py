@@ -20,6 +20,10 @@ false-alarm rate. Every entry:
 - `mt`: Taguchi's MT distance of the metrics side by side (D^2 = MD^2 / k, Ledoit-Wolf
   covariance) from the unit space of the reference judges (a judge's own from the
   others), mapped to [0, 1) as D^2 / (1 + D^2).
+- `patches`: the image itself, patch by patch (soart_core.patches: each patch against
+  the nearest of the reference judges' patches; a judge's against the other judges');
+  raw = the anomaly map's maximum m, mapped to [0, 1) as m / (1 + m). Needs the images
+  (`pixels`: a Pixels of the items and the reference judges); says where, to the pixel.
 
 `needs`: what the entry needs of the judges, checked before it runs.
 """
@@ -39,20 +43,37 @@ from .verdicts import (SCORE_DECIMALS, TooFewLabeled, Unscorable, calibrate, lef
 @dataclass(frozen=True)
 class Detector:
     name: str
-    # (items, judges, in_reference) -> (raw of the items, raw of the reference judges
-    # out of sample, {extra name: per-item array}); items and judges: lists of tables,
-    # one per metric
+    # (items, judges, in_reference, pixels) -> (raw of the items, raw of the reference
+    # judges out of sample, {extra name: per-item array}); items and judges: lists of
+    # tables, one per metric; pixels: a Pixels or None (tables without images)
     raw: Callable
     needs: str  # in words, for the error when the judges cannot fit it
     min_reference: int  # reference judges needed
     needs_other_groups: bool  # judges outside the reference group needed
+    needs_pixels: bool = False  # the images themselves (images_dir)
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """What the pixel-level detector saw (soart_core.patches), in the rows of the
+    items and of the reference judges: each one's map maximum (`item_raw`,
+    `judge_raw`, the judges' out of sample), and the items' peak (row, col), the
+    defect's pixel box (n x 4: top, left, height, width; image coordinates) and each
+    region's map maximum (`item_regions`, n x regions, in the features' order)."""
+    item_raw: np.ndarray
+    judge_raw: np.ndarray
+    peak_row: np.ndarray
+    peak_col: np.ndarray
+    box: np.ndarray
+    item_regions: np.ndarray
+    defect_group: np.ndarray | None = None  # patches.defect_groups' (None: no defect judges)
 
 
 def _side_by_side(tables):
     return np.hstack([np.asarray(t, dtype=np.float64) for t in tables])
 
 
-def attention_raw(items, judges, in_reference):
+def attention_raw(items, judges, in_reference, pixels=None):
     ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
     tau = stages.judge_temperature(ll)
     own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
@@ -107,18 +128,23 @@ def region_surprise(items, judges, in_reference):
     return item_s, judge_s
 
 
-def regions_raw(items, judges, in_reference):
+def regions_raw(items, judges, in_reference, pixels=None):
     item_s, judge_s = region_surprise(items, judges, in_reference)
     return (_bounded(item_s.max(axis=1)), _bounded(judge_s.max(axis=1)),
             {"region_raw": _bounded(item_s)})
 
 
-def mt_raw(items, judges, in_reference):
+def mt_raw(items, judges, in_reference, pixels=None):
     x = np.vstack([_side_by_side(judges)[in_reference], _side_by_side(items)])
     reference = np.arange(len(x)) < int(in_reference.sum())
     distances, _, _ = mt_distances(x, reference, max_loo_items=len(x))
     n = int(in_reference.sum())
     return _bounded(distances[n:]), _bounded(distances[:n]), {}
+
+
+def patches_raw(items, judges, in_reference, pixels=None):
+    return (_bounded(pixels.item_raw), _bounded(pixels.judge_raw),
+            {"region_raw": _bounded(pixels.item_regions)})
 
 
 # (soart_core.layout.DETECTORS names them in this order, for the tables' text columns)
@@ -131,14 +157,18 @@ REGISTRY = {
                         3, False),
     "mt": Detector("mt", mt_raw, "3 or more reference judges (a unit space without one "
                                  "of them)", 3, False),
+    "patches": Detector("patches", patches_raw,
+                        "the images (images_dir; tables carry no pixels) and 2 or more "
+                        "reference judges", 2, False, needs_pixels=True),
 }
 
 
-def fit_check(detector, in_reference):
+def fit_check(detector, in_reference, pixels=None):
     """TooFewLabeled, saying what is missing, where the judges cannot fit `detector`."""
     n = int(np.sum(in_reference))
     if n < detector.min_reference or (detector.needs_other_groups
-                                      and n == len(in_reference)):
+                                      and n == len(in_reference)) or (
+            detector.needs_pixels and pixels is None):
         raise TooFewLabeled(f"detector {detector.name} needs {detector.needs}; the judges "
                             f"hold {n} reference judge(s) of {len(in_reference)}")
 
@@ -146,15 +176,16 @@ def fit_check(detector, in_reference):
 DEFAULT = "attention"  # without labeled defects to choose by (docs/results.md)
 
 
-def run(name, items, judges, judge_groups, *, reference, false_alarm):
-    """Detector `name` on the items (lists of tables, one per metric), calibrated on
-    the judges: {"raw", "score", "flag" (bool), "line" (raw where the flag starts),
-    "warning", and the entry's extras}. Raises TooFewLabeled (fit_check) or
-    Unscorable (an item whose raw is not a number)."""
+def run(name, items, judges, judge_groups, *, reference, false_alarm, pixels=None):
+    """Detector `name` on the items (lists of tables, one per metric; `pixels`: a
+    Pixels, or None without images), calibrated on the judges: {"raw", "score", "flag"
+    (bool), "line" (raw where the flag starts), "warning", and the entry's extras}.
+    Raises TooFewLabeled (fit_check) or Unscorable (an item whose raw is not a
+    number)."""
     detector = REGISTRY[name]
     in_reference = np.asarray(judge_groups, dtype=object) == reference
-    fit_check(detector, in_reference)
-    raw, reference_raw, extra = detector.raw(items, judges, in_reference)
+    fit_check(detector, in_reference, pixels)
+    raw, reference_raw, extra = detector.raw(items, judges, in_reference, pixels)
     if not np.isfinite(raw).all():
         raise Unscorable(f"item row {int(np.flatnonzero(~np.isfinite(raw))[0])} cannot be "
                          f"scored by detector {name}: its raw score is not a number")
@@ -262,14 +293,18 @@ NESTED = ("detection_rate", "detection_low", "detection_high", "false_alarm_rate
 # ---- which defect group: `predicted` where the answer flags ------------------------------
 # each fitted on the judges alone: the error group whose judges the item attends to most
 # (the attention's weights), whose judges' centroid is nearest (features scaled by the
-# judges), or LDA on the error groups' judges (shrunk covariance)
-PREDICTORS = ("attention", "centroid", "lda")
+# judges), LDA on the error groups' judges (shrunk covariance), or whose judges' defects
+# look most like the item's (soart_core.patches.defect_groups: the anomaly map's worst
+# part, with the images)
+PREDICTORS = ("attention", "centroid", "lda", "looks")
 
 
-def defect_groups(items, judges, judge_groups, reference, attention_weights):
+def defect_groups(items, judges, judge_groups, reference, attention_weights, looks=None):
     """{predictor: the error group each item is most like} (`attention_weights`:
-    {group: each item's attention weight on that group's judges}); a predictor the
-    judges cannot fit (LDA: 2 error groups of 2 judges or more) is left out."""
+    {group: each item's attention weight on that group's judges}; `looks`: the group
+    whose judges' defects look most like each item's, None without images); a
+    predictor the judges cannot fit (LDA: 2 error groups of 2 judges or more; looks:
+    the images and judges of an error group) is left out."""
     groups = np.asarray(judge_groups, dtype=object)
     errors = [g for g in attention_weights if g != reference]
     # weights in [0, 1] compared at the raw scores' resolution: a tie is a tie
@@ -285,6 +320,8 @@ def defect_groups(items, judges, judge_groups, reference, attention_weights):
         mine = np.isin(groups, errors)
         lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
         done["lda"] = np.asarray(lda.fit(ll[mine], groups[mine]).predict(x), dtype=object)
+    if looks is not None:
+        done["looks"] = np.asarray(looks, dtype=object)
     return done
 
 

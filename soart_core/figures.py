@@ -417,3 +417,40 @@ def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
     _save(fig, path)
     plt.close(fig)
     return items
+
+
+def defect_figure(image, anomaly, box, peak, judge, path, *, title, judge_name, line=None):
+    """One flagged image as anomalib draws it: the image; its anomaly map (1 = a
+    typical normal judge's worst patch); the image with the map over it and the
+    defect's outline (the map's connected part above half its peak) and box; its most
+    similar normal judge. `box`: top, left, height, width; `peak`: (row, col); both in
+    the image's (or crop's) pixels. `line`: the map value where the flag starts."""
+    from scipy import ndimage
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(12.4, 3.6))
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].imshow(image, cmap="gray", vmin=0, vmax=255)
+    axes[0].set_title("the image", fontsize=8)
+    shown = axes[1].imshow(anomaly, cmap="inferno", vmin=0)
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04)
+    axes[1].set_title("anomaly map" + (f" (flag from {line:.3g})" if line else ""),
+                      fontsize=8)
+    axes[2].imshow(image, cmap="gray", vmin=0, vmax=255)
+    axes[2].imshow(anomaly, cmap="inferno", alpha=0.45, vmin=0)
+    labels, _ = ndimage.label(anomaly >= 0.5 * anomaly[peak])
+    axes[2].contour(labels == labels[peak], levels=[0.5], colors="cyan", linewidths=1.0)
+    top, left, height, width = box
+    axes[2].add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
+                                    edgecolor="lime", lw=1.0))
+    axes[2].plot(peak[1], peak[0], "+", color="lime", markersize=9)
+    axes[2].set_title("the defect: outline and box", fontsize=8)
+    if judge is not None:
+        axes[3].imshow(judge, cmap="gray", vmin=0, vmax=255)
+    axes[3].set_title(f"nearest normal: {short_name(judge_name, 34)}", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    _save(fig, path)
+    plt.close(fig)

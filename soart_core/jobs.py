@@ -23,8 +23,8 @@ from . import stages
 from .errors import InputError, excerpt
 from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, REGION_PLACE, ROLES, SUMMARY_TEXT,
                      UNLABELED, verdict_summary_text)
-from .tables import (Table, line_of, read_columns, read_table, write_columns,
-                     write_rounded, write_table, write_text)
+from .tables import (Table, line_of, read_columns, read_table, write_atomic,
+                     write_columns, write_rounded, write_table, write_text)
 
 # Each job imports the soart modules of its own stage in its body (and its stage
 # declares them: soart_core.pipeline, `modules`), so that a job runs, and its code
@@ -219,6 +219,76 @@ def region_places(features, geometry):
         rows = [at[f] for f in features]
         return {"feature": list(features), **{k: boxes[k][rows] for k in REGION_PLACE}}
     return {"feature": list(features), **{k: [""] * len(features) for k in REGION_PLACE}}
+
+
+def patches(inputs, outputs, params):
+    """The pixel-level detector (soart_core.patches): fitted on the reference judges'
+    images, every image's anomaly map (a reference judge's out of sample), its peak,
+    the defect's box, each region's maximum and, for the other images, the defect
+    group its defect looks like; the fitted model in plain files."""
+    from . import patches as pixel
+    from .images import read_gray, region_labels
+
+    images = list(zip(inputs.images, params.labels))
+    root = os.path.commonpath([os.path.dirname(path) for path in inputs.images])
+    pixels = np.array([read_gray(path, params.grayscale, params.crop, params.max_pixels)
+                       for path in inputs.images], dtype=np.float32)
+    first = inputs.images[0]
+    for path, image in zip(inputs.images, pixels):  # read_gray reads any size
+        if image.shape != pixels[0].shape:
+            raise InputError(path, f"image is {image.shape[1]} x {image.shape[0]} pixels, "
+                                   f"but {first} is {pixels.shape[2]} x {pixels.shape[1]}")
+    is_judge = np.array([s == "learn" and g == params.reference for _, (s, g) in images])
+    if is_judge.sum() < 2:
+        raise InputError(first, f"the pixel-level detector needs 2 or more learning images "
+                                f"of {params.reference}; there are {int(is_judge.sum())}")
+    model = pixel.fit(pixels[is_judge], params.settings)
+    LOG.info(f"patches: {int(is_judge.sum())} reference judges, search {model.search}, "
+             f"radius {model.settings['radius']} px")
+    maps = np.empty(pixels.shape, dtype=np.float32)
+    maps[is_judge] = pixel.judge_maps(model)
+    maps[~is_judge] = pixel.score(model, pixels[~is_judge])
+    groups = np.array([g for _, (_, g) in images], dtype=object)
+    defect_judge = np.array([s == "learn" for _, (s, _) in images]) & ~is_judge
+    signature = pixel.signatures(model, pixels, maps)
+    if defect_judge.any():
+        pixel.learn_defects(model, signature[defect_judge], groups[defect_judge])
+    looks = pixel.looks_like(model, signature)
+    rows, cols, boxes = pixel.peaks(maps)
+    top, left = (params.crop[0], params.crop[1]) if params.crop else (0, 0)
+    regions = pixel.region_maxima(maps, region_labels(pixels.shape[1:], params.grid),
+                                  params.grid[0] * params.grid[1])
+    write_columns(outputs.scores, {
+        "image": [os.path.relpath(path, root) for path in inputs.images],
+        "set": [s for _, (s, _) in images], "group": list(groups),
+        "raw": maps.reshape(len(maps), -1).max(axis=1).astype(np.float64),
+        "peak_row": rows + top, "peak_col": cols + left, "top": boxes[:, 0] + top,
+        "left": boxes[:, 1] + left, "height": boxes[:, 2], "width": boxes[:, 3],
+        "looks": [""] * len(maps) if looks is None else np.where(is_judge, "", looks),
+        **{f"X{k}": regions[:, k] for k in range(regions.shape[1])}})
+    write_atomic(outputs.maps, lambda out: np.save(out, maps, allow_pickle=False),
+                 binary=True)
+    model.save(outputs.model, outputs.model_settings)
+
+
+def read_pixels(path, items, judges):
+    """The pixel-level detector's detectors.Pixels for the `items` and the reference
+    `judges` (their names, as the tables' rows) from patches/scores.csv."""
+    from .detectors import Pixels
+
+    scores = read_columns(path, text=("image", "set", "group", "looks"))
+    at = {(s, name): k for k, (s, name) in enumerate(zip(scores["set"], scores["image"]))}
+    rows = np.array([at[("valid", name)] for name in items], dtype=np.int64)
+    own = np.array([at[("learn", name)] for name in judges], dtype=np.int64)
+    features = sorted((c for c in scores if c.startswith("X")), key=lambda c: int(c[1:]))
+    looks = scores["looks"][rows].astype(object)
+    return Pixels(item_raw=scores["raw"][rows], judge_raw=scores["raw"][own],
+                  peak_row=scores["peak_row"][rows].astype(np.int64),
+                  peak_col=scores["peak_col"][rows].astype(np.int64),
+                  box=np.column_stack([scores[k][rows] for k in ("top", "left", "height",
+                                                                 "width")]).astype(np.int64),
+                  item_regions=np.column_stack([scores[c][rows] for c in features]),
+                  defect_group=looks if (looks != "").all() and len(looks) else None)
 
 
 def normalise(inputs, outputs, params):
@@ -593,10 +663,15 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
             raise InputError(ll[0].path, f"no verdicts: {err}") from None
         except Unscorable as err:
             raise InputError(vv[0].path, f"no verdict: {err}") from None
+    # with the images: what the pixel-level detector saw (the reference judges by name)
+    pixels = (read_pixels(inputs.patches, valid[0].names,
+                          [n for n, g in zip(learn[0].names, judge_groups)
+                           if g == params.reference])
+              if getattr(inputs, "patches", None) else None)
     try:
         results, skipped = answer.run_all(items, judges, judge_groups,
                                           reference=params.reference,
-                                          false_alarm=false_alarm)
+                                          false_alarm=false_alarm, pixels=pixels)
     except Unscorable as err:
         raise InputError(valid[0].path, f"no verdict: {err}") from None
     if "attention" not in results:  # the predicted group is the attention's
@@ -611,7 +686,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
         raise InputError(learn[0].path, f"verdicts.method {method}: {skipped[method]}")
     attention, predicted_by = answer.predictions(results, items, judges, judge_groups,
                                                  order=params.order,
-                                                 reference=params.reference)
+                                                 reference=params.reference, pixels=pixels)
     predictor, predictor_why, right, predictor_nested = detectors.choose_predictor(
         predicted_by, groups, params.reference)
     places = read_columns(inputs.regions, text=("feature",) + REGION_PLACE)
@@ -619,7 +694,7 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
                **answer.answer_columns(results, chosen, predicted_by[predictor], attention,
                                        items, judges, judge_groups, learn[0].names, places,
                                        reference=params.reference,
-                                       false_alarm=false_alarm)}
+                                       false_alarm=false_alarm, pixels=pixels)}
     for metric, mt in zip(params.words, mt_tables):
         alone, _ = done[metric]
         summary.update({f"{metric}_predicted": list(alone["predicted"]),
@@ -696,7 +771,7 @@ def figures(inputs, outputs, params):
     summary = read_columns(inputs.summary, text=verdict_summary_text(params.words))
     draw.answer_plot(summary, params.false_alarm, params.order, outputs.answer)
     regions = read_columns(inputs.regions, text=("item", "feature") + REGION_PLACE)
-    images = None
+    images, by_name = None, {}
     if getattr(inputs, "images", None):  # images mode: the flagged images themselves
         root = os.path.commonpath([os.path.dirname(p) for p in inputs.images])
         by_name = {os.path.relpath(p, root): p for p in inputs.images}
@@ -705,6 +780,48 @@ def figures(inputs, outputs, params):
                   for name in np.asarray(summary["item"], dtype=object)[flagged]
                   if name in by_name}
     draw.where_plot(summary, regions, outputs.where, images)
+    os.makedirs(outputs.defects, exist_ok=True)
+    if getattr(inputs, "maps", None):
+        defect_figures(inputs, outputs.defects, params, summary, by_name)
+
+
+MAX_DEFECT_FIGURES = 100  # flagged images drawn one by one (the highest scores)
+
+
+def defect_figures(inputs, folder, params, summary, by_name):
+    """figures/defects/: one figure per flagged image (the MAX_DEFECT_FIGURES highest
+    scores), as figures.defect_figure draws it, named by its rank and path."""
+    import re
+
+    from . import figures as draw
+    from .images import read_gray
+
+    scores = read_columns(inputs.patches, text=("image", "set", "group", "looks"))
+    at = {(s, n): k for k, (s, n) in enumerate(zip(scores["set"], scores["image"]))}
+    maps = np.load(inputs.maps, allow_pickle=False, mmap_mode="r")
+    top, left = (params.crop[0], params.crop[1]) if params.crop else (0, 0)
+    flagged = np.flatnonzero(np.asarray(summary["flag"], dtype=object) == "abnormal")
+    score = np.asarray(summary["score"], dtype=np.float64)
+    shown = flagged[np.argsort(-score[flagged], kind="stable")][:MAX_DEFECT_FIGURES]
+    for rank, k in enumerate(shown, start=1):
+        name = str(summary["item"][k])
+        row = at[("valid", name)]
+        box = [int(scores[c][row]) - offset for c, offset in
+               (("top", top), ("left", left), ("height", 0), ("width", 0))]
+        peak = (int(scores["peak_row"][row]) - top, int(scores["peak_col"][row]) - left)
+        judge = str(summary["nearest_normal"][k])
+        draw.defect_figure(
+            read_gray(by_name[name], params.grayscale, params.crop), np.asarray(maps[row]),
+            box, peak, read_gray(by_name[judge], params.grayscale, params.crop)
+            if judge in by_name else None,
+            os.path.join(folder, f"{rank:03d}_"
+                                 f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', os.path.splitext(name)[0])}"
+                                 f".png"),
+            title=f"{name}: score {score[k]:.3f}, {summary['predicted'][k]}, "
+                  f"{summary['where'][k]}", judge_name=judge)
+    if len(flagged) > len(shown):
+        LOG.info(f"figures: {len(shown)} of {len(flagged)} flagged images drawn one by one "
+                 f"(the highest scores)")
 
 
 def sweep_summary(inputs, outputs, params):

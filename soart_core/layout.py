@@ -10,7 +10,7 @@ MT_TEXT = ("item", "group", "predicted", "mt_flag")  # verdicts/{metric}.csv, th
 SUMMARY_TEXT = ("metric", "method", "warnings")  # of the evaluation's tables
 
 
-DETECTORS = ("attention", "regions", "mt")  # soart_core.detectors.REGISTRY's entries
+DETECTORS = ("attention", "regions", "mt", "patches")  # soart_core.detectors.REGISTRY's entries
 # the answer as people read it: verdicts/answer.csv, and first in the workbook's sheet
 ANSWER_COLUMNS = ("item", "group", "flag", "score", "predicted", "where", "nearest_normal",
                   "method", "promise")

@@ -166,13 +166,14 @@ class Model:
     arrays: dict = field(default_factory=dict)  # name -> array (Model.save's files)
 
     def save(self, path_npz, path_json):
-        """Plain files: the arrays in one .npz (NumPy's format, no pickle), the rest in
-        JSON."""
-        with open(path_npz, "wb") as stream:
-            np.savez(stream, **self.arrays)
-        with open(path_json, "w", encoding="utf-8") as stream:
-            json.dump({"settings": self.settings, "shape": list(self.shape),
-                       "search": self.search}, stream, sort_keys=True)
+        """Plain files, each written whole or not at all: the arrays in one .npz
+        (NumPy's format, no pickle), the rest in JSON."""
+        from .tables import write_atomic, write_text
+
+        write_atomic(path_npz, lambda out: np.savez(out, **self.arrays), binary=True)
+        write_text(path_json, json.dumps({"settings": self.settings,
+                                          "shape": list(self.shape),
+                                          "search": self.search}, sort_keys=True))
 
     @classmethod
     def load(cls, path_npz, path_json):
@@ -267,27 +268,42 @@ def _anywhere_distance(queries, memory, owners=None, query_owner=None):
     return np.sqrt(np.maximum(out, 0.0)).reshape(n, locations)
 
 
+def half_shifts(images):
+    """Each image (n x h x w) also moved by half a pixel down, right and both (the
+    mean of neighbouring pixels): n x 4 x h x w. A product sits at any sub-pixel place;
+    whole-pixel shifts of a few judges would leave a soft edge's phase unmatched."""
+    padded = np.pad(images, ((0, 0), (0, 1), (0, 1)), mode="edge")
+    down = 0.5 * (padded[:, :-1, :-1] + padded[:, 1:, :-1])
+    right = 0.5 * (padded[:, :-1, :-1] + padded[:, :-1, 1:])
+    both = 0.25 * (padded[:, :-1, :-1] + padded[:, 1:, :-1] + padded[:, :-1, 1:]
+                   + padded[:, 1:, 1:])
+    return np.stack([images, down, right, both], axis=1)
+
+
 def _near_memory(model, dense, scale_index):
-    """Per location, the judges' descriptors within `radius` pixels of it, each judge
-    kept to its own k-center coreset where all would exceed `memory`: (L x K x d)
-    float32, and each row's judge (K,). `dense`: the judges' descriptors at every
-    pixel of the scale (n x h' x w' x d)."""
+    """Per location, the judges' descriptors within `radius` pixels of it (of each of
+    their half-pixel shifts), each judge kept to its own k-center coreset where all
+    would exceed `memory`: (L x K x d) float32, and each row's judge (K,). `dense`: the
+    judges' descriptors at every pixel of the scale (n x variants x h' x w' x d)."""
     s = model.settings
     scale = s["scales"][scale_index]
-    n = len(dense)
+    n, variants = dense.shape[:2]
     grid = grid_shape(model.shape, s["stride"])
     reach = int(np.ceil(s["radius"] / scale))  # in pixels of this scale
     shifts = _shifts(reach)
-    keep = min(len(shifts), max(1, s["memory"] // n))
-    padded = np.pad(dense, ((0, 0), (reach,) * 2, (reach,) * 2, (0, 0)), mode="edge")
-    rows, cols = _locations(scale, s["stride"], grid, dense.shape[1:3])
+    candidates = variants * len(shifts)
+    keep = min(candidates, max(1, s["memory"] // n))
+    padded = np.pad(dense, ((0, 0), (0, 0), (reach,) * 2, (reach,) * 2, (0, 0)),
+                    mode="edge")
+    rows, cols = _locations(scale, s["stride"], grid, dense.shape[2:4])
     memory = np.empty((grid[0], grid[1], n, keep, dense.shape[-1]), dtype=np.float32)
-    per_row = max(1, 2 ** 24 // (n * len(cols) * len(shifts) * dense.shape[-1]))
+    per_row = max(1, 2 ** 24 // (n * len(cols) * candidates * dense.shape[-1]))
     for start in range(0, len(rows), per_row):
         r = rows[start:start + per_row][:, None] + reach
         c = cols[None, :] + reach
-        cand = np.stack([padded[:, r + dy, c + dx] for dy, dx in shifts], axis=3)
-        if keep < len(shifts):  # n x rows x cols x S x d
+        cand = np.concatenate([padded[:, :, r + dy, c + dx] for dy, dx in shifts],
+                              axis=1).transpose(0, 2, 3, 1, 4)  # n x rows x cols x VS x d
+        if keep < candidates:
             cand = np.take_along_axis(cand, kcenter(cand, keep)[..., None], axis=3)
         memory[start:start + per_row] = cand.transpose(1, 2, 0, 3, 4)
     return (memory.reshape(grid[0] * grid[1], n * keep, -1),
@@ -308,6 +324,8 @@ def fit(judges, settings=None):
     if search == "auto":
         search = "near" if aligned(judges) else "anywhere"
     model = Model(s, judges.shape[1:], search)
+    model.arrays["judge_mean"] = judges.mean(axis=0)
+    model.arrays["judge_spread"] = np.array(max(float(judges.std()), TINY))
     grid = grid_shape(model.shape, s["stride"])
     locations = grid[0] * grid[1]
     owners = np.arange(n)
@@ -325,8 +343,11 @@ def fit(judges, settings=None):
         model.arrays[f"basis_{i}"] = vt[:min(s["dims"], vt.shape[0])]
         loss = _descriptors(model, judges, i)[1]
         if search in ("near", "both"):
+            moved = half_shifts(judges)  # n x 4 x h x w
+            dense = _descriptors(model, moved.reshape(-1, *judges.shape[1:]), i,
+                                 dense=True)[0]
             model.arrays[f"near_{i}"], model.arrays[f"near_owner_{i}"] = _near_memory(
-                model, _descriptors(model, judges, i, dense=True)[0], i)
+                model, dense.reshape(n, moved.shape[1], *dense.shape[1:]), i)
         if search in ("anywhere", "both"):
             flat = _descriptors(model, judges, i, dense=True)[0]
             flat = flat.reshape(n, -1, flat.shape[-1])
@@ -469,3 +490,44 @@ def region_maxima(maps, labels, n_regions):
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(n_regions))
     return np.maximum.reduceat(maps[:, order], starts, axis=1)
+
+
+# ---- which defect: what the worst part of the map looks like ---------------------------
+SIGNATURE = ("deviation", "log_area", "log_aspect", "log_peak", "row", "col")
+
+
+def signatures(model, images, maps):
+    """What each image's defect looks like (n x SIGNATURE): the mean deviation of its
+    pixels in the defect's box from the judges' mean image, in units of the judges'
+    pixel spread (darker < 0 < brighter); the box's log area and log aspect (height /
+    width); the map's log peak; where it peaks, as shares of the height and width."""
+    images = np.asarray(images, dtype=np.float64)
+    rows, cols, boxes = peaks(maps)
+    mean, spread = model.arrays["judge_mean"], float(model.arrays["judge_spread"])
+    deviation = np.array([
+        (images[k, t:t + h, l:l + w] - mean[t:t + h, l:l + w]).mean() / spread
+        for k, (t, l, h, w) in enumerate(boxes)])
+    peak = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1).max(axis=1)
+    height, width = model.shape
+    return np.column_stack([deviation, np.log(boxes[:, 2] * boxes[:, 3]),
+                            np.log(boxes[:, 2] / boxes[:, 3]), np.log(peak + TINY),
+                            rows / height, cols / width])
+
+
+def learn_defects(model, judge_signatures, groups):
+    """Keep the defect judges' signatures and groups in the model (looks_like's)."""
+    model.arrays["defect_signatures"] = np.asarray(judge_signatures, dtype=np.float64)
+    model.arrays["defect_groups"] = np.asarray(groups, dtype=str)
+
+
+def looks_like(model, item_signatures):
+    """Each item's defect group: that of the defect judge whose signature is nearest
+    (each signature column in units of its spread over the defect judges; ties: the
+    first judge), None without defect judges."""
+    known = model.arrays.get("defect_signatures")
+    if known is None or len(known) == 0:
+        return None
+    scale = known.std(axis=0) + TINY
+    distance = (((np.asarray(item_signatures)[:, None, :] - known[None]) / scale) ** 2).sum(
+        axis=-1)
+    return model.arrays["defect_groups"][np.round(distance, 9).argmin(axis=1)].astype(object)

@@ -45,6 +45,9 @@ class Stage:
     - `threads`, `resources` (sized from benchmarks/), `group` (on a cluster, stages of
       one group go as one job), `report` (output name -> Report), `targets` (the
       outputs `rule all` asks for), `swept` (sweeps run it; else only the plain run).
+    - `images`: "only" (the stage reads the images themselves, input `images` and
+      param `labels`, and runs in images mode only), "also" (it reads them in images
+      mode), or None; `image_inputs`: inputs as `inputs`, read in images mode only.
     """
     reads: tuple
     params: object
@@ -57,10 +60,17 @@ class Stage:
     targets: tuple = ()
     swept: bool = True
     modules: tuple = ("jobs",)
+    images: str | None = None
+    image_inputs: dict = field(default_factory=dict)
 
     def after(self):
         """The stages whose outputs this one reads, in the order of its inputs."""
-        return tuple(dict.fromkeys(source[0] for source in self.inputs.values()))
+        return tuple(dict.fromkeys(source[0] for source in {**self.inputs,
+                                                            **self.image_inputs}.values()))
+
+    def runs(self, config):
+        """Does this stage run with `config` (an images-only stage needs images_dir)?"""
+        return self.images != "only" or bool(config["images_dir"])
 
 
 INPUT_KEYS = ("data_dir", "images_dir", "metrics")  # where input_paths looks
@@ -85,6 +95,19 @@ STAGES = {
                               or reference_group(c)),
         # the metric tables, where input_paths says (workflow/rules/metrics.smk)
         outputs={}, swept=False),
+    # the pixel-level detector (soart_core.patches) on the images themselves
+    "patches": Stage(
+        modules=("jobs", "patches", "images"),
+        reads=("groups.order", "images.grayscale", "images.crop", "images.max_pixels",
+               "images.reference_group", "images.grid", "patches"),
+        params=lambda c: dict(settings=c["patches"], grayscale=c["images"]["grayscale"],
+                              crop=c["images"]["crop"], max_pixels=c["images"]["max_pixels"],
+                              grid=c["images"]["grid"],
+                              reference=c["images"]["reference_group"]
+                              or reference_group(c)),
+        outputs=dict(scores="patches/scores.csv", maps="patches/maps.npy",
+                     model="patches/model.npz", model_settings="patches/model.json"),
+        images="only", swept=False, resources={"mem_mb": 4000}, group="prepare"),
     # its input files: the metric tables (input_paths)
     "normalise": Stage(
         modules=("jobs", "inputs"),
@@ -166,6 +189,8 @@ STAGES = {
                 "learn": ("normalise", "learn", "words"),
                 "valid": ("normalise", "valid", "words"),
                 "regions": ("normalise", "regions")},
+        # the pixel-level detector's scores of every image
+        image_inputs={"patches": ("patches", "scores")},
         outputs=dict(verdicts="verdicts/{word}.csv", mt_thresholds="verdicts/mt_thresholds.csv",
                      summary="verdicts/summary.csv", calibration="verdicts/calibration.csv",
                      selection="verdicts/selection.csv", regions="verdicts/regions.csv",
@@ -243,9 +268,13 @@ STAGES = {
                 "summary": ("verdicts", "summary"),
                 "regions": ("verdicts", "regions"),
                 "judge_groups": ("normalise", "judge_groups")},
+        # the flagged images' anomaly maps
+        image_inputs={"maps": ("patches", "maps"), "patches": ("patches", "scores")},
+        # defects: a folder (a trailing /), one figure per flagged image
         outputs={**{kind: f"figures/{{word}}_{kind}.png" for kind in FIGURES},
-                 "answer": "figures/answer.png", "where": "figures/where.png"},
-        swept=False, targets=FIGURES + ("answer", "where"),
+                 "answer": "figures/answer.png", "where": "figures/where.png",
+                 "defects": "figures/defects/"},
+        images="also", swept=False, targets=FIGURES + ("answer", "where", "defects"),
         report={"attention": Report("attention", "Attention", "heatmaps",
                                     {"figure": "attention"}),
                 "difference": Report("difference", "Baseline difference", "heatmaps",
@@ -256,7 +285,9 @@ STAGES = {
                 "answer": Report("answer_figure", "Verdicts", "the answer",
                                  {"figure": "answer"}),
                 "where": Report("where_figure", "Verdicts", "where",
-                                {"figure": "where"})}),
+                                {"figure": "where"}),
+                "defects": Report("defects_figure", "Verdicts", "each flagged image",
+                                  {"figure": "{name}"})}),
     # settings: the whole config for the workbook's settings sheet (so any change of
     # config reruns this one cheap job)
     "workbook": Stage(
@@ -310,12 +341,18 @@ def stage_files(root, stage, metrics, words):
     """The files stage `stage` writes under run folder `root`, by output name: a list
     for an output per metric, words metric or role, else one path."""
     def files(pattern):
+        pattern = pattern.rstrip("/")  # a folder (is_folder): its path
         for key, names in (("{metric}", metrics), ("{word}", words), ("{role}", ROLES)):
             if key in pattern:
                 return [os.path.join(root, pattern.replace(key, n)) for n in names]
         return os.path.join(root, pattern)
 
     return {name: files(pattern) for name, pattern in STAGES[stage].outputs.items()}
+
+
+def is_folder(stage, output):
+    """Is output `output` of `stage` a folder (its declaration ends with a /)?"""
+    return STAGES[stage].outputs[output].endswith("/")
 
 
 def output_folders(stage):
@@ -353,7 +390,10 @@ def run_files(stage, run):
         inputs["geometry"] = [REGIONS_GEOMETRY] if run.config["images_dir"] else []
     else:
         inputs = {}
-        for name, (before, output, *only_words) in STAGES[stage].inputs.items():
+        declared = STAGES[stage]
+        for name, (before, output, *only_words) in {
+                **declared.inputs,
+                **(declared.image_inputs if run.config["images_dir"] else {})}.items():
             files = stage_files(run.upstream[before], before, metrics, words_)[output]
             inputs[name] = [files[metrics.index(w)] for w in words_] if only_words else files
     return inputs, stage_files(run.folder, stage, metrics, words_)

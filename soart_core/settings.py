@@ -340,6 +340,13 @@ def config_in_force(config, configfiles, overrides):
 def check_config(config):
     """Cross-key checks; the schema has checked types and names already."""
     metrics = list(config["metrics"])
+    patches = config.get("patches") or {}
+    for scale in patches.get("scales", []):
+        if patches["stride"] % scale:
+            raise ConfigError("patches.scales", f"scale {scale} does not divide "
+                                                f"patches.stride ({patches['stride']}): "
+                                                f"every scale's locations must fall on "
+                                                f"its pixels")
     for role, metric in config["roles"].items():
         if metric not in metrics:
             raise ConfigError(f"roles.{role}", f"'{excerpt(metric)}' is not a metric "

@@ -27,7 +27,8 @@ from .settings import check_config, get_path, set_path
 
 # the metrics stage runs once for the plain run and every sweep; metrics and words set
 # which files every run writes
-UNSWEPT = ("images_dir", "images", "sweeps", "max_sweep_instances", "metrics", "words")
+UNSWEPT = ("images_dir", "images", "sweeps", "max_sweep_instances", "metrics", "words",
+           "patches")
 DEFAULT_KEY = "default"
 SHARED = "_shared"  # a sweep's run folders that several instances read
 
@@ -123,8 +124,8 @@ def plan(config, validate, origin=None):
                                       f"that key or make the grid smaller")
         for path in grid:
             if path.split(".", 1)[0] in UNSWEPT:
-                raise SweepError(sweep, f"'{path}' cannot be swept: the metrics stage "
-                                        f"runs once for the plain run and every sweep, "
+                raise SweepError(sweep, f"'{path}' cannot be swept: the metrics and patches "
+                                        f"stages run once for the plain run and every sweep, "
                                         f"and metrics and words set which files every "
                                         f"run writes")
             try:
@@ -179,8 +180,10 @@ def sweep_runs(instances, stage):
     for instance in instances.values():
         folder = instance.folders[stage]
         if folder != PLAIN and folder not in runs:
+            # (an unswept stage's outputs: the plain run's)
             runs[folder] = Run(folder, instance.config,
-                               {s: instance.folders[s] for s in STAGES[stage].after()})
+                               {s: instance.folders.get(s, PLAIN)
+                                for s in STAGES[stage].after()})
     return list(runs.values())
 
 

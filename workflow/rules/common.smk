@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from soart_core.errors import one_line_errors
 from soart_core.images import find_batches
-from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, job_code,
+from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, is_folder, job_code,
                                  job_params, output_folders, plain_run, run_files, targets)
 from soart_core.provenance import files_stamp
 from soart_core.reference import refuse_rescoring
@@ -43,6 +43,12 @@ def reported(stage, outputs, words):
     done = {}
     for name, files in outputs.items():
         entry = STAGES[stage].report.get(name)
+        if is_folder(stage, name):  # one figure per file inside (pipeline.is_folder)
+            folder = directory(files)
+            done[name] = folder if entry is None else report(  # fmt: skip
+                folder, f"../report/{entry.caption}.rst", entry.category,
+                entry.subcategory, labels=entry.labels, patterns=["{name}.png"])
+            continue
         if entry is None:
             done[name] = files
             continue

@@ -4,7 +4,8 @@
 # docs/rules.md lists these rules as text for the example config.
 
 # the jobs of each stage: one, or for the attention one per words metric (parts)
-PARTS = {stage: [None] for stage in STAGES if stage != "metrics"}
+PARTS = {stage: [None] for stage in STAGES
+         if stage != "metrics" and STAGES[stage].runs(config)}
 if len(parts := attention_parts(config, valid_items)) > 1:
     PARTS["attention"] = parts
 
@@ -19,9 +20,9 @@ for stage, parts in PARTS.items():
                 job_name(stage, part)
             input:
                 **stage_inputs,
-                # the where figure draws the flagged images themselves
+                # the images themselves (pipeline.Stage.images)
                 **({"images": [path for path, _, _ in IMAGES]}
-                   if stage == "figures" and config["images_dir"] else {}),
+                   if STAGES[stage].images and config["images_dir"] else {}),
             output:
                 **reported(stage, stage_outputs, words(run.config)),
             params:
@@ -32,6 +33,9 @@ for stage, parts in PARTS.items():
                 **({"tables": files_stamp(sorted(set(stage_inputs["learn"]
                                                      + stage_inputs["valid"])))}
                    if stage == "normalise" and not config["images_dir"] else {}),
+                # each image's set and group, for a stage that reads the images
+                **({"labels": [[set_name, group] for _, set_name, group in IMAGES]}
+                   if STAGES[stage].images == "only" else {}),
                 **job_params(run.config, stage),
             threads: STAGES[stage].threads
             resources:
