@@ -89,6 +89,14 @@ def draw_connector(rng, group):
     pins, with nuisance variation (gain, offset, a pixel or two of shift, sensor
     noise); ERROR_A misses or bends one of the two top-left pins, ERROR_B carries a
     scratch or a stain anywhere on the face."""
+    return draw_connector_defect(rng, group)[0]
+
+
+def draw_connector_defect(rng, group):
+    """draw_connector's image, and where its defect is: a boolean mask of the pixels
+    the defect changed (the missing pin's disc; the bent pin's disc where it was and
+    where it went; the scratch's line; the stain's disc), all False for NORMAL. The
+    same draws of `rng` as draw_connector: the example's images stay as they are."""
     yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float64)
     shift = rng.uniform(-1.0, 1.0, 2)
 
@@ -98,43 +106,62 @@ def draw_connector(rng, group):
     body = soft(np.maximum(np.abs(yy - 48 - shift[0]) - 30, np.abs(xx - 48 - shift[1]) - 38))
     image = 40.0 + 80.0 * body
     centres = _pin_centres(shift)
+    defect = np.zeros(image.shape, dtype=bool)
+
+    def pin(y, x):
+        return soft(np.hypot(yy - y, xx - x) - 4.5)
+
     if group == "ERROR_A":  # the exposed top-left pins fail: the defect has a place
         k = rng.integers(2)
+        defect |= pin(*centres[k]) > 0
         if rng.random() < 0.5:
             centres.pop(k)  # a missing pin
         else:
             y, x = centres[k]  # a bent pin, pushed sideways
             centres[k] = (y + rng.uniform(-1, 1), x + rng.choice([-1, 1]) * rng.uniform(3, 5))
+            defect |= pin(*centres[k]) > 0
     for y, x in centres:
-        image += 110.0 * soft(np.hypot(yy - y, xx - x) - 4.5)
+        image += 110.0 * pin(y, x)
     if group == "ERROR_B":
         if rng.random() < 0.5:  # a thin scratch across the face
             angle = rng.uniform(0, np.pi)
             y0, x0 = rng.uniform(25, 71, 2)
             distance = np.abs((yy - y0) * np.cos(angle) - (xx - x0) * np.sin(angle))
             along = np.abs((yy - y0) * np.sin(angle) + (xx - x0) * np.cos(angle))
-            image += 70.0 * soft(distance - 0.6) * (along < rng.uniform(12, 25))
+            line = soft(distance - 0.6) * (along < rng.uniform(12, 25))
+            image += 70.0 * line
+            defect |= line > 0
         else:  # a dark, soft-edged stain
             y0, x0 = rng.uniform(25, 71, 2)
             radius = rng.uniform(5, 9)
-            image *= 1.0 - 0.45 * np.clip((radius - np.hypot(yy - y0, xx - x0)) / 3, 0, 1)
+            stain = np.clip((radius - np.hypot(yy - y0, xx - x0)) / 3, 0, 1)
+            image *= 1.0 - 0.45 * stain
+            defect |= stain > 0
     image = image * rng.normal(1.0, 0.03) + rng.normal(0.0, 3.0)  # gain and offset
     image += rng.normal(0.0, 3.0, image.shape)  # sensor noise
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), defect
+
+
+def example_images(judges_per_group=3, items_per_group=10, seed=0):
+    """The example's images in the order they are drawn: (relative path
+    {set}/{GROUP}/{set}_{GROUP}_{nn}.png, uint8 pixels, the defect's mask)."""
+    rng = np.random.default_rng(seed)
+    for set_name, count in (("learn", judges_per_group), ("valid", items_per_group)):
+        for group in GROUPS:
+            for k in range(1, count + 1):
+                pixels, defect = draw_connector_defect(rng, group)
+                yield (os.path.join(set_name, group, f"{set_name}_{group}_{k:02d}.png"),
+                       pixels, defect)
 
 
 def write_example_images(folder, judges_per_group=3, items_per_group=10, seed=0):
     """The example's PNGs: folder/{learn,valid}/{GROUP}/{set}_{GROUP}_{nn}.png."""
     from PIL import Image
 
-    rng = np.random.default_rng(seed)
-    for set_name, count in (("learn", judges_per_group), ("valid", items_per_group)):
-        for group in GROUPS:
-            target = os.path.join(folder, set_name, group)
-            os.makedirs(target, exist_ok=True)
-            for k in range(1, count + 1):
-                Image.fromarray(draw_connector(rng, group)).save(
-                    os.path.join(target, f"{set_name}_{group}_{k:02d}.png"), optimize=True)
+    for path, pixels, _ in example_images(judges_per_group, items_per_group, seed):
+        target = os.path.join(folder, path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        Image.fromarray(pixels).save(target, optimize=True)
 
 
 def main(argv=None):

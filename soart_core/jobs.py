@@ -227,17 +227,20 @@ def patches(inputs, outputs, params):
     the defect's box, each region's maximum and, for the other images, the defect
     group its defect looks like; the fitted model in plain files."""
     from . import patches as pixel
-    from .images import read_gray, region_labels
+    from .images import read_gray
 
     images = list(zip(inputs.images, params.labels))
     root = os.path.commonpath([os.path.dirname(path) for path in inputs.images])
-    pixels = np.array([read_gray(path, params.grayscale, params.crop, params.max_pixels)
-                       for path in inputs.images], dtype=np.float32)
+    read = [read_gray(path, params.grayscale, params.crop, params.max_pixels)
+            for path in inputs.images]
     first = inputs.images[0]
-    for path, image in zip(inputs.images, pixels):  # read_gray reads any size
-        if image.shape != pixels[0].shape:
-            raise InputError(path, f"image is {image.shape[1]} x {image.shape[0]} pixels, "
-                                   f"but {first} is {pixels.shape[2]} x {pixels.shape[1]}")
+    for path, image in zip(inputs.images, read):  # read_gray reads any size
+        if image.shape != read[0].shape:
+            raise InputError(path, f"image is {image.shape[1]} x {image.shape[0]} pixels "
+                                   f"(width x height) after cropping, but {first} is "
+                                   f"{read[0].shape[1]} x {read[0].shape[0]}; all images "
+                                   f"must have one size")
+    pixels = np.array(read)
     is_judge = np.array([s == "learn" and g == params.reference for _, (s, g) in images])
     if is_judge.sum() < 2:
         raise InputError(first, f"the pixel-level detector needs 2 or more learning images "
@@ -250,22 +253,20 @@ def patches(inputs, outputs, params):
     maps[~is_judge] = pixel.score(model, pixels[~is_judge])
     groups = np.array([g for _, (_, g) in images], dtype=object)
     defect_judge = np.array([s == "learn" for _, (s, _) in images]) & ~is_judge
-    signature = pixel.signatures(model, pixels, maps)
-    if defect_judge.any():
-        pixel.learn_defects(model, signature[defect_judge], groups[defect_judge])
-    looks = pixel.looks_like(model, signature)
-    rows, cols, boxes = pixel.peaks(maps)
-    top, left = (params.crop[0], params.crop[1]) if params.crop else (0, 0)
-    regions = pixel.region_maxima(maps, region_labels(pixels.shape[1:], params.grid),
-                                  params.grid[0] * params.grid[1])
+    if defect_judge.any():  # what each defect group's judges' defects look like
+        pixel.learn_defects(model, pixel.signatures(model, pixels[defect_judge],
+                                                    maps[defect_judge]),
+                            groups[defect_judge])
+    seen = pixel.evidence(model, pixels, maps, params.grid,
+                          (params.crop[0], params.crop[1]) if params.crop else (0, 0))
     write_columns(outputs.scores, {
         "image": [os.path.relpath(path, root) for path in inputs.images],
-        "set": [s for _, (s, _) in images], "group": list(groups),
-        "raw": maps.reshape(len(maps), -1).max(axis=1).astype(np.float64),
-        "peak_row": rows + top, "peak_col": cols + left, "top": boxes[:, 0] + top,
-        "left": boxes[:, 1] + left, "height": boxes[:, 2], "width": boxes[:, 3],
-        "looks": [""] * len(maps) if looks is None else np.where(is_judge, "", looks),
-        **{f"X{k}": regions[:, k] for k in range(regions.shape[1])}})
+        "set": [s for _, (s, _) in images], "group": list(groups), "raw": seen["raw"],
+        "peak_row": seen["peak_row"], "peak_col": seen["peak_col"],
+        **{k: seen["box"][:, i] for i, k in enumerate(("top", "left", "height", "width"))},
+        "looks": [""] * len(maps) if seen["looks"] is None else
+        np.where(is_judge, "", seen["looks"]),
+        **{f"X{k}": seen["regions"][:, k] for k in range(seen["regions"].shape[1])}})
     write_atomic(outputs.maps, lambda out: np.save(out, maps, allow_pickle=False),
                  binary=True)
     model.save(outputs.model, outputs.model_settings)
@@ -917,6 +918,8 @@ def reference(inputs, outputs, params):
               if set_name == "learn" and group == params.reference]
     ref_id = soart_reference.build(os.path.dirname(outputs.reference),
                                    learn_paths=inputs.learn, normal_images=images,
+                                   patches_model=(inputs.patches_model,
+                                                  inputs.patches_settings),
                                    settings=settings)
     LOG.info(f"reference {ref_id}: {len(judges['judge'])} judges, detector {chosen}")
 

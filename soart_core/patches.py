@@ -42,6 +42,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .images import region_labels
+from .tables import write_atomic, write_text
+
 # the defaults of config key `patches` (workflow/schemas/config.schema.yaml holds the same)
 DEFAULTS = {"patch": 7, "scales": [1], "stride": 2, "radius": "auto", "search": "auto",
             "dims": 24, "memory": 2048, "anywhere_memory": 4096, "sigma": 0.0,
@@ -54,6 +57,9 @@ LOSS_QUANTILE = 0.01
 # judges are: below it, no person sees blur or haze
 LOSS_FLOOR = float(np.log(1.5))  # `anywhere`: the judges' low end of sharpness and contrast
 TINY = 1e-12
+# a map's resolution: 1 is a typical judge's worst patch, and one grey level of 255
+# moves a patch's distance by about 1e-2 of that
+MAP_DECIMALS = 6
 
 
 def settings_of(config_patches):
@@ -88,12 +94,18 @@ def responses(images, scale, settings):
         g = (g - mean) / np.maximum(g.std(axis=(1, 2), keepdims=True), TINY)
     if sigma:  # sensor noise is per pixel
         g = ndimage.gaussian_filter(g, (0, sigma, sigma), mode="reflect")
-    laplacian = ndimage.laplace(g, mode="reflect")
+    # each image on its own: along its rows and columns only, never across images
+    def along(values, weights, axis):
+        return ndimage.correlate1d(values, weights, axis=axis, mode="reflect")
+
+    laplacian = along(g, [1.0, -2.0, 1.0], 1) + along(g, [1.0, -2.0, 1.0], 2)
     made = {"grey": lambda: g,
             "detail": lambda: g - ndimage.uniform_filter(
                 g, (1, 2 * patch + 1, 2 * patch + 1), mode="reflect"),
-            "gradient": lambda: np.hypot(ndimage.sobel(g, axis=1, mode="reflect"),
-                                         ndimage.sobel(g, axis=2, mode="reflect")),
+            # Sobel: a difference along one axis, smoothed along the other
+            "gradient": lambda: np.hypot(
+                along(along(g, [-1.0, 0.0, 1.0], 1), [1.0, 2.0, 1.0], 2),
+                along(along(g, [-1.0, 0.0, 1.0], 2), [1.0, 2.0, 1.0], 1)),
             "laplacian": lambda: np.abs(laplacian)}
     energy = ndimage.uniform_filter(laplacian ** 2, (1, patch, patch), mode="reflect")
     return (np.stack([made[c]() for c in settings["channels"]], axis=1),
@@ -168,8 +180,6 @@ class Model:
     def save(self, path_npz, path_json):
         """Plain files, each written whole or not at all: the arrays in one .npz
         (NumPy's format, no pickle), the rest in JSON."""
-        from .tables import write_atomic, write_text
-
         write_atomic(path_npz, lambda out: np.savez(out, **self.arrays), binary=True)
         write_text(path_json, json.dumps({"settings": self.settings,
                                           "shape": list(self.shape),
@@ -242,7 +252,8 @@ def _min_distance(queries, memory, owners=None, query_owner=None):
     `query_owner` (n,), a query never matches its own owner's rows."""
     out = np.empty((queries.shape[1], queries.shape[0]))
     for start in range(0, queries.shape[0], CHUNK):
-        q, m = queries[start:start + CHUNK], memory[start:start + CHUNK]
+        q = queries[start:start + CHUNK].astype(np.float64)
+        m = memory[start:start + CHUNK].astype(np.float64)
         d2 = ((q * q).sum(-1)[:, :, None] + (m * m).sum(-1)[:, None, :]
               - 2.0 * np.matmul(q, m.transpose(0, 2, 1)))
         if owners is not None:
@@ -254,7 +265,8 @@ def _min_distance(queries, memory, owners=None, query_owner=None):
 def _anywhere_distance(queries, memory, owners=None, query_owner=None):
     """queries (n x L x d) against one memory (K x d) -> (n x L)."""
     n, locations, d = queries.shape
-    flat = queries.reshape(-1, d)
+    flat = queries.reshape(-1, d).astype(np.float64)
+    memory = memory.astype(np.float64)
     owner = None if owners is None else np.repeat(query_owner, locations)
     out = np.empty(len(flat))
     mm = (memory * memory).sum(-1)
@@ -431,9 +443,12 @@ def _losses(judge_loss, loss, search, own, grid, radius_loc):
 
 
 def _combine(model, components):
-    """The map: the largest of the components, each in units of its scale."""
+    """The map: the largest of the components, each in units of its scale, at
+    MAP_DECIMALS (the arithmetic's last bits depend on how many images a batch holds;
+    an image's map must not)."""
     scale = model.arrays["component_scale"]
-    return np.max(np.stack([c / scale[i] for i, c in enumerate(components)]), axis=0)
+    return np.round(np.max(np.stack([c / scale[i] for i, c in enumerate(components)]),
+                           axis=0), MAP_DECIMALS)
 
 
 def score(model, images):
@@ -453,21 +468,37 @@ def judge_maps(model):
 
 
 def to_pixels(model, maps):
-    """Maps at the locations (n x L) as pixel maps (n x h x w): each location's value
-    over its stride x stride pixels."""
+    """Maps at the locations (n x L) as pixel maps (n x h x w): location (i, j) is
+    pixel (i stride, j stride), the pixels between them linearly interpolated (beyond
+    the last location: its value)."""
     stride = model.settings["stride"]
     grid = grid_shape(model.shape, stride)
-    maps = np.asarray(maps).reshape(len(maps), *grid)
-    pixels = np.repeat(np.repeat(maps, stride, axis=1), stride, axis=2)
+    maps = np.asarray(maps, dtype=np.float64).reshape(len(maps), *grid)
     h, w = model.shape
-    pad = ((0, 0), (0, max(h - pixels.shape[1], 0)), (0, max(w - pixels.shape[2], 0)))
-    return np.pad(pixels, pad, mode="edge")[:, :h, :w].astype(np.float32)
+
+    def along(values, axis, size, count):
+        at = np.arange(size) / stride  # a pixel's place between locations
+        low = np.minimum(np.floor(at).astype(int), count - 1)
+        high = np.minimum(low + 1, count - 1)
+        share = np.clip(at - low, 0.0, 1.0)
+        shape = [1, 1, 1]
+        shape[axis] = size
+        share = share.reshape(shape)
+        return (np.take(values, low, axis=axis) * (1 - share)
+                + np.take(values, high, axis=axis) * share)
+
+    return along(along(maps, 1, h, grid[0]), 2, w, grid[1]).astype(np.float32)
+
+
+TOP = 0.9  # the peak: the centre of the map's part above this share of its maximum
 
 
 def peaks(maps):
-    """Each map's peak (row, col), 0-based from the top left (ties: the first in
-    row-major order), and the bounding box (top, left, height, width) of the map's
-    connected part at or above half the peak that holds it."""
+    """Each map's peak (row, col), 0-based from the top left: the centre, weighted by
+    how far each pixel rises above TOP x the maximum, of the map's connected part above
+    that (rounded; the maximum itself where ties make it ambiguous), and the bounding
+    box (top, left, height, width) of the map's connected part at or above half the
+    maximum that holds it."""
     from scipy import ndimage
 
     maps = np.asarray(maps, dtype=np.float64)
@@ -476,8 +507,14 @@ def peaks(maps):
     rows, cols = np.unravel_index(flat, maps.shape[1:])
     boxes = np.zeros((n, 4), dtype=np.int64)
     for k in range(n):  # one labelling per image (scipy's C loop over its pixels)
-        labels, _ = ndimage.label(maps[k] >= 0.5 * maps[k, rows[k], cols[k]])
-        part = np.argwhere(labels == labels[rows[k], cols[k]])
+        peak = maps[k, rows[k], cols[k]]
+        top_labels, _ = ndimage.label(maps[k] >= TOP * peak)
+        weights = np.where(top_labels == top_labels[rows[k], cols[k]],
+                           maps[k] - TOP * peak, 0.0)
+        if weights.sum() > 0:
+            rows[k], cols[k] = np.rint(ndimage.center_of_mass(weights)).astype(int)
+        labels, _ = ndimage.label(maps[k] >= 0.5 * peak)
+        part = np.argwhere(labels == labels[np.unravel_index(flat[k], maps.shape[1:])])
         top, left = part.min(axis=0)
         bottom, right = part.max(axis=0)
         boxes[k] = (top, left, bottom - top + 1, right - left + 1)
@@ -531,3 +568,25 @@ def looks_like(model, item_signatures):
     distance = (((np.asarray(item_signatures)[:, None, :] - known[None]) / scale) ** 2).sum(
         axis=-1)
     return model.arrays["defect_groups"][np.round(distance, 9).argmin(axis=1)].astype(object)
+
+
+def evidence(model, images, maps, grid, offset=(0, 0)):
+    """What the maps say of each image (one function for the workflow's run and a
+    batch's, so both say the same): {raw: the map's maximum, peak_row, peak_col, box
+    (n x 4: top, left, height, width), regions (n x grid cells: each region's
+    maximum), looks (the defect group its defect looks like, or None)}; places in the
+    image's pixels (`offset`: the crop's top and left)."""
+    maps = np.asarray(maps)
+    rows, cols, boxes = peaks(maps)
+    top, left = offset
+    return {"raw": maps.reshape(len(maps), -1).max(axis=1).astype(np.float64),
+            "peak_row": rows + top, "peak_col": cols + left,
+            "box": boxes + np.array([top, left, 0, 0]),
+            "regions": region_maxima(maps, region_labels(maps.shape[1:], grid),
+                                     grid[0] * grid[1]),
+            "looks": looks_like(model, signatures(model, images, maps))}
+
+
+def judge_raw(model):
+    """The reference judges' raw scores (their maps' maxima, each out of sample)."""
+    return model.arrays["judge_maps"].astype(np.float64).max(axis=1)

@@ -28,13 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import answer, stages
+from . import answer, patches, stages
+from .detectors import Pixels
 from .errors import InputError
 from .images import Regions, read_gray, reference_of, region_values
 from .tables import read_table, write_atomic, write_text
 
 FILE = "reference.json"
 PIXELS = "pixels.npy"
+# the pixel-level detector, fitted (soart_core.patches.Model: arrays without pickle, JSON)
+PATCHES = ("patches.npz", "patches.json")
 BAD_IMAGE = ("stop", "skip")
 
 
@@ -50,13 +53,21 @@ def _digest(folder, names):
     return digest.hexdigest()[:16]
 
 
-def build(folder, *, learn_paths, normal_images, settings):
+def build(folder, *, learn_paths, normal_images, settings, patches_model):
     """Write the reference to `folder`: the judges' normalised tables (`learn_paths`,
     one per words metric, copied byte for byte), the reference judges' pixel sum (and
     their pixels, for `nearest`) from `normal_images` in the metrics stage's order,
-    and `settings` (a dict: what reference.json holds besides the id). Returns the id."""
+    the fitted pixel-level detector (`patches_model`: the patches stage's model.npz
+    and model.json, copied byte for byte) and `settings` (a dict: what reference.json
+    holds besides the id). Returns the id."""
     os.makedirs(folder, exist_ok=True)
     names = []
+    for source, name in zip(patches_model, PATCHES):
+        with open(source, "rb") as stream:
+            content = stream.read()
+        write_atomic(os.path.join(folder, name),
+                     lambda out, content=content: out.write(content), binary=True)
+        names.append(name)
     for metric, path in zip(settings["words"], learn_paths):
         with open(path, "rb") as stream:
             content = stream.read()
@@ -93,6 +104,7 @@ class Reference:
     judges: list  # one normalised Table per words metric
     total: np.ndarray  # the reference judges' pixel sum, flattened
     normal_pixels: np.ndarray  # their pixels (n x pixels) for `nearest`, else empty
+    patches: object  # the fitted pixel-level detector (soart_core.patches.Model)
 
 
 def load(folder):
@@ -112,7 +124,8 @@ def load(folder):
             and isinstance(saved.get("id"), str)):
         raise InputError(os.path.join(folder, FILE), "not a reference soart wrote (no id "
                                                      "or words); build it again")
-    names = [_judges_file(m) for m in saved["words"]] + [PIXELS, "settings.json"]
+    names = [_judges_file(m) for m in saved["words"]] + [PIXELS, "settings.json",
+                                                         *PATCHES]
     try:
         found = _digest(folder, names)
     except OSError as err:
@@ -137,9 +150,17 @@ def load(folder):
                                                        f"pickled objects are never "
                                                        f"loaded); build the reference "
                                                        f"again") from None
+    try:
+        model = patches.Model.load(*(os.path.join(folder, name) for name in PATCHES))
+    except (ValueError, OSError, EOFError, KeyError) as err:  # pickled, damaged
+        raise InputError(os.path.join(folder, PATCHES[0]), f"not the pixel-level detector "
+                                                           f"soart writes ({str(err)[:80]}; "
+                                                           f"pickled objects are never "
+                                                           f"loaded); build the reference "
+                                                           f"again") from None
     judges = [read_table(os.path.join(folder, _judges_file(m)), "judge")
               for m in saved["words"]]
-    return Reference(saved["id"], saved, judges, stacked[0], stacked[1:])
+    return Reference(saved["id"], saved, judges, stacked[0], stacked[1:], model)
 
 
 def score_images(reference, paths, on_bad_image="stop"):
@@ -152,7 +173,7 @@ def score_images(reference, paths, on_bad_image="stop"):
     shape = tuple(s["shape"])
     regions = Regions(shape, tuple(image["grid"]))
     kinds = [s["kinds"][m] for m in s["words"]]
-    kept, values, rejected = [], [], {"item": [], "reason": []}
+    kept, values, rejected, seen = [], [], {"item": [], "reason": []}, []
     n = s["normal_images"]
     for path in paths:
         try:
@@ -173,6 +194,7 @@ def score_images(reference, paths, on_bad_image="stop"):
                                  sn_ratio=image["sn_ratio"], sn_max_db=image["sn_max_db"])
         kept.append(path)
         values.append([measured[k] for k in kinds])
+        seen.append(pixels)
     items = []
     for k, metric in enumerate(s["words"]):
         lo, hi, scale = s["ranges"][metric]
@@ -181,16 +203,30 @@ def score_images(reference, paths, on_bad_image="stop"):
     judges = [t.values for t in reference.judges]
     if not kept:
         return {"item": [], "reference": []}, answer.region_rows({}, [], {}), rejected
+    pixels = pixel_evidence(reference.patches, np.array(seen), image)
     results, _ = answer.run_all(items, judges, s["judge_groups"], reference=s["reference"],
-                                false_alarm=s["false_alarm"])
+                                false_alarm=s["false_alarm"], pixels=pixels)
     attention, predicted_by = answer.predictions(results, items, judges, s["judge_groups"],
-                                                 order=s["order"], reference=s["reference"])
+                                                 order=s["order"], reference=s["reference"],
+                                                 pixels=pixels)
     columns = answer.answer_columns(results, s["method"], predicted_by[s["predictor"]],
                                     attention, items, judges, s["judge_groups"],
                                     s["judge_names"], s["places"], reference=s["reference"],
-                                    false_alarm=s["false_alarm"])
+                                    false_alarm=s["false_alarm"], pixels=pixels)
     verdicts = {"item": kept, **columns, "reference": [reference.id] * len(kept)}
     return verdicts, answer.region_rows(results, kept, s["places"]), rejected
+
+
+def pixel_evidence(model, images, image_settings):
+    """detectors.Pixels of `images` (n x h x w, cropped) against the fitted pixel-level
+    detector, as the workflow's patches stage sees them (patches.evidence)."""
+    crop = image_settings["crop"]
+    seen = patches.evidence(model, images, patches.score(model, images),
+                            tuple(image_settings["grid"]),
+                            (crop[0], crop[1]) if crop else (0, 0))
+    return Pixels(item_raw=seen["raw"], judge_raw=patches.judge_raw(model),
+                  peak_row=seen["peak_row"], peak_col=seen["peak_col"], box=seen["box"],
+                  item_regions=seen["regions"], defect_group=seen["looks"])
 
 
 # ---- a scored day is a record ---------------------------------------------------------

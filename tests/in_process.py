@@ -86,9 +86,13 @@ def _run(targets, configfiles, overrides):
                        "regions": pipeline.REGIONS_GEOMETRY},
                       {"labels": [[s, g] for _, s, g in images],
                        **pipeline.job_params(config, "metrics")}), watch=False)
-    for stage in pipeline.STAGES:
-        if stage == "metrics" or stage not in wanted:
+    for stage, declared in pipeline.STAGES.items():
+        if stage == "metrics" or stage not in wanted or not declared.runs(config):
             continue
         inputs, outputs = pipeline.run_files(stage, pipeline.plain_run(config, stage))
-        run_stage(job(stage, inputs, outputs, pipeline.job_params(config, stage)),
-                  watch=False)
+        params = pipeline.job_params(config, stage)
+        if declared.images and config["images_dir"]:  # as stages.smk adds them
+            inputs = {**inputs, "images": [path for path, _, _ in images]}
+            if declared.images == "only":
+                params = {"labels": [[s, g] for _, s, g in images], **params}
+        run_stage(job(stage, inputs, outputs, params), watch=False)

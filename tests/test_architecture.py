@@ -18,7 +18,8 @@ PACKAGE = ROOT / "soart_core"
 # Stage.modules), so that a stage's code digest covers what it runs and no more
 LOCAL_IMPORTS = {("jobs", m) for m in ("inputs", "images", "evaluation", "detectors",
                                        "verdicts", "answer", "figures", "sweep",
-                                       "workbook", "reference", "provenance")}
+                                       "workbook", "reference", "provenance",
+                                       "patches")}
 
 
 def imports():

@@ -112,7 +112,7 @@ def test_words_subset_builds_only_those(tmp_path):
     assert sorted(p.name for p in (workdir / "results" / "attention").iterdir()) == ["Y3.csv"]
     assert sorted(p.name for p in (workdir / "results" / "figures").iterdir()) == [
         "Y3_attention.png", "Y3_blocks.png", "Y3_difference.png", "Y3_mt.png", "answer.png",
-        "where.png"]
+        "defects", "where.png"]
 
 
 def test_the_schema_names_the_methods_the_evaluation_computes():

@@ -77,13 +77,23 @@ def test_forced_rules_from_the_command_line():
     assert forced_rules(running, []) == {"x"}
 
 
-def forged(folder, pixels):
-    """A reference folder whose id matches its files, pixels.npy as given."""
+def forged(folder, pixels, spread=None):
+    """A reference folder whose id matches its files, pixels.npy as given, and a
+    pixel-level detector fitted on two small images (its array spread_0 as given)."""
+    from soart_core import patches
+
     folder.mkdir()
     (folder / "judges_Y1.csv").write_text("judge,X0,class\nj,0.5,NORMAL\n")
     np.save(folder / "pixels.npy", pixels, allow_pickle=True)
     (folder / "settings.json").write_text(json.dumps({"words": ["Y1"]}))
-    names = ["judges_Y1.csv", "pixels.npy", "settings.json"]
+    model = patches.fit(np.random.default_rng(0).normal(100, 5, (2, 12, 12)))
+    if spread is not None:
+        model.arrays["spread_0"] = spread
+    with open(folder / "patches.npz", "wb") as stream:
+        np.savez(stream, **model.arrays)  # (savez pickles an object array)
+    (folder / "patches.json").write_text(json.dumps({"settings": model.settings,
+                                                     "shape": [12, 12], "search": "near"}))
+    names = ["judges_Y1.csv", "pixels.npy", "settings.json", "patches.npz", "patches.json"]
     ref_id = reference._digest(str(folder), names)
     (folder / "reference.json").write_text(json.dumps({"id": ref_id, "words": ["Y1"]}))
     return folder
@@ -96,6 +106,10 @@ def test_a_forged_pixels_file_is_one_line(tmp_path):
         reference.load(str(folder))
     folder = forged(tmp_path / "ints", np.zeros((2, 3), dtype=np.int64))
     with pytest.raises(InputError, match=r"pixels\.npy: not the pixel array"):
+        reference.load(str(folder))
+    folder = forged(tmp_path / "model", np.zeros((2, 3)), np.array([{"a": 1}], dtype=object))
+    with pytest.raises(InputError, match=r"patches\.npz: not the pixel-level detector soart "
+                                         r"writes \(.*pickled objects are never loaded\)"):
         reference.load(str(folder))
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "reference.json").write_text("not json")

@@ -36,6 +36,9 @@ rule reference:
         judge_groups=NORMALISED["judge_groups"],
         selection=f"{PLAIN}/verdicts/selection.csv",
         predictors=f"{PLAIN}/verdicts/predictors.csv",
+        # the pixel-level detector, fitted (soart_core.patches.Model)
+        patches_model=f"{PLAIN}/patches/model.npz",
+        patches_settings=f"{PLAIN}/patches/model.json",
     output:
         reference=REFERENCE,
     params:
