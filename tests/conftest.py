@@ -183,9 +183,16 @@ def shared_run(tmp_path_factory, name, tables):
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not done.exists():
             shutil.rmtree(workdir, ignore_errors=True)  # a worker's failed attempt
-            snakemake(copy_workflow(workdir, tables=tables))
+            proc = snakemake(copy_workflow(workdir, tables=tables))
+            # what the run printed, for the tests of its last lines
+            (root / f"{name}.out").write_text(proc.stdout, encoding="utf-8")
             done.touch()
     return workdir
+
+
+def run_output(run):
+    """What a shared_run's Snakemake printed (stdout and stderr)."""
+    return (run.parent / f"{run.name}.out").read_text(encoding="utf-8")
 
 
 def copied_run(run, dest):

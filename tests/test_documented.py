@@ -81,6 +81,7 @@ TESTED = {
     "snakemake --report results/report.html": "test_sweeps.py test_report_*",
     "snakemake --report results/report.html all sweep": "test_sweeps.py test_report_*",
     "snakemake --cores 2 -n": "test_dry_run_and_changes",
+    "snakemake --cores 2 -n --quiet host": "test_dry_run_and_changes",
     "snakemake --cores 2 --config 'threshold={\"learn\":{\"cutoff\":0.4}}'":
         "test_never_stale.py test_the_nested_form_works_as_typed",
     "snakemake --cores 2 --touch": "test_never_stale.py test_a_code_change_reruns_*",
@@ -251,7 +252,11 @@ def test_one_sweep_target(tmp_path):
 def test_dry_run_and_changes(example_run, tmp_path):
     assert "Nothing to be done" in as_typed(example_run, "snakemake --cores 2 -n")
     workdir = copy_workflow(tmp_path / "wf")
-    assert "reason: Missing output files" in as_typed(workdir, "snakemake --cores 2 -n")
+    plan = as_typed(workdir, "snakemake --cores 2 -n")
+    assert "output files have to be generated:" in plan and "verdicts" in plan
+    assert "reason: Missing output files" not in plan  # the profile's quiet listing
+    assert "reason: Missing output files" in as_typed(workdir,
+                                                      "snakemake --cores 2 -n --quiet host")
 
 
 def test_generator_command(tmp_path):
