@@ -46,7 +46,8 @@ def copy_workflow(dest, tables=True):
 # end close together.
 SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test_documented.py",
                  "test_batches.py",
-                 "test_report_tables.py", "test_images.py", "test_module.py"]
+                 "test_report_tables.py", "test_report_browser.py", "test_images.py",
+                 "test_module.py"]
 
 
 # what starts Snakemake in a process of its own: a test that reaches one of these (or a

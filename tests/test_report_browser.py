@@ -20,6 +20,7 @@ import sys
 import pytest
 
 from conftest import ROOT, copied_run, snakemake
+from test_report_tables import japanese_run  # noqa: F401 (a fixture: 良品 / 不良A / 汚れ, a sweep)
 
 OPT_IN = "SOART_TEST_BROWSER"
 SCREENS = [(1366, 768), (1920, 1080)]
@@ -72,11 +73,20 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def report(images_run, tmp_path_factory):
+def example_report(images_run, tmp_path_factory):
     """README's first command's results and README's report command, as typed."""
     workdir = copied_run(images_run, tmp_path_factory.mktemp("browser") / "run")
     snakemake(workdir, "--report", "results/report.html")
     return workdir / "results"
+
+
+@pytest.fixture(params=["example", "japanese names and a sweep"])
+def report(request):
+    """The example's report, and one with Japanese group names and a sweep's ranking
+    (tests/test_report_tables.py's run and report)."""
+    if request.param == "example":
+        return request.getfixturevalue("example_report")
+    return request.getfixturevalue("japanese_run") / "results"
 
 
 def first_flagged(results):
@@ -94,6 +104,7 @@ def test_the_report_opens_on_the_answer(browser, report, width, height):
         item = first_flagged(report)
         at = page.evaluate(MEASURE, item)
         page.screenshot(path=str(report / f"report-{width}x{height}.png"))
+        assert page.locator("p.rubric", has_text="The answer").count() == 1
     finally:
         page.close()
     assert at["highest"] >= -1, f"above the top edge, out of reach: {at}"
