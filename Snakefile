@@ -11,7 +11,9 @@ SOART = str(workflow.current_basedir)
 # sys.path to every script, in every job too, with or without `pip install -e .`
 sys.path.insert(0, SOART)
 
+from soart_core.closing import made_or_checked, say_where_the_answer_is
 from soart_core.errors import one_line_errors
+from soart_core.report import write_reports_atomically
 from soart_core.script import killed_run_lock
 from soart_core.settings import (CONFIG_IN_FORCE, SCHEMA, command_line, config_in_force,
                                  prepare_config)
@@ -45,7 +47,16 @@ onstart:
         write_text(CONFIG_IN_FORCE, config_in_force(config, CONFIGFILES, OVERRIDES))
 
 
+onsuccess:
+    # the last lines: the answer's file and how many images it flags, each batch's too
+    say_where_the_answer_is(batches=BATCHES, targets=made_or_checked(workflow))
+
+
 report: "workflow/report/workflow.rst"
+
+
+# `--report`: written whole into a scratch file, then renamed into place
+write_reports_atomically(workflow)
 
 
 include: "workflow/rules/common.smk"

@@ -38,7 +38,8 @@ into `config.yaml` key by key, except for three mappings keyed by your own names
 `metrics`, `images.kinds` and `sweeps`, which soart takes whole from the last
 configfile (or `--config`) that gives them. On the command line, a top-level key is
 `--config key=value` (`null`, `none`, `~` or nothing after `=` mean null) and a nested
-one its section as a YAML flow mapping, whose values keep their YAML types:
+one its section as a YAML flow mapping, whose values keep their YAML types (`null`
+too, where a key may be null: `baseline={"group":null}`):
 
 ```
 snakemake --cores 2 --config 'threshold={"learn":{"cutoff":0.4}}'

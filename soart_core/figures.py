@@ -236,6 +236,22 @@ def short_name(item, width=28):
     return name
 
 
+def path_name(item, width=40):
+    """An image's path as given (its group folder tells apart two images of one file
+    name), middle cut with an ellipsis past `width` characters."""
+    name = str(item)
+    if len(name) > width:
+        name = name[: width // 2 - 1] + "\u2026" + name[-(width - width // 2):]
+    return name
+
+
+def where_title(item, score, where, nearest):
+    """A where.png panel's title: the image's path as given, its score, the region that
+    drove its verdict and its most similar normal judge (a path too)."""
+    return (f"{path_name(item, 44)}\nscore {score:.3f}, {where}\n"
+            f"nearest normal: {path_name(nearest, 40)}")
+
+
 def named_items(values, flagged, limit=MAX_NAMED):
     """Indices (in input order) of the items whose names a verdict figure prints: all of
     them when they fit, else the flagged ones, highest first up to `limit`."""
@@ -375,7 +391,7 @@ def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
     """Where each flagged image is abnormal: one panel per flagged item (the `limit`
     highest scores), its regions coloured by their score (results/verdicts/regions.csv)
     over the image itself where `images` ({item: grey pixels}) has it, titled with its
-    name, score, the region that drove the verdict and its most similar normal judge.
+    path as given (where_title), score, the region that drove the verdict and its most similar normal judge.
     Returns the items shown."""
     plt = _pyplot()
     flagged = np.flatnonzero(np.asarray(summary["flag"], dtype=object) == "abnormal")
@@ -406,9 +422,8 @@ def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
             ax.imshow(values[None, :], cmap="Reds", vmin=0, vmax=1, aspect="auto")
         else:  # no region scores (the regions detector could not be calibrated)
             ax.text(0.5, 0.5, "no region scores", ha="center", va="center", fontsize=7)
-        ax.set_title(f"{short_name(item, 24)}\nscore {score[k]:.3f}, "
-                     f"{summary['where'][k]}\nnearest normal: "
-                     f"{short_name(summary['nearest_normal'][k], 20)}", fontsize=7)
+        ax.set_title(where_title(item, score[k], summary["where"][k],
+                                 summary["nearest_normal"][k]), fontsize=7)
     if not items:
         axes[0, 0].text(0.5, 0.5, "no image flagged", ha="center", va="center")
     fig.suptitle(f"where: {len(items)} of {len(flagged)} flagged images, regions "

@@ -100,6 +100,12 @@ def find_images(images_dir, order, encoding="utf-8-sig"):
                                          f"group folder")
             found += [(os.path.join(folder, n), set_name, group) for n in names]
         found += [(os.path.join(set_dir, n), set_name, "") for n in loose]  # unlabeled
+        if not any(f[1] == set_name for f in found):
+            where = ("the images to inspect directly in valid/ (unlabeled) or in "
+                     "valid/{GROUP}/" if set_name == "valid" else
+                     "the reference images (the judges) in learn/{GROUP}/")
+            raise InputError(set_dir, f"no images ({', '.join(SUFFIXES)}) in this folder "
+                                      f"or its group folders: put {where}")
     return _printable(found)
 
 

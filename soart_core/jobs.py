@@ -747,7 +747,30 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     if np.unique(chosen_result["raw"]).size == 1 and len(chosen_result["raw"]) > 1 and not same:
         LOG.warning("verdicts: every item has the same score (to 1e-9): the items' rows "
                     "carry nothing that tells them apart")
-    return summary, calibration, selection, regions, predictors
+    return (answer_first(summary, list(results), params.words), calibration, selection,
+            regions, predictors)
+
+
+METRIC_COLUMNS = ("predicted", "score", "raw_score", "flag", "mt_distance", "mt_flag")
+
+
+def answer_first(summary, detector_names, words):
+    """summary.csv's columns in the order a person reads them: the answer's first (item,
+    group, predicted, score, flag, promise, method, where, nearest_normal, raw_score,
+    and any other column of answer.answer_columns' that is no detector's and no
+    metric's), then each detector's score and flag, the attention's weight on each
+    judge group and judges_attended, then each words metric's own columns."""
+    per_detector = {f"{d}_{k}" for d in detector_names for k in ("score", "flag")}
+    per_metric = {f"{m}_{k}" for m in words for k in METRIC_COLUMNS}
+
+    def part(key):
+        if key in per_metric:
+            return 2
+        if key in per_detector or key.startswith("weight_") or key == "judges_attended":
+            return 1
+        return 0
+
+    return {key: summary[key] for key in sorted(summary, key=part)}  # (stable)
 
 
 def figures(inputs, outputs, params):

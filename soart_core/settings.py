@@ -59,13 +59,25 @@ NULL_WORDS = ("", "null", "none", "~")  # what users type for null after --confi
 
 
 def nulls_from_command_line(config, overrides, schema):
-    """`--config images_dir=null` hands Snakemake the text 'null': read the usual
-    spellings of null as null for the top-level keys that may be null."""
-    for key, value in overrides.items():
-        types = schema["properties"].get(key, {}).get("type", ())
-        if "null" in types and isinstance(value, str) and value.strip().lower() in NULL_WORDS:
-            config[key] = None
+    """`--config images_dir=null` hands Snakemake the text 'null', and so does a nested
+    `--config 'baseline={"group":null}'` for its leaf: read the usual spellings of
+    null as null for every key, top-level or nested, that may be null."""
+    def walk(given, properties, path):
+        for key, value in (given.items() if isinstance(given, dict) else ()):
+            spec = properties.get(key, {}) if isinstance(properties, dict) else {}
+            if isinstance(value, dict):
+                walk(value, spec.get("properties", {}), path + [key])
+            elif ("null" in _types(spec) and isinstance(value, str)
+                  and value.strip().lower() in NULL_WORDS and holds(config, path + [key])):
+                set_path(config, path + [key], None)
+
+    walk(overrides, schema["properties"], [])
     return config
+
+
+def _types(spec):
+    types = spec.get("type", ())
+    return (types,) if isinstance(types, str) else tuple(types)
 
 
 def typed_overrides(config, overrides, schema):
@@ -241,6 +253,16 @@ def load_schema(basedir):
         return load_yaml(stream)
 
 
+# The schema's patterns for names, in words (its regular expressions mean nothing to
+# a person naming a group)
+NAME_RULES = {
+    "^[\\w.-]+$": "is not a name soart takes: use letters (of any script), digits, "
+                   "'_', '.' and '-' only, no space or other mark (as '不良_A' or 'ERROR-A')",
+    "^[A-Za-z0-9.-][A-Za-z0-9_.-]*$": "is not a sweep name soart takes: use Latin letters, "
+                                       "digits, '_', '.' and '-' only, not starting with '_'",
+}
+
+
 def check_schema(config, schema, overrides=None, configfiles=(), source=None):
     """The config against the JSON schema; the first fault as a ConfigError of a few
     words: the key, where it came from (`source`, or found in the overrides and
@@ -259,6 +281,8 @@ def check_schema(config, schema, overrides=None, configfiles=(), source=None):
         near = difflib.get_close_matches(extra[0], allowed, n=1, cutoff=0.6)
         fault += f"; did you mean '{near[0]}'?" if near else \
             f" (settings here: {', '.join(allowed)})"
+    elif error.validator == "pattern" and error.validator_value in NAME_RULES:
+        fault = f"'{excerpt(error.instance)}' {NAME_RULES[error.validator_value]}"
     elif error.validator == "oneOf":  # say what each alternative wanted
         fault = "; or ".join(dict.fromkeys(_message(e) for e in error.context)) or \
             _message(error)

@@ -46,7 +46,8 @@ def copy_workflow(dest, tables=True):
 # end close together.
 SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test_documented.py",
                  "test_batches.py",
-                 "test_report_tables.py", "test_images.py", "test_module.py"]
+                 "test_report_tables.py", "test_report_browser.py", "test_images.py",
+                 "test_module.py"]
 
 
 # what starts Snakemake in a process of its own: a test that reaches one of these (or a
@@ -183,9 +184,16 @@ def shared_run(tmp_path_factory, name, tables):
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not done.exists():
             shutil.rmtree(workdir, ignore_errors=True)  # a worker's failed attempt
-            snakemake(copy_workflow(workdir, tables=tables))
+            proc = snakemake(copy_workflow(workdir, tables=tables))
+            # what the run printed, for the tests of its last lines
+            (root / f"{name}.out").write_text(proc.stdout, encoding="utf-8")
             done.touch()
     return workdir
+
+
+def run_output(run):
+    """What a shared_run's Snakemake printed (stdout and stderr)."""
+    return (run.parent / f"{run.name}.out").read_text(encoding="utf-8")
 
 
 def copied_run(run, dest):

@@ -203,7 +203,9 @@ def test_a_stage_added_as_the_architecture_doc_says(tmp_path):
     spread = (workdir / "results" / "spread" / "spread.csv").read_text().splitlines()
     assert spread[0] == "metric,spread" and len(spread) == 4
     assert (workdir / "results" / "logs" / "spread.log").is_file()
-    plan = subprocess.run([*SNAKEMAKE, "--cores", "2", "-n", "--config", "normalise={scale: 3.0}"],
+    # (--quiet rules: the plan's job counts, which the default profile's quiet hides)
+    plan = subprocess.run([*SNAKEMAKE, "--cores", "2", "-n", "--quiet", "rules", "--config",
+                           "normalise={scale: 3.0}"],
                           cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
     assert plan.returncode == 0, plan.stderr
     assert re.search(r"^spread\s+1$", plan.stdout, re.M), plan.stdout

@@ -406,5 +406,7 @@ def test_a_config_list_element_is_blamed_on_its_file(workflow_copy):
     bad = write_yaml(workflow_copy / "groups.yaml",
                      {"groups": {"order": ["正常", "ERROR A", "ERROR_B"]}})
     proc = in_process.run(workflow_copy, configfiles=[bad], check=False)
-    assert "soart: error: config key 'groups.order.1': 'ERROR A' does not match" \
+    assert "soart: error: config key 'groups.order.1': 'ERROR A' is not a name soart " \
+        "takes: use letters (of any script), digits, '_', '.' and '-' only, no space" \
         in proc.stdout and "(from groups.yaml)" in proc.stdout
+    assert "does not match" not in proc.stdout and "\\w" not in proc.stdout  # no regex

@@ -117,7 +117,13 @@ def test_rescoring_a_recorded_day_is_refused_in_one_line(line, tmp_path):
     (work / "results/batches/monday").rename(work / f"results/batches/monday.{ref_id}")
     assert planned_jobs(work, "--configfile", "line.yaml") == {"batch": 1, "drift": 1,
                                                                "all": 1}
-    snakemake(work, "--configfile", "line.yaml")
+    out = snakemake(work, "--configfile", "line.yaml")
+    # the run ends on the answer and the day's (soart_core.closing), as its file says
+    scored = rows(work / "results" / "batches" / "monday" / "verdicts.csv")
+    flagged = sum(r["flag"] == "abnormal" for r in scored)
+    assert out.stdout.strip().splitlines()[-1] == (
+        f"batch monday: results/batches/monday/verdicts.csv: {flagged} of {len(scored)} "
+        f"images flagged"), out.stdout[-2000:]
     after = digests(work / "results" / "batches" / "monday")
     assert after["verdicts.csv"] == before["monday"]["verdicts.csv"]
     assert digests(work / f"results/batches/monday.{ref_id}") == before["monday"]

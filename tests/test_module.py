@@ -1,4 +1,4 @@
-"""soart inside another project: as a Snakemake module (README's example, as typed),
+"""soart inside another project: as a Snakemake module (docs/module.md's example, as typed),
 and run with --snakefile from another folder."""
 
 import re
@@ -12,8 +12,9 @@ EXAMPLE = ROOT / "resources" / "example"
 
 
 def readme_module_example():
-    """README's host Snakefile: its fenced block that declares `module soart:`."""
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    """docs/module.md's host Snakefile: its fenced block that declares `module soart:`."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "module.md").read_text(),
+                        re.S)
     [snakefile] = [b for b in blocks if b.startswith("module soart:") or "\nmodule soart:" in b]
     return snakefile
 
@@ -58,7 +59,7 @@ def test_snakefile_from_another_folder(tmp_path, example_run):
 
 
 def test_the_module_example_with_images(tmp_path, images_run):
-    """README's host with soart's shipped config (its example images, a path relative
+    """docs/module.md's host with soart's shipped config (its example images, a path relative
     to soart's folder): the metrics stage runs under the host's prefix, and the host
     gets the verdicts the shipped run gives."""
     host = tmp_path / "host"

@@ -229,7 +229,7 @@ def test_the_report_opens_in_a_headless_browser(japanese_run, tmp_path):
                           "--virtual-time-budget=10000", "--dump-dom", report.as_uri()],
                          capture_output=True, text=True, timeout=180, check=True).stdout
     page = parsed(dom)
-    assert "Verdicts: one row per item" in page.titles
+    assert "The answer: flagged images first" in page.titles
     assert "Sweep example: instances ranked, ties share a rank" in page.titles
     shown = [t for t in page.tables if t and t[0][:2] == ["item", "group"]]
     assert shown and len(shown[0]) == 31  # the header and the 30 items
