@@ -464,7 +464,7 @@ def defect_figure(image, anomaly, box, peak, judge, path, *, title, judge_name, 
     axes[2].set_title("the defect: outline and box", fontsize=8)
     if judge is not None:
         axes[3].imshow(judge, cmap="gray", vmin=0, vmax=255)
-    axes[3].set_title(f"nearest normal: {short_name(judge_name, 34)}", fontsize=8)
+    axes[3].set_title(f"nearest normal: {path_name(judge_name, 40)}", fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     _save(fig, path)
