@@ -29,14 +29,16 @@ def region_names(features, places):
             for f, row, col in zip(features, places["region_row"], places["region_col"])]
 
 
-def run_all(items, judges, judge_groups, *, reference, false_alarm):
+def run_all(items, judges, judge_groups, *, reference, false_alarm, settings=None):
     """({detector: detectors.run's result}, {detector: why it could not run}) of every
-    entry of the registry (Unscorable propagates: no item is ever left unscored)."""
+    entry of the registry (Unscorable propagates: no item is ever left unscored);
+    `settings`: {detector: its own settings} (config verdicts.detectors)."""
     results, skipped = {}, {}
     for name in REGISTRY:
         try:
             results[name] = detectors.run(name, items, judges, judge_groups,
-                                          reference=reference, false_alarm=false_alarm)
+                                          reference=reference, false_alarm=false_alarm,
+                                          settings=(settings or {}).get(name))
         except TooFewLabeled as err:
             skipped[name] = str(err)
     return results, skipped

@@ -28,7 +28,7 @@ from .evaluation import (collapsed, columns_to_rows, constant_features, rows_to_
 from .images import image_metrics, read_gray, region_boxes
 from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, ROLES, SUMMARY_TEXT, UNLABELED,
                      verdict_summary_text)
-from .sweep import rank_instances, stale_folders
+from .sweep import best_config, rank_instances, stale_folders
 from .detectors import REGISTRY
 from .verdicts import TooFewLabeled, Unscorable, judge_verdicts, row_signs, verdict_table
 from .workbook import package_versions, write_workbook
@@ -581,7 +581,8 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     try:
         results, skipped = answer.run_all(items, judges, judge_groups,
                                           reference=params.reference,
-                                          false_alarm=false_alarm)
+                                          false_alarm=false_alarm,
+                                          settings=params.verdicts["detectors"])
     except Unscorable as err:
         raise InputError(valid[0].path, f"no verdict: {err}") from None
     if "attention" not in results:  # the predicted group is the attention's
@@ -728,6 +729,9 @@ def sweep_summary(inputs, outputs, params):
     write_rounded(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns},
                   decimals=None)
     draw.sweep_plot(ranked, params.parameters, outputs.plot)
+    write_text(outputs.best, best_config(ranked, {i["name"]: i["config"]
+                                                  for i in params.instances},
+                                         params.sweep, params.rank_by, params.rank_method))
 
 
 def workbook(inputs, outputs, params):
@@ -765,6 +769,7 @@ def reference(inputs, outputs, params):
         "words": list(params.words), "kinds": {m: params.kinds[m] for m in params.words},
         "image": params.image, "order": list(params.order), "reference": params.reference,
         "false_alarm": params.false_alarm, "method": chosen, "predictor": predictor,
+        "detectors": params.detectors,
         "ranges": {m: [float(ranges[k][at[m]]) for k in ("lo", "hi", "scale")]
                    for m in params.words},
         "judge_names": list(judges["judge"]), "judge_groups": list(judges["group"]),

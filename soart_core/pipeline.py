@@ -55,10 +55,12 @@ class Stage:
     report: dict = field(default_factory=dict)
     targets: tuple = ()
     swept: bool = True
+    needs: tuple = ()  # stages whose outputs it reads beyond `inputs` (run_files)
 
     def after(self):
         """The stages whose outputs this one reads, in the order of its inputs."""
-        return tuple(dict.fromkeys(source[0] for source in self.inputs.values()))
+        return tuple(dict.fromkeys(self.needs + tuple(source[0] for source in
+                                                      self.inputs.values())))
 
 
 INPUT_KEYS = ("data_dir", "images_dir", "metrics")  # where input_paths looks
@@ -80,8 +82,9 @@ STAGES = {
                               max_pixels=c["images"]["max_pixels"],
                               reference_group=c["images"]["reference_group"]
                               or reference_group(c)),
-        # the metric tables, where input_paths says (workflow/rules/metrics.smk)
-        outputs={}, swept=False),
+        # the metric tables, where input_paths says, and the regions' geometry
+        # (run_files; workflow/rules/metrics.smk)
+        outputs=dict(regions="metrics/regions.csv")),
     # its input files: the metric tables (input_paths)
     "normalise": Stage(
         reads=INPUT_KEYS + ("features", "groups", "id_column", "encoding", "delimiter",
@@ -102,7 +105,8 @@ STAGES = {
                      lines="normalise/lines.csv",
                      # each feature's region of the image (images), or empty cells
                      regions="normalise/regions.csv"),
-        resources={"mem_mb": 4000}, group="prepare"),
+        # with images: the metrics stage's tables (input_paths, in its run folder)
+        needs=("metrics",), resources={"mem_mb": 4000}, group="prepare"),
     # sources: the input tables, named in messages about their cells
     "threshold": Stage(
         reads=INPUT_KEYS + ("threshold",),
@@ -179,11 +183,13 @@ STAGES = {
                                   {"table": "regions"})}),
     # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
-        reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
+        reads=("metrics", "words", "groups.order", "evaluate.max_loo_items",
+               "verdicts.mt_quantile", "verdicts.mt_max_loo_items"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               reference=reference_group(c),
                               max_loo_items=c["evaluate"]["max_loo_items"],
-                              verdicts=c["verdicts"]),
+                              verdicts={k: c["verdicts"][k] for k in
+                                        ("mt_quantile", "mt_max_loo_items")}),
         inputs={"words": ("threshold", "valid", "words")},
         outputs=dict(evaluation="classic/{word}.csv",
                      confusion="classic/{word}_confusion.csv"),
@@ -318,11 +324,17 @@ def run_files(stage, run):
     folder, inputs from the folders of the stages
     it reads, or, for normalise, the metric tables."""
     metrics, words_ = list(run.config["metrics"]), words(run.config)
+    if stage == "metrics":  # its inputs, the images: the rule's (find_images)
+        tables = input_paths(run.config, run.folder)
+        return {}, {**{kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")},
+                    **stage_files(run.folder, stage, metrics, words_)}
     if stage == "normalise":
-        tables = input_paths(run.config)
+        root = run.upstream.get("metrics", PLAIN)
+        tables = input_paths(run.config, root)
         inputs = {kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")}
         # the regions' geometry that the metrics stage writes beside its tables
-        inputs["geometry"] = [REGIONS_GEOMETRY] if run.config["images_dir"] else []
+        inputs["geometry"] = ([stage_files(root, "metrics", metrics, words_)["regions"]]
+                              if run.config["images_dir"] else [])
     else:
         inputs = {}
         for name, (before, output, *only_words) in STAGES[stage].inputs.items():

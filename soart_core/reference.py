@@ -164,7 +164,7 @@ def score_images(reference, paths, on_bad_image="stop"):
     if not kept:
         return {"item": [], "reference": []}, answer.region_rows({}, [], {}), rejected
     results, _ = answer.run_all(items, judges, s["judge_groups"], reference=s["reference"],
-                                false_alarm=s["false_alarm"])
+                                false_alarm=s["false_alarm"], settings=s.get("detectors"))
     attention, predicted_by = answer.predictions(results, items, judges, s["judge_groups"],
                                                  order=s["order"], reference=s["reference"])
     columns = answer.answer_columns(results, s["method"], predicted_by[s["predictor"]],

@@ -1,4 +1,5 @@
 # Names derived from the config, shared by the rule files.
+import functools
 import re
 from dataclasses import replace
 
@@ -8,7 +9,7 @@ from soart_core.pipeline import (REGIONS_GEOMETRY, STAGES, attention_parts, job_
                                  output_folders, plain_run, run_files, targets)
 from soart_core.provenance import code_digest, files_stamp
 from soart_core.settings import check_schema, input_paths, load_schema, source_of, words
-from soart_core.sweep import plan, sweep_runs
+from soart_core.sweep import check_grids, instances, sweep_runs, swept_stages
 
 METRICS = list(config["metrics"])
 WORDS = words(config)
@@ -29,10 +30,21 @@ CODE = code_digest(SOART)
 SWEEP_SCHEMA = load_schema(SOART)
 
 
+SWEEPS_ORIGIN = source_of(["sweeps"], OVERRIDES, CONFIGFILES)
+# each sweep's grid, checked (cheap); its instances only when a target asks for the
+# sweep (sweep_instances): a large grid costs a plain run's plan nothing
 with one_line_errors():
-    SWEEPS = plan(config, lambda swept: check_schema(swept, SWEEP_SCHEMA,
-                                                     source="a swept value"),
-                  origin=source_of(["sweeps"], OVERRIDES, CONFIGFILES))
+    SWEEPS = check_grids(config, lambda swept: check_schema(swept, SWEEP_SCHEMA,
+                                                            source="a swept value"),
+                         origin=SWEEPS_ORIGIN)
+
+
+@functools.cache
+def sweep_instances(sweep):
+    """{name: Instance} of sweep `sweep`, made once, when a job of the sweep is planned
+    (an error: the one line, and exit 1)."""
+    with one_line_errors():
+        return instances(config, sweep, origin=SWEEPS_ORIGIN)
 
 
 def reported(stage, outputs, words):
