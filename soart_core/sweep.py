@@ -254,7 +254,9 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     figures (NaN) last."""
     import pandas as pd  # (0.4 s to import: the summary job's only)
 
-    shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "block_contrast"]))
+    # the detector's figures too (the answer's: nested where auto chose its detector)
+    shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "roc_auc",
+                                "detection_rate", "false_alarm_rate", "block_contrast"]))
     rows = []
     for name, swept, summary in zip(names, values, summaries):
         # a list or mapping value (images.grid, metrics) as its JSON text: one cell
@@ -334,3 +336,33 @@ def best_config(ranked, configs, sweep, rank_by, method):
     config["sweeps"] = {}
     return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False,
                                                       allow_unicode=True)
+
+
+def ranking_text(summary, rank_by):
+    """docs/sweeps.md's ranking of a sweep (`summary`: its summary.csv as a DataFrame)
+    as a Markdown table: rank, ties, instance, mean `rank_by` with its 95 % interval,
+    the instances' figures as summary.csv shows them (4 decimals)."""
+    figure = f"mean_{rank_by}"
+
+    def shown(value):
+        return "n/a" if value != value else f"{value:.4f}"
+
+    lines = [f"| rank | ties | instance | {rank_by} | 95 % interval |",
+             "|---:|---:|---|---:|---|"]
+    for row in summary.to_dict("records"):
+        interval = (f"[{shown(row[figure + '_low'])}, {shown(row[figure + '_high'])}]"
+                    if figure + "_low" in row else "")
+        lines.append(f"| {row['rank']} | {row['ties']} | {row['instance']} | "
+                     f"{shown(row[figure])} | {interval} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    # python -m soart_core.sweep results/sweeps/example/summary.csv [rank_by]:
+    # the ranking as docs/sweeps.md quotes it
+    import sys
+
+    import pandas as pd
+
+    sys.stdout.write(ranking_text(pd.read_csv(sys.argv[1], encoding="utf-8-sig"),
+                                  sys.argv[2] if len(sys.argv) > 2 else "roc_auc"))
