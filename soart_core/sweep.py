@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import ConfigError, excerpt
 from .evaluation import wilson
-from .pipeline import PLAIN, STAGES, Run, upstream
+from .pipeline import PLAIN, STAGES, Run, job_params, run_files, upstream
 from .settings import check_config, get_path, set_path
 
 # never swept: the images found while planning, the sweeps themselves and their limit
@@ -214,6 +214,23 @@ def sweep_runs(instances, stage):
                                {s: instance.folders.get(s, PLAIN)
                                 for s in STAGES[stage].after()})
     return list(runs.values())
+
+
+def job_runs(instances, stage, part=None, images=()):
+    """The runs of a sweep's job of `stage` (for the words metrics `part`, None: all),
+    once per run folder (sweep_runs): [{folder, inputs, outputs, params}], params the
+    stage's (pipeline.job_params). The metrics stage reads `images` (find_images':
+    (path, set, group)), their labels in its params."""
+    done = []
+    for run in sweep_runs(instances, stage):
+        config = run.config if part is None else {**run.config, "words": list(part)}
+        inputs, outputs = run_files(stage, Run(run.folder, config, run.upstream))
+        params = job_params(config, stage)
+        if stage == "metrics":
+            inputs = {"images": [path for path, _, _ in images]}
+            params["labels"] = [[set_name, group] for _, set_name, group in images]
+        done.append(dict(folder=run.folder, inputs=inputs, outputs=outputs, params=params))
+    return done
 
 
 SWEEP_FILES = ("jobs", "logs", "benchmarks", "summary.csv", "summary.png")

@@ -172,3 +172,19 @@ def test_best_yaml_is_the_first_instance_and_says_a_tie():
         "| 1 | 2 | a | 0.8000 | [0.7000, 0.9000] |",
         "| 1 | 2 | b | 0.8000 | [0.7000, 0.9000] |",
         "| 3 | 1 | c | 0.7000 | [0.6000, 0.8000] |"]
+
+
+def test_an_instance_that_breaks_a_rule_stops_its_sweep_not_the_plain_plan(example_run,
+                                                                             tmp_path):
+    """A sweep's instances are made when it is planned: a combination the cross-key
+    checks refuse stops `-n sweep` with one line, and a plain plan plans on."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"sweeps": {"bad": {
+        "baseline.group": ["ERROR_A", "ERROR_C"]}}}))
+    proc = snakemake(example_run, "-n", "sweep", "--configfile", str(path), check=False)
+    assert proc.returncode == 1
+    assert ("soart: error: config key 'sweeps.bad': instance 'group~ERROR-C': config key "
+            "'baseline.group': 'ERROR_C' is not in groups.order") in proc.stdout, proc.stdout
+    assert "Traceback" not in proc.stdout
+    plain = snakemake(example_run, "-n", "--configfile", str(path))
+    assert "soart: error" not in plain.stdout

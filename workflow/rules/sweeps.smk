@@ -23,42 +23,6 @@ rule sweep:
 MANIFESTS = {}  # (sweep, stage) -> the manifests of its jobs
 
 
-def sweep_parts(sweep, stage):
-    """The jobs of `stage` in sweep `sweep`: the plain run's parts (attention per words
-    metric), or one job where the sweep changes the metrics or the words."""
-    if stage not in PARTS or any(path.split(".", 1)[0] in ("metrics", "words")
-                                 for path in SWEEPS[sweep]):
-        return [None]
-    return PARTS[stage]
-
-
-@functools.cache
-def sweep_job(sweep, stage, part):
-    """(runs, [(inputs, outputs)]) of `stage`'s job for words metrics `part` (a tuple,
-    None: all) in sweep `sweep`: computed when Snakemake plans that job, not before."""
-    runs = [replace(run, config=with_part(run.config, part and list(part)))
-            for run in sweep_runs(sweep_instances(sweep), stage)]
-    files = [run_files(stage, run) for run in runs]
-    if stage == "metrics":  # the images of the plain run's metrics rule
-        files = [({"images": [path for path, _, _ in IMAGES]}, outputs)
-                 for _, outputs in files]
-    return runs, files
-
-
-def sweep_job_inputs(sweep, stage, part):
-    runs, files = sweep_job(sweep, stage, part)
-    return sweep_inputs(sweep, STAGES[stage].after(), merged(inputs for inputs, _ in files))
-
-
-def sweep_job_runs(sweep, stage, part):
-    runs, files = sweep_job(sweep, stage, part)
-    extra = ({"labels": [[set_name, group] for _, set_name, group in IMAGES]}
-             if stage == "metrics" else {})
-    return [dict(folder=run.folder, inputs=inputs, outputs=outputs,
-                 params={**job_params(run.config, stage), **extra})
-            for run, (inputs, outputs) in zip(runs, files)]
-
-
 for sweep in SWEEPS:
     for stage in swept_stages(config, SWEEPS[sweep]):
         for part in sweep_parts(sweep, stage):
@@ -81,7 +45,7 @@ for sweep in SWEEPS:
                     code=CODE,
                     reuse=True,
                     runs=lambda wildcards, sweep=sweep, stage=stage, part=part:
-                    sweep_job_runs(sweep, stage, part),
+                    sweep_job(sweep, stage, part),
                 threads: STAGES[stage].threads
                 resources:
                     **STAGES[stage].resources,
@@ -95,20 +59,6 @@ for sweep in SWEEPS:
                     "../envs/soart.yaml"
                 script:
                     "../scripts/stage.py"
-
-
-def summary_inputs(sweep):
-    return sweep_inputs(sweep, ["evaluate"], {"summaries": [
-        f"{i.folders['evaluate']}/evaluation/summary.csv"
-        for i in sweep_instances(sweep).values()]})
-
-
-def summary_instances(sweep):
-    # params.yaml: not an output, so that a new instance reruns this job by its
-    # changed params (new outputs would have no provenance to compare)
-    return [dict(name=i.name, values=i.values, folders=i.folders, config=i.config,
-                 params=f"results/sweeps/{sweep}/{i.name}/params.yaml")
-            for i in sweep_instances(sweep).values()]
 
 
 for sweep in SWEEPS:
