@@ -109,6 +109,13 @@ def test_a_sweep_over_the_grid_and_the_attention_reruns_exactly(images_run, tmp_
     assert (root / "grid~2-2_over~items" / "evaluation" / "summary.csv").read_bytes() != \
         (root / "grid~2-2_over~judges" / "evaluation" / "summary.csv").read_bytes()
     assert planned_jobs(workdir, "sweep", "--configfile", str(path)) == {}
+    # the answer's own setting reruns the answer and what reads it, no stage before
+    changed = {"sweeps": {"g": GRID},
+               "verdicts": {"detectors": {"attention": {"temperature": 0.5}}}}
+    other = workdir / "changed.yaml"
+    other.write_text(yaml.safe_dump(changed, sort_keys=False))
+    assert set(planned_jobs(workdir, "sweep", "--configfile", str(other))) == {
+        "sweep_g_verdicts", "sweep_g_evaluate", "sweep_g_summary", "sweep"}
     # one grid value more: the metrics job computes its one new run and keeps the two
     GRID_MORE = {**GRID, "images.grid": GRID["images.grid"] + [[3, 3]]}
     path.write_text(yaml.safe_dump({"sweeps": {"g": GRID_MORE}}, sort_keys=False))
