@@ -37,9 +37,19 @@ def test_the_shipped_sweep_tells_instances_apart(shipped_sweep):
     assert len(summary) == 8
     assert summary["rank"].nunique() >= 2 and (summary["ties"] < len(summary)).all()
     # the grids give the answers different figures, detector by detector
-    by = summary.set_index("instance")["mean_roc_auc"]
-    for method in ("auto", "regions", "mt", "attention"):
-        assert by[f"grid~2-2_method~{method}"] != by[f"grid~4-4_method~{method}"], method
+    by = summary.set_index("instance")
+    auc = by["mean_roc_auc"]
+    # docs/sweeps.md's reading of the table: 2 x 2 above 4 x 4 but for the attention
+    for method in ("auto", "regions", "mt"):
+        assert auc[f"grid~2-2_method~{method}"] > auc[f"grid~4-4_method~{method}"], method
+    assert auc["grid~2-2_method~attention"] < auc["grid~4-4_method~attention"]
+    # regions first on its score, its flag flagging nothing; mt's 17 of 20 and 3 of 10
+    assert summary["instance"].iloc[0] == "grid~2-2_method~regions"
+    assert by.loc["grid~2-2_method~regions", "all_detection_rate"] == 0
+    assert by.loc["grid~2-2_method~regions", "all_false_alarm_rate"] == 0
+    for method in ("auto", "mt"):
+        assert by.loc[f"grid~2-2_method~{method}", "all_detection_rate"] == 0.85
+        assert by.loc[f"grid~2-2_method~{method}", "all_false_alarm_rate"] == 0.3
     # the metrics stage ran once per grid, shared by the instances of that grid
     shared = shipped_sweep / "results" / "sweeps" / "example" / "_shared"
     assert sorted(p.parent.name for p in shared.glob("*/metrics")) == ["grid~2-2", "grid~4-4"]
