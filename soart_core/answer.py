@@ -30,16 +30,19 @@ def region_names(features, places):
             for f, row, col in zip(features, places["region_row"], places["region_col"])]
 
 
-def run_all(items, judges, judge_groups, *, reference, false_alarm, pixels=None):
+def run_all(items, judges, judge_groups, *, reference, false_alarm, pixels=None,
+            settings=None):
     """({detector: detectors.run's result}, {detector: why it could not run}) of every
     entry of the registry (Unscorable propagates: no item is ever left unscored);
-    `pixels`: the pixel-level detector's detectors.Pixels, None without images."""
+    `pixels`: the pixel-level detector's detectors.Pixels, None without images;
+    `settings`: {detector: its own settings} (config verdicts.detectors)."""
     results, skipped = {}, {}
     for name in REGISTRY:
         try:
             results[name] = detectors.run(name, items, judges, judge_groups,
                                           reference=reference, false_alarm=false_alarm,
-                                          pixels=pixels)
+                                          pixels=pixels,
+                                          settings=(settings or {}).get(name))
         except TooFewLabeled as err:
             skipped[name] = str(err)
     return results, skipped

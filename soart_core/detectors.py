@@ -73,9 +73,16 @@ def _side_by_side(tables):
     return np.hstack([np.asarray(t, dtype=np.float64) for t in tables])
 
 
-def attention_raw(items, judges, in_reference, pixels=None):
-    ll, x = stages.scale_features(_side_by_side(judges), _side_by_side(items))
-    tau = stages.judge_temperature(ll)
+def attention_raw(items, judges, in_reference, pixels=None, *, feature_scale="judges",
+                  temperature=1.0):
+    """Its settings (config verdicts.detectors.attention, defaults in the schema):
+    `feature_scale` judges (each feature z-scored by the judges) or none (the
+    normalised values as they are); `temperature`: the softmax's tau in units of the
+    judges' median squared distance (below 1 sharper, above 1 flatter)."""
+    ll, x = _side_by_side(judges), _side_by_side(items)
+    if feature_scale == "judges":
+        ll, x = stages.scale_features(ll, x)
+    tau = stages.judge_temperature(ll) * float(temperature)
     own = stages.judge_attention(ll, ll, tau, leave_out_self=True)
     groups = np.where(in_reference, "reference", "other")
     raw, weights = left_out_raw(x, ll, tau, in_reference)
@@ -176,16 +183,19 @@ def fit_check(detector, in_reference, pixels=None):
 DEFAULT = "attention"  # without labeled defects to choose by (docs/results.md)
 
 
-def run(name, items, judges, judge_groups, *, reference, false_alarm, pixels=None):
+def run(name, items, judges, judge_groups, *, reference, false_alarm, pixels=None,
+        settings=None):
     """Detector `name` on the items (lists of tables, one per metric; `pixels`: a
     Pixels, or None without images), calibrated on the judges: {"raw", "score", "flag"
     (bool), "line" (raw where the flag starts), "warning", and the entry's extras}.
+    `settings`: the entry's own keyword arguments (config verdicts.detectors.<name>).
     Raises TooFewLabeled (fit_check) or Unscorable (an item whose raw is not a
     number)."""
     detector = REGISTRY[name]
     in_reference = np.asarray(judge_groups, dtype=object) == reference
     fit_check(detector, in_reference, pixels)
-    raw, reference_raw, extra = detector.raw(items, judges, in_reference, pixels)
+    raw, reference_raw, extra = detector.raw(items, judges, in_reference, pixels,
+                                             **(settings or {}))
     if not np.isfinite(raw).all():
         raise Unscorable(f"item row {int(np.flatnonzero(~np.isfinite(raw))[0])} cannot be "
                          f"scored by detector {name}: its raw score is not a number")

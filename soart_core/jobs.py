@@ -672,7 +672,8 @@ def verdict_summary(inputs, params, judge_groups, mt_tables, valid, same=False):
     try:
         results, skipped = answer.run_all(items, judges, judge_groups,
                                           reference=params.reference,
-                                          false_alarm=false_alarm, pixels=pixels)
+                                          false_alarm=false_alarm, pixels=pixels,
+                                          settings=params.verdicts["detectors"])
     except Unscorable as err:
         raise InputError(valid[0].path, f"no verdict: {err}") from None
     if "attention" not in results:  # the predicted group is the attention's
@@ -854,7 +855,7 @@ def sweep_summary(inputs, outputs, params):
     evaluation figures (as their summaries show them, rounded) in a table and a plot
     per parameter."""
     from . import figures as draw
-    from .sweep import rank_instances, stale_folders
+    from .sweep import best_config, rank_instances, stale_folders
 
     import pandas as pd  # (0.4 s to import: only the jobs that use it)
 
@@ -890,6 +891,9 @@ def sweep_summary(inputs, outputs, params):
     write_rounded(outputs.summary, {c: ranked[c].to_numpy() for c in ranked.columns},
                   decimals=None)
     draw.sweep_plot(ranked, params.parameters, outputs.plot)
+    write_text(outputs.best, best_config(ranked, {i["name"]: i["config"]
+                                                  for i in params.instances},
+                                         params.sweep, params.rank_by, params.rank_method))
 
 
 def workbook(inputs, outputs, params):
@@ -932,6 +936,7 @@ def reference(inputs, outputs, params):
         "words": list(params.words), "kinds": {m: params.kinds[m] for m in params.words},
         "image": params.image, "order": list(params.order), "reference": params.reference,
         "false_alarm": params.false_alarm, "method": chosen, "predictor": predictor,
+        "detectors": params.detectors,
         "ranges": {m: [float(ranges[k][at[m]]) for k in ("lo", "hi", "scale")]
                    for m in params.words},
         "judge_names": list(judges["judge"]), "judge_groups": list(judges["group"]),

@@ -60,13 +60,14 @@ class Stage:
     targets: tuple = ()
     swept: bool = True
     modules: tuple = ("jobs",)
+    needs: tuple = ()  # stages whose outputs it reads beyond `inputs` (run_files)
     images: str | None = None
     image_inputs: dict = field(default_factory=dict)
 
     def after(self):
         """The stages whose outputs this one reads, in the order of its inputs."""
-        return tuple(dict.fromkeys(source[0] for source in {**self.inputs,
-                                                            **self.image_inputs}.values()))
+        return tuple(dict.fromkeys(self.needs + tuple(
+            source[0] for source in {**self.inputs, **self.image_inputs}.values())))
 
     def runs(self, config):
         """Does this stage run with `config` (an images-only stage needs images_dir)?"""
@@ -93,8 +94,9 @@ STAGES = {
                               max_pixels=c["images"]["max_pixels"],
                               reference_group=c["images"]["reference_group"]
                               or reference_group(c)),
-        # the metric tables, where input_paths says (workflow/rules/metrics.smk)
-        outputs={}, swept=False),
+        # the metric tables, where input_paths says, and the regions' geometry
+        # (run_files; workflow/rules/metrics.smk)
+        outputs=dict(regions="metrics/regions.csv"), images="only"),
     # the pixel-level detector (soart_core.patches) on the images themselves
     "patches": Stage(
         modules=("jobs", "patches", "images"),
@@ -107,7 +109,7 @@ STAGES = {
                               or reference_group(c)),
         outputs=dict(scores="patches/scores.csv", maps="patches/maps.npy",
                      model="patches/model.npz", model_settings="patches/model.json"),
-        images="only", swept=False, resources={"mem_mb": 4000}, group="prepare"),
+        images="only", resources={"mem_mb": 4000}, group="prepare"),
     # its input files: the metric tables (input_paths)
     "normalise": Stage(
         modules=("jobs", "inputs"),
@@ -129,7 +131,8 @@ STAGES = {
                      lines="normalise/lines.csv",
                      # each feature's region of the image (images), or empty cells
                      regions="normalise/regions.csv"),
-        resources={"mem_mb": 4000}, group="prepare"),
+        # with images: the metrics stage's tables (input_paths, in its run folder)
+        needs=("metrics",), resources={"mem_mb": 4000}, group="prepare"),
     # sources: the input tables, named in messages about their cells
     "threshold": Stage(
         reads=INPUT_KEYS + ("threshold",),
@@ -210,11 +213,13 @@ STAGES = {
     # the classic baselines: on the thresholded validation metrics themselves
     "classic": Stage(
         modules=("jobs", "evaluation"),
-        reads=("metrics", "words", "groups.order", "evaluate.max_loo_items", "verdicts"),
+        reads=("metrics", "words", "groups.order", "evaluate.max_loo_items",
+               "verdicts.mt_quantile", "verdicts.mt_max_loo_items"),
         params=lambda c: dict(words=words(c), order=c["groups"]["order"],
                               reference=reference_group(c),
                               max_loo_items=c["evaluate"]["max_loo_items"],
-                              verdicts=c["verdicts"]),
+                              verdicts={k: c["verdicts"][k] for k in
+                                        ("mt_quantile", "mt_max_loo_items")}),
         inputs={"words": ("threshold", "valid", "words")},
         outputs=dict(evaluation="classic/{word}.csv",
                      confusion="classic/{word}_confusion.csv"),
@@ -383,11 +388,17 @@ def run_files(stage, run):
     folder, inputs from the folders of the stages
     it reads, or, for normalise, the metric tables."""
     metrics, words_ = list(run.config["metrics"]), words(run.config)
+    if stage == "metrics":  # its inputs, the images: the rule's (find_images)
+        tables = input_paths(run.config, run.folder)
+        return {}, {**{kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")},
+                    **stage_files(run.folder, stage, metrics, words_)}
     if stage == "normalise":
-        tables = input_paths(run.config)
+        root = run.upstream.get("metrics", PLAIN)
+        tables = input_paths(run.config, root)
         inputs = {kind: [tables[m][kind] for m in metrics] for kind in ("learn", "valid")}
         # the regions' geometry that the metrics stage writes beside its tables
-        inputs["geometry"] = [REGIONS_GEOMETRY] if run.config["images_dir"] else []
+        inputs["geometry"] = ([stage_files(root, "metrics", metrics, words_)["regions"]]
+                              if run.config["images_dir"] else [])
     else:
         inputs = {}
         declared = STAGES[stage]

@@ -205,7 +205,8 @@ def score_images(reference, paths, on_bad_image="stop"):
         return {"item": [], "reference": []}, answer.region_rows({}, [], {}), rejected
     pixels = pixel_evidence(reference.patches, np.array(seen), image)
     results, _ = answer.run_all(items, judges, s["judge_groups"], reference=s["reference"],
-                                false_alarm=s["false_alarm"], pixels=pixels)
+                                false_alarm=s["false_alarm"], pixels=pixels,
+                                settings=s.get("detectors"))
     attention, predicted_by = answer.predictions(results, items, judges, s["judge_groups"],
                                                  order=s["order"], reference=s["reference"],
                                                  pixels=pixels)

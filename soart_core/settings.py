@@ -475,9 +475,11 @@ def words(config):
 METRICS_DIR = "results/metrics"
 
 
-def input_paths(config):
+def input_paths(config, root=None):
     """{metric: {"learn": path, "valid": path}}: in results/metrics/ when the tables come
-    from images (the metrics stage writes them there), else in data_dir."""
-    folder = METRICS_DIR if config.get("images_dir") else config["data_dir"]
+    from images (the metrics stage writes them there; `root`: another run folder's
+    metrics/, a sweep's), else in data_dir."""
+    folder = ((METRICS_DIR if root is None else os.path.join(root, "metrics"))
+              if config.get("images_dir") else config["data_dir"])
     return {metric: {kind: os.path.join(folder, name) for kind, name in files.items()}
             for metric, files in config["metrics"].items()}

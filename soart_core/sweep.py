@@ -13,6 +13,7 @@ values share its outputs; each instance folder links to the ones it read.
 
 import copy
 import itertools
+import json
 import math
 import os
 import re
@@ -22,13 +23,11 @@ import numpy as np
 
 from .errors import ConfigError, excerpt
 from .evaluation import wilson
-from .pipeline import PLAIN, STAGES, Run, upstream
+from .pipeline import PLAIN, STAGES, Run, job_params, run_files, upstream
 from .settings import check_config, get_path, set_path
 
-# the metrics stage runs once for the plain run and every sweep; metrics and words set
-# which files every run writes
-UNSWEPT = ("images_dir", "images", "sweeps", "max_sweep_instances", "metrics", "words",
-           "patches")
+# never swept: the images found while planning, the sweeps themselves and their limit
+UNSWEPT = ("images_dir", "sweeps", "max_sweep_instances", "batches_dir")
 DEFAULT_KEY = "default"
 SHARED = "_shared"  # a sweep's run folders that several instances read
 
@@ -95,19 +94,15 @@ def _name(values, short):
     return "_".join(f"{_safe(short[p])}~{_safe(format_value(v))}" for p, v in values.items())
 
 
-def plan(config, validate, origin=None):
-    """{sweep: {instance name: Instance}} for every sweep in config["sweeps"].
-
-    `origin`: the file the sweeps come from, named in their errors when it is the
-    shipped config.yaml (a user's configfile did not replace its example sweep).
-    `validate(config)` checks a config against the schema and raises on a bad value;
-    it runs once per swept value (its message is prefixed with the sweep and the
-    value), the cross-key checks (settings.check_config) once per instance. A grid of
-    more than config["max_sweep_instances"] instances stops before any is made.
-    """
+def check_grids(config, validate, origin=None):
+    """{sweep: grid} of config["sweeps"], each grid checked without making its
+    instances (cheap: it runs on every Snakemake start, a sweep asked for or not): its
+    name, its size against config["max_sweep_instances"], its key paths, and each
+    swept value by `validate(config)` (the schema; its message prefixed with the
+    sweep and the value). `origin`: the file the sweeps come from (instances())."""
     base = {k: v for k, v in config.items() if k != "sweeps"}
     limit = config.get("max_sweep_instances", 10000)
-    plans = {}
+    grids = {}
     for sweep, grid in (config.get("sweeps") or {}).items():
         # the name is a folder in results/sweeps/: '..' or '.' would put the instances
         # beside the stages' folders
@@ -124,10 +119,8 @@ def plan(config, validate, origin=None):
                                       f"that key or make the grid smaller")
         for path in grid:
             if path.split(".", 1)[0] in UNSWEPT:
-                raise SweepError(sweep, f"'{path}' cannot be swept: the metrics and patches "
-                                        f"stages run once for the plain run and every sweep, "
-                                        f"and metrics and words set which files every "
-                                        f"run writes")
+                raise SweepError(sweep, f"'{path}' cannot be swept: the images are found "
+                                        f"and the sweeps planned once for every run")
             try:
                 get_path(base, path)
             except (KeyError, TypeError):
@@ -142,35 +135,71 @@ def plan(config, validate, origin=None):
                 except Exception as err:  # the schema's own message
                     raise SweepError(sweep, f"{path} = {excerpt(format_value(value))}"
                                             f": {err}") from None
-        short = short_names(list(grid))
-        stage_reads = {stage: [p for p in grid if depends(stage, p)] for stage in STAGES
-                       if STAGES[stage].swept}
-        instances = {}
-        for combo in itertools.product(*grid.values()):
-            values = dict(zip(grid, combo))
-            instance_config = copy.deepcopy(base)
-            for path, value in values.items():
-                set_path(instance_config, path, value)
-            name = _name(values, short)
-            if name in instances:
-                raise SweepError(sweep, f"two instances are both named '{name}'; make "
-                                        f"the values differ in their text")
-            try:
-                check_config(instance_config)
-            except ConfigError as err:
-                hint = ("; this sweep is config.yaml's: a configfile's own `sweeps:` "
-                        "replaces them (`sweeps: {}` for none)"
-                        if origin == "config.yaml" else "")
-                raise SweepError(sweep, f"instance '{name}': {err}{hint}") from None
-            folders = {}
-            for stage, paths in stage_reads.items():
-                own = {p: values[p] for p in paths}
-                folders[stage] = (PLAIN if not own else
-                                  f"{PLAIN}/sweeps/{sweep}/{name}" if len(own) == len(values)
-                                  else f"{PLAIN}/sweeps/{sweep}/{SHARED}/{_name(own, short)}")
-            instances[name] = Instance(sweep, name, values, instance_config, folders)
-        plans[sweep] = instances
-    return plans
+        grids[sweep] = grid
+    return grids
+
+
+def _stages(config):
+    """The stages a run with `config` has: those of the images only with images."""
+    return [stage for stage in STAGES if STAGES[stage].swept and STAGES[stage].runs(config)]
+
+
+def _reads(config, stage, grid):
+    """The key paths of `grid` that `stage` (or a stage before it) reads; without
+    images_dir no stage reads the image settings (no metrics stage makes tables)."""
+    return [path for path in grid if depends(stage, path)
+            and (config.get("images_dir") or path.split(".", 1)[0] != "images")]
+
+
+def swept_stages(config, grid):
+    """The stages that have runs of their own in a sweep over `grid` (the others read
+    the plain run's outputs): those that read a swept key, or follow one that does.
+    From the grid's keys alone, without its instances."""
+    return [stage for stage in _stages(config) if _reads(config, stage, grid)]
+
+
+def instances(config, sweep, origin=None):
+    """{instance name: Instance} of sweep `sweep` (its grid checked by check_grids),
+    each with its folder per stage; the cross-key checks (settings.check_config) once
+    per instance. Made only when a target asks for the sweep: a large grid costs a
+    plain run's plan nothing."""
+    base = {k: v for k, v in config.items() if k != "sweeps"}
+    grid = config["sweeps"][sweep]
+    short = short_names(list(grid))
+    stage_reads = {stage: _reads(config, stage, grid) for stage in _stages(config)}
+    made = {}
+    for combo in itertools.product(*grid.values()):
+        values = dict(zip(grid, combo))
+        instance_config = copy.deepcopy(base)
+        for path, value in values.items():
+            set_path(instance_config, path, value)
+        name = _name(values, short)
+        if name in made:
+            raise SweepError(sweep, f"two instances are both named '{name}'; make "
+                                    f"the values differ in their text")
+        try:
+            check_config(instance_config)
+        except ConfigError as err:
+            hint = ("; this sweep is config.yaml's: a configfile's own `sweeps:` "
+                    "replaces them (`sweeps: {}` for none)"
+                    if origin == "config.yaml" else "")
+            raise SweepError(sweep, f"instance '{name}': {err}{hint}") from None
+        folders = {}
+        for stage, paths in stage_reads.items():
+            own = {p: values[p] for p in paths}
+            folders[stage] = (PLAIN if not own else
+                              f"{PLAIN}/sweeps/{sweep}/{name}" if len(own) == len(values)
+                              else f"{PLAIN}/sweeps/{sweep}/{SHARED}/{_name(own, short)}")
+        made[name] = Instance(sweep, name, values, instance_config, folders)
+    return made
+
+
+def plan(config, validate, origin=None):
+    """{sweep: {instance name: Instance}} for every sweep in config["sweeps"]
+    (check_grids, then instances): a grid of more than config["max_sweep_instances"]
+    instances stops before any is made."""
+    return {sweep: instances(config, sweep, origin)
+            for sweep in check_grids(config, validate, origin)}
 
 
 def sweep_runs(instances, stage):
@@ -185,6 +214,26 @@ def sweep_runs(instances, stage):
                                {s: instance.folders.get(s, PLAIN)
                                 for s in STAGES[stage].after()})
     return list(runs.values())
+
+
+def job_runs(instances, stage, part=None, images=()):
+    """The runs of a sweep's job of `stage` (for the words metrics `part`, None: all),
+    once per run folder (sweep_runs): [{folder, inputs, outputs, params}], params the
+    stage's (pipeline.job_params). The stages of the images read `images` (find_images':
+    (path, set, group)), their labels in their params."""
+    done = []
+    for run in sweep_runs(instances, stage):
+        config = run.config if part is None else {**run.config, "words": list(part)}
+        inputs, outputs = run_files(stage, Run(run.folder, config, run.upstream))
+        params = job_params(config, stage)
+        if stage == "metrics":
+            inputs = {"images": [path for path, _, _ in images]}
+        elif STAGES[stage].images and images:  # as the plain run's rule adds them
+            inputs = {**inputs, "images": [path for path, _, _ in images]}
+        if STAGES[stage].images == "only":
+            params["labels"] = [[set_name, group] for _, set_name, group in images]
+        done.append(dict(folder=run.folder, inputs=inputs, outputs=outputs, params=params))
+    return done
 
 
 SWEEP_FILES = ("jobs", "logs", "benchmarks", "summary.csv", "summary.png")
@@ -225,10 +274,14 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     figures (NaN) last."""
     import pandas as pd  # (0.4 s to import: the summary job's only)
 
-    shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "block_contrast"]))
+    # the detector's figures too (the answer's: nested where auto chose its detector)
+    shown = list(dict.fromkeys(["accuracy", "balanced_accuracy", rank_by, "roc_auc",
+                                "detection_rate", "false_alarm_rate", "block_contrast"]))
     rows = []
     for name, swept, summary in zip(names, values, summaries):
-        row = {"instance": name, **swept}
+        # a list or mapping value (images.grid, metrics) as its JSON text: one cell
+        row = {"instance": name, **{path: json.dumps(v) if isinstance(v, (list, dict))
+                                    else v for path, v in swept.items()}}
         chosen = summary[summary["method"] == method]
         bounds = {"low": [], "high": []}
         for r in chosen.to_dict("records"):
@@ -272,3 +325,64 @@ def rank_instances(names, values, summaries, rank_by, method, decimals=4):
     frame.insert(0, "rank", rank.astype(int))
     frame.insert(1, "ties", frame.groupby("rank")["rank"].transform("size").astype(int))
     return frame
+
+
+def best_config(ranked, configs, sweep, rank_by, method):
+    """best.yaml's text: the config of the instance ranked first (`ranked`:
+    rank_instances' table; `configs`: {instance: its config}), ready to run as a plain
+    config (`snakemake --cores 2 --configfile results/sweeps/{sweep}/best.yaml`: no
+    sweeps of its own). A tie at the top is said in its header, never broken by
+    more than the order the table lists it in (by name)."""
+    import yaml
+
+    top = ranked[ranked["rank"] == ranked["rank"].iloc[0]]
+    name = str(top["instance"].iloc[0])
+    figure = f"mean_{rank_by}"
+    value = top[figure].iloc[0]
+    shown = "no figure (NaN)" if value != value else f"{value:.4f}"
+    interval = ""
+    if f"{figure}_low" in top and top[f"{figure}_low"].iloc[0] == top[f"{figure}_low"].iloc[0]:
+        interval = (f" [{top[f'{figure}_low'].iloc[0]:.4f}, "
+                    f"{top[f'{figure}_high'].iloc[0]:.4f}]")
+    header = [f"# The best instance of sweep {sweep}: {name}, ranked 1st by {rank_by} of "
+              f"{method} ({shown}{interval}).",
+              f"# Run it as a plain config: snakemake --cores 2 --configfile "
+              f"{PLAIN}/sweeps/{sweep}/best.yaml"]
+    if len(top) > 1:
+        others = [str(n) for n in top["instance"].iloc[1:]]
+        header.append(f"# A tie: {len(others)} other instance(s) share rank 1 "
+                      f"(the first by name is written): " + ", ".join(others))
+    config = {k: v for k, v in configs[name].items() if k != "sweeps"}
+    config["sweeps"] = {}
+    return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False,
+                                                      allow_unicode=True)
+
+
+def ranking_text(summary, rank_by):
+    """docs/sweeps.md's ranking of a sweep (`summary`: its summary.csv as a DataFrame)
+    as a Markdown table: rank, ties, instance, mean `rank_by` with its 95 % interval,
+    the instances' figures as summary.csv shows them (4 decimals)."""
+    figure = f"mean_{rank_by}"
+
+    def shown(value):
+        return "n/a" if value != value else f"{value:.4f}"
+
+    lines = [f"| rank | ties | instance | {rank_by} | 95 % interval |",
+             "|---:|---:|---|---:|---|"]
+    for row in summary.to_dict("records"):
+        interval = (f"[{shown(row[figure + '_low'])}, {shown(row[figure + '_high'])}]"
+                    if figure + "_low" in row else "")
+        lines.append(f"| {row['rank']} | {row['ties']} | {row['instance']} | "
+                     f"{shown(row[figure])} | {interval} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    # python -m soart_core.sweep results/sweeps/example/summary.csv [rank_by]:
+    # the ranking as docs/sweeps.md quotes it
+    import sys
+
+    import pandas as pd
+
+    sys.stdout.write(ranking_text(pd.read_csv(sys.argv[1], encoding="utf-8-sig"),
+                                  sys.argv[2] if len(sys.argv) > 2 else "roc_auc"))

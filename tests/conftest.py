@@ -44,7 +44,8 @@ def copy_workflow(dest, tables=True):
 # The files whose tests run Snakemake most (20-60 s each; the Slurm test, opted in,
 # minutes), first: the workers take files in this order, another as one ends, and so
 # end close together.
-SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test_documented.py",
+SLOWEST_FIRST = ["test_slurm.py", "test_never_stale.py", "test_sweeps.py", "test_sweep_best.py",
+                 "test_documented.py",
                  "test_batches.py",
                  "test_report_tables.py", "test_report_browser.py", "test_images.py",
                  "test_module.py"]

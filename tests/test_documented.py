@@ -78,7 +78,14 @@ TESTED = {
     "snakemake --cores 2 --configfile my.yaml": "test_own_configfile",
     "snakemake --unlock": "test_recovering_a_killed_run",
     "snakemake --cores 2": "test_recovering_a_killed_run",
-    "snakemake --cores 2 sweep": "test_sweeps.py sweep_run",
+    "snakemake --cores 2 sweep": "test_sweep_best.py shipped_sweep (as shipped), "
+                                 "test_sweeps.py sweep_run (another grid)",
+    "snakemake --cores 2 --configfile results/sweeps/example/best.yaml":
+        "test_sweep_best.py test_best_yaml_reproduces_the_best_instance",
+    "python -m soart_core.sweep results/sweeps/example/summary.csv":
+        "test_sweep_best.py test_the_docs_ranking_is_the_commands_output",
+    "python benchmarks/plan_speed.py > benchmarks/results/plan_speed.txt":
+        "by hand (benchmark)",
     "snakemake --cores 2 results/sweeps/example/summary.csv": "test_one_sweep_target",
     "snakemake --report results/report.html": "test_sweeps.py test_report_*",
     "snakemake --report results/report.html all sweep": "test_sweeps.py test_report_*",

@@ -223,7 +223,8 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
     assert figures.sweep_plot(ranked, ["cutoff"], tmp_path / "plot.png")["chance"] == "--"
     # the job: each instance folder gets params.yaml and links to the folders it read
     sweep = tmp_path / "sweeps" / "s"
-    out = SimpleNamespace(summary=str(sweep / "summary.csv"), plot=str(sweep / "summary.png"))
+    out = SimpleNamespace(summary=str(sweep / "summary.csv"), plot=str(sweep / "summary.png"),
+                          best=str(sweep / "best.yaml"))
     instances = [dict(name=n, values=v, config={"x": 1}, params=str(sweep / n / "params.yaml"),
                       folders={"evaluate": str(tmp_path / n)})
                  for n, v in zip("ab", settings["values"])]
@@ -240,6 +241,9 @@ def test_sweep_ranking_carries_chance_and_warnings(tmp_path):
     assert header.endswith(",chance_accuracy,chance_balanced_accuracy,warnings")
     assert lines[0].startswith("1,1,a,0.1,") and lines[1].startswith("2,1,b,1e-05,")
     assert ",0.3333,0.3333," in lines[0] and lines[0].endswith(",")  # no warnings
+    # the first instance's config, ready to run
+    best = (sweep / "best.yaml").read_text()
+    assert "sweep s: a, ranked 1st" in best and yaml.safe_load(best) == {"x": 1, "sweeps": {}}
 
 
 # ---- figures: titles and colour bars name what they show ------------------------------

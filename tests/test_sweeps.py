@@ -16,10 +16,20 @@ from soart_core.sweep import SweepError, format_value, plan, short_names
 DEFAULT_INSTANCE = "cutoff~0.5_query~Y3_method~group-mean"  # the plain config's values
 
 
+# a sweep of the stages after the tables (the shipped example sweeps the images':
+# tests/test_sweep_best.py), ranked by the answer's balanced accuracy
+SWEEP = {"threshold.learn.cutoff": [0.3, 0.4, 0.5], "roles.query": ["Y1", "Y2", "Y3"],
+         "baseline.method": ["group_mean", "median"]}
+
+
 @pytest.fixture(scope="module")
 def sweep_run(example_run, tmp_path_factory):
-    """The example's run, then its sweep, in a copy of its own."""
+    """The example's run, then the sweep SWEEP, in a copy of its own."""
     workdir = copied_run(example_run, tmp_path_factory.mktemp("sweep") / "wf")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["sweeps"] = {"example": SWEEP}
+    config["evaluate"]["rank_by"] = "balanced_accuracy"
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     snakemake(workdir, "sweep")
     return workdir
 
@@ -184,6 +194,11 @@ CHANGES = {
     "verdicts.mt_quantile": 0.9,
     "verdicts.mt_max_loo_items": 5,
     "verdicts.method": "regions",
+    "verdicts.detectors.attention.temperature": 0.5,
+    "verdicts.detectors.attention.feature_scale": "none",
+    "images.grid": [3, 3],
+    "images.kinds": {"Y1": "beta", "Y2": "beta", "Y3": "gamma"},
+    "words": ["Y1", "Y2"],
     "verdicts.false_alarm": 0.1,
     "evaluate.max_loo_items": 5,
     "evaluate.rank_by": "accuracy",
@@ -195,7 +210,8 @@ SWEEP_RULE = "sweep_example_"
 # arithmetic (the others: test_every_key_changes_what_some_stage_reads)
 THROUGH_SNAKEMAKE = ("features", "threshold.learn.cutoff", "roles.key", "attention.dtype",
                      "attention.job_per_metric", "baseline.group", "blocks.tolerance",
-                     "verdicts.mt_quantile", "evaluate.max_loo_items", "evaluate.rank_by",
+                     "verdicts.mt_quantile", "verdicts.detectors.attention.temperature",
+                     "evaluate.max_loo_items", "evaluate.rank_by",
                      "workbook.max_items")
 
 
@@ -280,7 +296,11 @@ def test_names_have_no_float_noise_and_stay_unique():
     with pytest.raises(SweepError, match="'threshold.learn.cutof' is not a config key"):
         plan({**base, "sweeps": {"s": {"threshold.learn.cutof": [1]}}}, lambda c: None)
     with pytest.raises(SweepError, match="cannot be swept"):
-        plan({**base, "sweeps": {"s": {"images.grid": [[2, 2]]}}}, lambda c: None)
+        plan({**base, "sweeps": {"s": {"images_dir": ["elsewhere"]}}}, lambda c: None)
+    # a list value names its instance by its items
+    plans = plan({**base, "sweeps": {"s": {"images.grid": [[2, 2], [4, 4]]}}},
+                 lambda config: None)
+    assert list(plans["s"]) == ["grid~2-2", "grid~4-4"]
 
 
 def test_report_builds_with_every_figure(sweep_run):

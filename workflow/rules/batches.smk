@@ -52,6 +52,7 @@ rule reference:
         order=config["groups"]["order"],
         reference=config["groups"]["order"][0],
         false_alarm=config["verdicts"]["false_alarm"],
+        detectors=config["verdicts"]["detectors"],
     log:
         f"{PLAIN}/logs/reference.log",
     conda:

@@ -1,6 +1,6 @@
 # Names derived from the config, shared by the rule files.
+import functools
 import re
-from dataclasses import replace
 
 from soart_core.errors import one_line_errors
 from soart_core.images import find_batches
@@ -10,7 +10,7 @@ from soart_core.provenance import files_stamp
 from soart_core.reference import refuse_rescoring
 from soart_core.settings import forced_rules
 from soart_core.settings import check_schema, input_paths, load_schema, source_of, words
-from soart_core.sweep import plan, sweep_runs
+from soart_core.sweep import check_grids, instances, job_runs, swept_stages
 
 METRICS = list(config["metrics"])
 WORDS = words(config)
@@ -31,10 +31,21 @@ if config["images_dir"] and config["batches_dir"]:
 SWEEP_SCHEMA = load_schema(SOART)
 
 
+SWEEPS_ORIGIN = source_of(["sweeps"], OVERRIDES, CONFIGFILES)
+# each sweep's grid, checked (cheap); its instances only when a target asks for the
+# sweep (sweep_instances): a large grid costs a plain run's plan nothing
 with one_line_errors():
-    SWEEPS = plan(config, lambda swept: check_schema(swept, SWEEP_SCHEMA,
-                                                     source="a swept value"),
-                  origin=source_of(["sweeps"], OVERRIDES, CONFIGFILES))
+    SWEEPS = check_grids(config, lambda swept: check_schema(swept, SWEEP_SCHEMA,
+                                                            source="a swept value"),
+                         origin=SWEEPS_ORIGIN)
+
+
+@functools.cache
+def sweep_instances(sweep):
+    """{name: Instance} of sweep `sweep`, made once, when a job of the sweep is planned
+    (an error: the one line, and exit 1)."""
+    with one_line_errors():
+        return instances(config, sweep, origin=SWEEPS_ORIGIN)
 
 
 def reported(stage, outputs, words):
@@ -114,3 +125,43 @@ def merged(parts):
         for name, files in part.items():
             names.setdefault(name, []).extend([files] if isinstance(files, str) else files)
     return names
+
+
+def sweep_parts(sweep, stage):
+    """The jobs of `stage` in sweep `sweep`: the plain run's parts (attention per words
+    metric), or one job where the sweep changes the metrics or the words."""
+    if stage not in PARTS or any(path.split(".", 1)[0] in ("metrics", "words")
+                                 for path in SWEEPS[sweep]):
+        return [None]
+    return PARTS[stage]
+
+
+@functools.cache
+def sweep_job(sweep, stage, part):
+    """The runs of `stage`'s job for words metrics `part` (a tuple, None: all) in sweep
+    `sweep` (soart_core.sweep.job_runs): made when Snakemake plans that job, not before."""
+    return job_runs(sweep_instances(sweep), stage, part,
+                    IMAGES if config["images_dir"] else ())
+
+
+def sweep_job_inputs(sweep, stage, part):
+    """A sweep job's inputs: the plain run's files its runs read, and the manifests of
+    the sweep's jobs before it."""
+    return sweep_inputs(sweep, STAGES[stage].after(),
+                        merged(run["inputs"] for run in sweep_job(sweep, stage, part)))
+
+
+def summary_inputs(sweep):
+    """A sweep summary's inputs: its instances' evaluation summaries."""
+    return sweep_inputs(sweep, ["evaluate"], {"summaries": [
+        f"{i.folders['evaluate']}/evaluation/summary.csv"
+        for i in sweep_instances(sweep).values()]})
+
+
+def summary_instances(sweep):
+    """A sweep summary's instances. params.yaml: not an output, so that a new instance
+    reruns this job by its changed params (new outputs would have no provenance to
+    compare)."""
+    return [dict(name=i.name, values=i.values, folders=i.folders, config=i.config,
+                 params=f"results/sweeps/{sweep}/{i.name}/params.yaml")
+            for i in sweep_instances(sweep).values()]

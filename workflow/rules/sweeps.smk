@@ -22,14 +22,11 @@ rule sweep:
 
 MANIFESTS = {}  # (sweep, stage) -> the manifests of its jobs
 
+
 for sweep in SWEEPS:
-    for stage in [s for s in PARTS if STAGES[s].swept]:
-        for part in PARTS[stage]:
-            # none: the sweep reads this stage's outputs in the plain run
-            if not (runs := sweep_runs(SWEEPS[sweep], stage)):
-                continue
-            runs = [replace(run, config=with_part(run.config, part)) for run in runs]
-            files = [run_files(stage, run) for run in runs]
+    for stage in swept_stages(config, SWEEPS[sweep]):
+        for part in sweep_parts(sweep, stage):
+            part = part and tuple(part)
             job = job_name(stage, part)
             MANIFESTS.setdefault((sweep, stage), []).append(
                 f"results/sweeps/{sweep}/jobs/{job}.json")
@@ -38,17 +35,17 @@ for sweep in SWEEPS:
                 name:
                     sweep_rule(sweep, job)
                 input:
-                    **sweep_inputs(sweep, STAGES[stage].after(),
-                                   merged(inputs for inputs, _ in files)),
+                    # (functions: a sweep's instances are made only when it is planned)
+                    unpack(lambda wildcards, sweep=sweep, stage=stage, part=part:
+                           sweep_job_inputs(sweep, stage, part)),
                 output:
                     manifest=MANIFESTS[sweep, stage][-1],
                 params:
                     stage=stage,
                     code=job_code(SOART, stage),
                     reuse=True,
-                    runs=[dict(folder=run.folder, inputs=inputs, outputs=outputs,
-                               params=job_params(run.config, stage))
-                          for run, (inputs, outputs) in zip(runs, files)],
+                    runs=lambda wildcards, sweep=sweep, stage=stage, part=part:
+                    sweep_job(sweep, stage, part),
                 threads: STAGES[stage].threads
                 resources:
                     **STAGES[stage].resources,
@@ -64,15 +61,14 @@ for sweep in SWEEPS:
                     "../scripts/stage.py"
 
 
-for sweep, instances in SWEEPS.items():
+for sweep in SWEEPS:
 
     rule:
         name:
             sweep_rule(sweep, "summary")
         localrule: True
         input:
-            **sweep_inputs(sweep, ["evaluate"], {"summaries": [
-                f"{i.folders['evaluate']}/evaluation/summary.csv" for i in instances.values()]}),
+            unpack(lambda wildcards, sweep=sweep: summary_inputs(sweep)),
         output:
             summary=report(f"results/sweeps/{sweep}/summary.csv",  # fmt: skip
                            caption="../report/sweep_summary.rst", category="Sweeps",
@@ -81,16 +77,13 @@ for sweep, instances in SWEEPS.items():
                         caption="../report/sweep_plot.rst", category="Sweeps",
                         subcategory=sweep,
                         labels={"sweep": sweep, "figure": "figures by parameter"}),
+            best=f"results/sweeps/{sweep}/best.yaml",
         params:
             stage="sweep_summary",
             code=job_code(SOART, "sweep_summary"),
             sweep=sweep,
             parameters=list(config["sweeps"][sweep]),
-            # params.yaml: not an output, so that a new instance reruns this job by its
-            # changed params (new outputs would have no provenance to compare)
-            instances=[dict(name=i.name, values=i.values, folders=i.folders, config=i.config,
-                            params=f"results/sweeps/{sweep}/{i.name}/params.yaml")
-                       for i in instances.values()],
+            instances=lambda wildcards, sweep=sweep: summary_instances(sweep),
             # the folders each stage writes in a run folder: an instance links them
             links={stage: output_folders(stage) for stage in STAGES if STAGES[stage].swept},
             rank_by=config["evaluate"]["rank_by"],
