@@ -50,7 +50,7 @@ DEFAULTS = {"patch": 7, "scales": [1], "stride": 2, "radius": "auto", "search": 
             "dims": 24, "memory": 2048, "anywhere_memory": 4096, "sigma": 0.0,
             "channels": ["grey"], "loss": True, "normalise": True}
 SEARCHES = ("auto", "near", "anywhere", "both")
-CHUNK = 64  # locations per matrix product (memory: CHUNK x images x memory floats)
+CHUNK = 16  # locations per matrix product (memory: CHUNK x images x memory floats)
 ITEM_CHUNK = 256  # images scored at once
 LOSS_QUANTILE = 0.01
 # a loss of sharpness or contrast counts from a third on (log 1.5), however steady the
@@ -59,7 +59,7 @@ LOSS_FLOOR = float(np.log(1.5))  # `anywhere`: the judges' low end of sharpness 
 TINY = 1e-12
 # a map's resolution: 1 is a typical judge's worst patch, and one grey level of 255
 # moves a patch's distance by about 1e-2 of that
-MAP_DECIMALS = 6
+MAP_DECIMALS = 3
 
 
 def settings_of(config_patches):
@@ -246,38 +246,49 @@ def _descriptors(model, images, scale_index, dense=False):
     return np.concatenate(done), np.concatenate(losses)
 
 
+def _nearest(q, m, mask=None):
+    """Each query's Euclidean distance to its nearest memory row, per block: q (B x n x
+    d), m (B x K x d) -> (B x n); `mask` (n x K, True: not that query's to match). The
+    nearest row is found by one float32 product (|m|^2 - 2 q.m: |q|^2 is the query's
+    own), its distance computed again in float64 from the two rows: the result never
+    rests on the product's rounding, which may differ with the batch's size, but for
+    near ties (MAP_DECIMALS rounds those)."""
+    q = np.asarray(q, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    scored = np.matmul(
+        np.concatenate([q, np.ones(q.shape[:-1] + (1,))], axis=-1).astype(np.float32),
+        np.concatenate([-2.0 * m, (m * m).sum(-1)[..., None]], axis=-1).astype(
+            np.float32).transpose(0, 2, 1))
+    if mask is not None:
+        scored[:, mask] = np.inf
+    best = np.take_along_axis(m, scored.argmin(axis=-1)[..., None], axis=1)
+    return np.sqrt(((q - best) ** 2).sum(-1))
+
+
 def _min_distance(queries, memory, owners=None, query_owner=None):
-    """Each query's Euclidean distance to its nearest memory row, per location:
-    queries (L x n x d), memory (L x K x d) -> (n x L); with `owners` (K,) and
-    `query_owner` (n,), a query never matches its own owner's rows."""
+    """Per location: queries (L x n x d), memory (L x K x d) -> (n x L) nearest
+    distances; with `owners` (K,) and `query_owner` (n,), a query never matches its
+    own owner's rows."""
+    mask = None if owners is None else query_owner[:, None] == owners[None, :]
     out = np.empty((queries.shape[1], queries.shape[0]))
     for start in range(0, queries.shape[0], CHUNK):
-        q = queries[start:start + CHUNK].astype(np.float64)
-        m = memory[start:start + CHUNK].astype(np.float64)
-        d2 = ((q * q).sum(-1)[:, :, None] + (m * m).sum(-1)[:, None, :]
-              - 2.0 * np.matmul(q, m.transpose(0, 2, 1)))
-        if owners is not None:
-            d2 = np.where(query_owner[None, :, None] == owners[None, None, :], np.inf, d2)
-        out[:, start:start + CHUNK] = d2.min(axis=-1).T
-    return np.sqrt(np.maximum(out, 0.0))
+        part = slice(start, start + CHUNK)
+        out[:, part] = _nearest(queries[part], memory[part], mask).T
+    return out
 
 
 def _anywhere_distance(queries, memory, owners=None, query_owner=None):
-    """queries (n x L x d) against one memory (K x d) -> (n x L)."""
+    """queries (n x L x d) against one memory (K x d) -> (n x L), as _min_distance."""
     n, locations, d = queries.shape
-    flat = queries.reshape(-1, d).astype(np.float64)
-    memory = memory.astype(np.float64)
+    flat = queries.reshape(-1, d)
     owner = None if owners is None else np.repeat(query_owner, locations)
     out = np.empty(len(flat))
-    mm = (memory * memory).sum(-1)
-    step = 8192
+    step = 2048
     for start in range(0, len(flat), step):
-        q = flat[start:start + step]
-        d2 = (q * q).sum(-1)[:, None] + mm[None, :] - 2.0 * (q @ memory.T)
-        if owners is not None:
-            d2 = np.where(owner[start:start + step, None] == owners[None, :], np.inf, d2)
-        out[start:start + step] = d2.min(axis=-1)
-    return np.sqrt(np.maximum(out, 0.0)).reshape(n, locations)
+        part = slice(start, start + step)
+        mask = None if owners is None else owner[part, None] == owners[None, :]
+        out[part] = _nearest(flat[None, part], memory[None], mask)[0]
+    return out.reshape(n, locations)
 
 
 def half_shifts(images):
