@@ -258,12 +258,12 @@ def speed(args):
           f"radius {model.settings['radius']} px)\nfit {fitted:.2f} s, score "
           f"{scored:.2f} s ({args.images / scored:.0f} images/s)")
     # one block of locations: each library finds every query's nearest memory row
-    desc, _ = patches._descriptors(model, items[:200], 0)
+    desc, _ = patches.descriptors(model, items[:200], 0)
     queries = desc.reshape(len(desc), -1, desc.shape[-1]).transpose(1, 0, 2)[:64]
     memory = model.arrays["near_0"][:64]
     timings = {}
     started = time.perf_counter()
-    mine = patches._min_distance(queries, memory).T
+    mine = patches.min_distance(queries, memory).T
     timings["numpy batched product (soart)"] = time.perf_counter() - started
     from sklearn.neighbors import NearestNeighbors
 

@@ -225,7 +225,7 @@ def misalignment(judges):
     return int(max(1, np.ptp(rows), np.ptp(cols)))
 
 
-def _descriptors(model, images, scale_index, dense=False):
+def descriptors(model, images, scale_index, dense=False):
     """(n x rows x cols x dims) projected descriptors (float32) and (n x 1 x rows x
     cols) loss responses of `images` at the model's scale `scale_index`: at the
     locations, or (`dense`) at every pixel of that scale."""
@@ -265,7 +265,7 @@ def _nearest(q, m, mask=None):
     return np.sqrt(((q - best) ** 2).sum(-1))
 
 
-def _min_distance(queries, memory, owners=None, query_owner=None):
+def min_distance(queries, memory, owners=None, query_owner=None):
     """Per location: queries (L x n x d), memory (L x K x d) -> (n x L) nearest
     distances; with `owners` (K,) and `query_owner` (n,), a query never matches its
     own owner's rows."""
@@ -278,7 +278,7 @@ def _min_distance(queries, memory, owners=None, query_owner=None):
 
 
 def _anywhere_distance(queries, memory, owners=None, query_owner=None):
-    """queries (n x L x d) against one memory (K x d) -> (n x L), as _min_distance."""
+    """queries (n x L x d) against one memory (K x d) -> (n x L), as min_distance."""
     n, locations, d = queries.shape
     flat = queries.reshape(-1, d)
     owner = None if owners is None else np.repeat(query_owner, locations)
@@ -364,15 +364,15 @@ def fit(judges, settings=None):
         _, _, vt = np.linalg.svd(sample, full_matrices=False)
         model.arrays[f"mean_{i}"] = mean
         model.arrays[f"basis_{i}"] = vt[:min(s["dims"], vt.shape[0])]
-        loss = _descriptors(model, judges, i)[1]
+        loss = descriptors(model, judges, i)[1]
         if search in ("near", "both"):
             moved = half_shifts(judges)  # n x 4 x h x w
-            dense = _descriptors(model, moved.reshape(-1, *judges.shape[1:]), i,
+            dense = descriptors(model, moved.reshape(-1, *judges.shape[1:]), i,
                                  dense=True)[0]
             model.arrays[f"near_{i}"], model.arrays[f"near_owner_{i}"] = _near_memory(
                 model, dense.reshape(n, moved.shape[1], *dense.shape[1:]), i)
         if search in ("anywhere", "both"):
-            flat = _descriptors(model, judges, i, dense=True)[0]
+            flat = descriptors(model, judges, i, dense=True)[0]
             flat = flat.reshape(n, -1, flat.shape[-1])
             keep = max(1, s["anywhere_memory"] // n)
             if keep < flat.shape[1]:
@@ -399,12 +399,12 @@ def _components(model, images, own=None):
     s = model.settings
     maps = []
     for i, _ in enumerate(s["scales"]):
-        desc, loss = _descriptors(model, images, i)
+        desc, loss = descriptors(model, images, i)
         n = len(desc)
         desc = desc.reshape(n, -1, desc.shape[-1]).astype(np.float32)
         loss = loss.reshape(n, -1)
         if model.search in ("near", "both"):
-            maps.append(_min_distance(desc.transpose(1, 0, 2), model.arrays[f"near_{i}"],
+            maps.append(min_distance(desc.transpose(1, 0, 2), model.arrays[f"near_{i}"],
                                       *((model.arrays[f"near_owner_{i}"], own)
                                         if own is not None else ())))
         if model.search in ("anywhere", "both"):

@@ -180,8 +180,8 @@ def test_summary_columns_answer_first():
 def test_summary_csv_reads_answer_first(images_run):
     with open(images_run / "results" / "verdicts" / "summary.csv", encoding="utf-8-sig") as f:
         header = next(csv.reader(f))
-    assert header[:9] == ["item", "group", "predicted", "score", "flag", "promise",
-                          "method", "where", "nearest_normal"]
+    assert header[:11] == ["item", "group", "predicted", "score", "flag", "promise",
+                           "method", "where", "peak_row", "peak_col", "nearest_normal"]
     first_metric = min(header.index(c) for c in header if re.match(r"Y\d_", c))
     assert all(header.index(c) < first_metric for c in header
                if c.endswith(("_flag", "_score")) and not re.match(r"Y\d_", c))

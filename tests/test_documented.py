@@ -47,7 +47,7 @@ def documented_commands(documents=DOCUMENTS):
               (ROOT / "config.yaml").read_text(encoding="utf-8").splitlines()
               if re.match(r"#\s+(snakemake|python)", line)]
     return [line.strip() for line in lines
-            if re.match(r"(snakemake|python|SOART_)", line.strip())]
+            if re.match(r"(snakemake|python|SOART_|mv )", line.strip())]
 
 
 def test_the_docs_are_read():

@@ -39,17 +39,23 @@ def test_the_shipped_sweep_tells_instances_apart(shipped_sweep):
     # the grids give the answers different figures, detector by detector
     by = summary.set_index("instance")
     auc = by["mean_roc_auc"]
-    # docs/sweeps.md's reading of the table: 2 x 2 above 4 x 4 but for the attention
-    for method in ("auto", "regions", "mt"):
+    # docs/sweeps.md's reading of the table: the pixel-level detector first with either
+    # grid (it reads the image, not the regions); for the metrics' detectors 2 x 2
+    # above 4 x 4 but for the attention
+    assert auc["grid~2-2_method~patches"] == auc["grid~4-4_method~patches"]
+    assert set(summary["instance"].iloc[:2]) == {"grid~2-2_method~patches",
+                                                 "grid~4-4_method~patches"}
+    for method in ("regions", "mt"):
         assert auc[f"grid~2-2_method~{method}"] > auc[f"grid~4-4_method~{method}"], method
     assert auc["grid~2-2_method~attention"] < auc["grid~4-4_method~attention"]
-    # regions first on its score, its flag flagging nothing; mt's 17 of 20 and 3 of 10
-    assert summary["instance"].iloc[0] == "grid~2-2_method~regions"
+    # patches' 19 of 20 and none of 10; regions' flag flagging nothing; mt's 17 and 3
+    for grid in ("2-2", "4-4"):
+        assert by.loc[f"grid~{grid}_method~patches", "all_detection_rate"] == 0.95
+        assert by.loc[f"grid~{grid}_method~patches", "all_false_alarm_rate"] == 0
     assert by.loc["grid~2-2_method~regions", "all_detection_rate"] == 0
     assert by.loc["grid~2-2_method~regions", "all_false_alarm_rate"] == 0
-    for method in ("auto", "mt"):
-        assert by.loc[f"grid~2-2_method~{method}", "all_detection_rate"] == 0.85
-        assert by.loc[f"grid~2-2_method~{method}", "all_false_alarm_rate"] == 0.3
+    assert by.loc["grid~2-2_method~mt", "all_detection_rate"] == 0.85
+    assert by.loc["grid~2-2_method~mt", "all_false_alarm_rate"] == 0.3
     # the metrics stage ran once per grid, shared by the instances of that grid
     shared = shipped_sweep / "results" / "sweeps" / "example" / "_shared"
     assert sorted(p.parent.name for p in shared.glob("*/metrics")) == ["grid~2-2", "grid~4-4"]
@@ -99,7 +105,10 @@ GRID = {"images.grid": [[2, 2], [4, 4]], "attention.over": ["items", "judges"]}
 def test_a_sweep_over_the_grid_and_the_attention_reruns_exactly(images_run, tmp_path):
     workdir = copied_run(images_run, tmp_path / "wf")
     path = workdir / "grid.yaml"
-    path.write_text(yaml.safe_dump({"sweeps": {"g": GRID}}, sort_keys=False))
+    # the answer by a detector of the metrics, which the grid reaches (`patches`, which
+    # auto picks on the example, reads the images themselves)
+    path.write_text(yaml.safe_dump({"sweeps": {"g": GRID}, "verdicts": {"method": "mt"}},
+                                   sort_keys=False))
     snakemake(workdir, "sweep", "--configfile", str(path))
     summary = summary_of(workdir, "g")
     assert len(summary) == 4 and summary["rank"].nunique() >= 2
@@ -121,7 +130,7 @@ def test_a_sweep_over_the_grid_and_the_attention_reruns_exactly(images_run, tmp_
     assert planned_jobs(workdir, "sweep", "--configfile", str(path)) == {}
     # the answer's own setting reruns the answer and what reads it, no stage before
     changed = {"sweeps": {"g": GRID},
-               "verdicts": {"detectors": {"attention": {"temperature": 0.5}}}}
+               "verdicts": {"method": "mt", "detectors": {"attention": {"temperature": 0.5}}}}
     other = workdir / "changed.yaml"
     other.write_text(yaml.safe_dump(changed, sort_keys=False))
     assert set(planned_jobs(workdir, "sweep", "--configfile", str(other))) == {
