@@ -205,23 +205,29 @@ def aligned(judges):
 MAX_SHIFT = 8  # pixels: misalignment looks this far
 
 
-def misalignment(judges):
+def misalignment(judges, rounds=2):
     """How far the judges are out of line with each other, in pixels (at least 1): the
-    range over the judges of the integer shift that best aligns each with their mean
-    image (the peak of their circular cross-correlation within MAX_SHIFT), the larger
-    of rows and columns."""
+    range over the judges of the whole-pixel shift (within MAX_SHIFT, a quarter of the
+    image at most) that best aligns each with their mean image (least squares over the
+    image's interior, each image's mean taken out), the mean made again from the
+    aligned judges `rounds` times; the larger of rows and columns."""
     judges = np.asarray(judges, dtype=np.float64)
-    centred = judges - judges.mean(axis=(1, 2), keepdims=True)
-    mean = centred.mean(axis=0)
-    spectrum = np.fft.fft2(centred) * np.conj(np.fft.fft2(mean))[None]
-    correlation = np.fft.ifft2(spectrum).real
-    h, w = mean.shape
-    dy = np.fft.fftfreq(h, 1 / h).astype(int)
-    dx = np.fft.fftfreq(w, 1 / w).astype(int)
-    reach = (np.abs(dy)[:, None] <= MAX_SHIFT) & (np.abs(dx)[None, :] <= MAX_SHIFT)
-    correlation = np.where(reach[None], correlation, -np.inf)
-    at = correlation.reshape(len(judges), -1).argmax(axis=1)
-    rows, cols = dy[at // w], dx[at % w]
+    judges = judges - judges.mean(axis=(1, 2), keepdims=True)
+    h, w = judges.shape[1:]
+    reach = max(1, min(MAX_SHIFT, h // 4, w // 4))
+    steps = np.arange(-reach, reach + 1)
+    inner = (slice(reach, h - reach), slice(reach, w - reach))
+    rows = cols = np.zeros(len(judges), dtype=int)
+    reference = judges.mean(axis=0)
+    for _ in range(rounds):
+        target = reference[inner]
+        cost = np.array([[((judges[:, reach + dy:h - reach + dy, reach + dx:w - reach + dx]
+                            - target) ** 2).mean(axis=(1, 2)) for dx in steps]
+                         for dy in steps])  # dy x dx x judges
+        best = np.round(cost.reshape(-1, len(judges)), 6).argmin(axis=0)
+        rows, cols = steps[best // len(steps)], steps[best % len(steps)]
+        reference = np.mean([np.roll(j, (-r, -c), axis=(0, 1))
+                             for j, r, c in zip(judges, rows, cols)], axis=0)
     return int(max(1, np.ptp(rows), np.ptp(cols)))
 
 
