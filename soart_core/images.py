@@ -368,7 +368,7 @@ def region_boxes(shape, grid, crop=None):
 # what `images.kinds` may name: the seed's three against the reference image, then
 # local statistics of the region itself (docs/data.md, "Metrics from images")
 SEED_KINDS = ("beta", "eta", "gamma")
-LOCAL_KINDS = ("mean", "sd", "low", "high", "edge", "nearest")
+LOCAL_KINDS = ("mean", "sd", "low", "high", "edge", "nearest", "patch")
 KINDS = SEED_KINDS + LOCAL_KINDS
 
 
@@ -390,11 +390,15 @@ class Regions:
 
 
 def region_values(kinds, x, y, regions, *, judges=None, own=None, sn_ratio="db",
-                  sn_max_db=100.0):
+                  sn_max_db=100.0, patch_map=None):
     """{kind: per-region values} of image y (flattened) for `kinds`: the seed's three
     against the reference x; `nearest` against `judges` (the reference judges' images,
-    n x pixels, `own` the row of y itself among them, None if y is not one)."""
+    n x pixels, `own` the row of y itself among them, None if y is not one); `patch`:
+    each region's maximum of y's anomaly map `patch_map` (soart_core.patches)."""
     done = {}
+    if "patch" in kinds:
+        ordered = np.ravel(patch_map).astype(np.float64)[regions.order]
+        done["patch"] = np.maximum.reduceat(ordered, regions.starts)
     if any(k in SEED_KINDS for k in kinds):
         done.update(zip(SEED_KINDS, soart_metrics(x, y, regions.labels, regions.n,
                                                   sn_ratio, sn_max_db)))
@@ -447,10 +451,12 @@ def pixel_metrics(judges, reference_judges, images, grid, kinds=SEED_KINDS, sn_r
 
 def image_metrics(images, *, kinds=SEED_KINDS, grayscale="luma", crop=None, grid=(2, 2),
                   sn_ratio="db", sn_max_db=100.0, reference_group="NORMAL",
-                  max_pixels=MAX_PIXELS, log=None):
+                  max_pixels=MAX_PIXELS, log=None, patch_settings=None):
     """Stream the images twice (reference, then metrics); returns (rows, features):
     rows are (path, set, group, then one array of per-region values per kind in
-    `kinds`). `nearest` keeps the reference judges' pixels in memory."""
+    `kinds`). `nearest` and `patch` keep the reference judges' pixels in memory;
+    `patch` fits the pixel-level detector on them (`patch_settings`: config key
+    patches), a judge's map out of sample."""
     log = log or (lambda message: None)
     learn_normal = [p for p, s, g in images if s == "learn" and g == reference_group]
     if not learn_normal:
@@ -464,11 +470,17 @@ def image_metrics(images, *, kinds=SEED_KINDS, grayscale="luma", crop=None, grid
             _check_grid(path, shape, grid)
         _check_shape(path, pixels.shape, first_path, shape)
         total += pixels
-        if "nearest" in kinds:
+        if "nearest" in kinds or "patch" in kinds:
             kept.append(pixels.ravel())
     n_normal = len(learn_normal)
     total = total.ravel()
     judges = np.array(kept) if kept else None
+    model = judge_maps = None
+    if "patch" in kinds:
+        from . import patches  # (it reads images: imported where the kind is asked for)
+
+        model = patches.fit(judges.reshape(n_normal, *shape), patch_settings)
+        judge_maps = patches.judge_maps(model)
     own = {path: i for i, path in enumerate(learn_normal)}
     if n_normal == 1:
         log(f"metrics: one learning image of {reference_group}: it is its own reference, "
@@ -481,9 +493,11 @@ def image_metrics(images, *, kinds=SEED_KINDS, grayscale="luma", crop=None, grid
         _check_shape(path, pixels.shape, first_path, shape)
         y = pixels.ravel()
         judge = set_name == "learn" and group == reference_group
+        patch_map = None if model is None else (
+            judge_maps[own[path]] if judge else patches.score(model, pixels[None])[0])
         values = region_values(kinds, reference_of(y, total, n_normal, judge), y, regions,
                                judges=judges, own=own[path] if judge else None,
-                               sn_ratio=sn_ratio, sn_max_db=sn_max_db)
+                               sn_ratio=sn_ratio, sn_max_db=sn_max_db, patch_map=patch_map)
         rows.append((path, set_name, group, *[values[k] for k in kinds]))
         if done % step == 0 or done == len(images):
             rate = done / max(time.perf_counter() - started, 1e-9)

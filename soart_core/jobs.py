@@ -195,7 +195,8 @@ def metrics(inputs, outputs, params):
     rows, features = image_metrics(
         images, kinds=kinds, grayscale=params.grayscale, crop=params.crop, grid=params.grid,
         sn_ratio=params.sn_ratio, sn_max_db=params.sn_max_db,
-        reference_group=params.reference_group, max_pixels=params.max_pixels, log=LOG.info)
+        reference_group=params.reference_group, max_pixels=params.max_pixels, log=LOG.info,
+        patch_settings=params.patches)
     first = read_gray(images[0][0], params.grayscale, params.crop, params.max_pixels)
     write_columns(outputs.regions, region_boxes(first.shape, params.grid, params.crop))
     root = os.path.commonpath([os.path.dirname(path) for path, _, _ in images])

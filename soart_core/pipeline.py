@@ -83,10 +83,13 @@ def _metrics(c):
 
 STAGES = {
     "metrics": Stage(
-        modules=("jobs", "images"),
-        reads=("metrics", "groups.column", "groups.order", "images"),
+        modules=("jobs", "images", "patches"),
+        reads=("metrics", "groups.column", "groups.order", "images", "patches"),
         params=lambda c: dict(metrics=_metrics(c), group_column=c["groups"]["column"],
                               kinds=c["images"]["kinds"],
+                              # the kind `patch`: the pixel-level detector's settings
+                              patches=c["patches"] if "patch" in c["images"]["kinds"].values()
+                              else None,
                               grayscale=c["images"]["grayscale"],
                               grid=c["images"]["grid"], crop=c["images"]["crop"],
                               sn_ratio=c["images"]["sn_ratio"],

@@ -191,7 +191,9 @@ def score_images(reference, paths, on_bad_image="stop"):
         y = pixels.ravel()
         measured = region_values(kinds, reference_of(y, reference.total, n, False), y,
                                  regions, judges=reference.normal_pixels,
-                                 sn_ratio=image["sn_ratio"], sn_max_db=image["sn_max_db"])
+                                 sn_ratio=image["sn_ratio"], sn_max_db=image["sn_max_db"],
+                                 patch_map=patches.score(reference.patches, pixels[None])[0]
+                                 if "patch" in kinds else None)
         kept.append(path)
         values.append([measured[k] for k in kinds])
         seen.append(pixels)

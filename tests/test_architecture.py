@@ -19,7 +19,7 @@ PACKAGE = ROOT / "soart_core"
 LOCAL_IMPORTS = {("jobs", m) for m in ("inputs", "images", "evaluation", "detectors",
                                        "verdicts", "answer", "figures", "sweep",
                                        "workbook", "reference", "provenance",
-                                       "patches")}
+                                       "patches")} | {("images", "patches")}
 
 
 def imports():

@@ -167,3 +167,32 @@ def test_an_items_map_is_the_same_in_any_batch():
     together = patches.score(model, items)
     for k in (0, 6):
         np.testing.assert_array_equal(patches.score(model, items[k:k + 1])[0], together[k])
+
+
+def test_the_map_is_a_metric_kind_too(tmp_path):
+    """images.kinds `patch`: each region's maximum of the anomaly map, the same numbers
+    as the pixel-level detector's own region scores (patches/scores.csv), so that the
+    seed's attention, blocks and MT can run on it."""
+    import yaml
+
+    import in_process
+    from conftest import copy_workflow
+    from soart_core.tables import read_columns
+
+    workdir = copy_workflow(tmp_path / "wf", tables=False)
+    (workdir / "patch.yaml").write_text(yaml.safe_dump(
+        {"images": {"kinds": {"Y1": "patch", "Y2": "eta", "Y3": "gamma"}}}))
+    in_process.run(workdir, configfiles=[str(workdir / "patch.yaml")])
+    scores = read_columns(workdir / "results" / "patches" / "scores.csv",
+                          text=("image", "set", "group", "looks"))
+    at = {(s, n): k for k, (s, n) in enumerate(zip(scores["set"], scores["image"]))}
+    for set_name in ("learn", "valid"):
+        table = read_columns(workdir / "results" / "metrics" / f"{set_name}_btY1_gs"
+                             f"{'_class' if set_name == 'learn' else ''}.csv",
+                             text=("image", "class"))
+        features = [c for c in table if c.startswith("X")]
+        rows = [at[(set_name, name)] for name in table["image"]]
+        np.testing.assert_allclose(np.column_stack([table[c] for c in features]),
+                                   np.column_stack([scores[c][rows] for c in features]),
+                                   rtol=1e-12)
+    assert (workdir / "results" / "verdicts" / "summary.csv").exists()
