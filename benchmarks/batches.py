@@ -1,11 +1,11 @@
 """A day's batch scored against a frozen reference: wall time from the `snakemake`
 command, as an inspector waits for it.
 
-    python benchmarks/batches.py [--images 1000 10000] > benchmarks/results/batches.txt
+    python benchmarks/batches.py [--judges 60] [--images 1000 10000] > benchmarks/results/batches.txt
 
 In a scratch copy of the workflow, the reference is made from 64 x 64 grey images
-(the example's connectors drawn at that size, seeded: 20 judges per group, 10 items per
-group); then a batch of N new 64 x 64 images is added to `batches_dir` and
+(the example's connectors drawn at that size, seeded: `--judges` NORMAL judges, 20 of
+each defect group, 10 items per group); then a batch of N new 64 x 64 images is added to `batches_dir` and
 `snakemake --cores 2` is timed end to end: planning, the batch job (reading, measuring
 and scoring every image) and the drift chart. Printed per N: the wall time, and the
 batch job's own time from its log.
@@ -51,6 +51,7 @@ def snakemake(workdir, *args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--judges", type=int, default=60, help="NORMAL judges")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "wf"
@@ -62,13 +63,15 @@ def main(argv=None):
 
         for set_name, count in (("learn", 20), ("valid", 10)):
             for k, group in enumerate(GROUPS):
-                write_batch(workdir / "images" / set_name / group, count,
-                            seed=100 * k + count, group=group)
+                n = args.judges if set_name == "learn" and k == 0 else count
+                write_batch(workdir / "images" / set_name / group, n,
+                            seed=100 * k + n, group=group)
         (workdir / "line.yaml").write_text("images_dir: images\nbatches_dir: batches\n"
                                            "sweeps: {}\n")
         write_batch(workdir / "batches" / "day_first", 10)
         setup = snakemake(workdir, "--configfile", "line.yaml")
-        print(f"# the reference and a first batch of 10: {setup:.1f} s (once)")
+        print(f"# {args.judges} NORMAL judges; the reference and a first batch of 10: "
+              f"{setup:.1f} s (once)")
         print(f"{'images':>8}{'wall s':>10}{'batch job s':>14}")
         for count in args.images:
             name = f"day_{count}"

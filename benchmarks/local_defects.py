@@ -162,6 +162,18 @@ def show(value):
     return f"{estimate:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
+def print_rows(rows, columns, means, width=28):
+    """One case's table ({detector: {column: (estimate, interval)}}), each estimate
+    also gathered in `means` ({detector: {column: [estimates]}})."""
+    print(f"{'detector':<26}" + "".join(f"{c:>{width}}" for c in columns))
+    for name, row in rows.items():
+        print(f"{name:<26}" + "".join(
+            f"{show(row[c]) if c in row else '-':>{width}}" for c in columns))
+        for c in columns:
+            if c in row:
+                means.setdefault(name, {}).setdefault(c, []).append(row[c][0])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judges", type=int, nargs="+", default=[10, 40])
@@ -180,13 +192,7 @@ def main(argv=None):
                 for surface in SURFACES:
                     rows = run_case(surface, judges, grid, KIND_SETS[kinds])
                     print(f"\n### {surface}")
-                    print(f"{'detector':<26}" + "".join(f"{c:>28}" for c in columns))
-                    for name, row in rows.items():
-                        print(f"{name:<26}" + "".join(
-                            f"{show(row[c]) if c in row else '-':>28}" for c in columns))
-                        for c in columns:
-                            if c in row:
-                                means.setdefault(name, {}).setdefault(c, []).append(row[c][0])
+                    print_rows(rows, columns, means)
                 print(f"\n### mean of {len(SURFACES)} surfaces")
                 for name, figs in means.items():
                     print(f"{name:<26}" + "".join(

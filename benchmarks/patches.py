@@ -177,13 +177,6 @@ def run_case(surface, judges, family):
     return rows, model.search
 
 
-def show(value):
-    estimate, interval = value
-    if isinstance(interval, int):
-        return f"{estimate:.2f} of {interval}"
-    return f"{estimate:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
-
-
 COLUMNS = ("roc_auc", "detection", "false_alarm", "peak within 2 px", "top region")
 
 
@@ -193,23 +186,16 @@ def detect(args):
             print(f"\n## {family} defects ({', '.join(LOCAL if family == 'local' else OTHER)})"
                   f", {judges} normal judges; {ITEMS} normal and {ITEMS} defective items "
                   f"per surface")
-            means, alarms = {}, {}
+            means = {}
             for surface in local_defects.SURFACES:
                 rows, search = run_case(surface, judges, family)
                 print(f"\n### {surface} (search {search})")
-                print(f"{'detector':<26}" + "".join(f"{c:>24}" for c in COLUMNS))
-                for name, row in rows.items():
-                    print(f"{name:<26}" + "".join(
-                        f"{show(row[c]) if c in row else '-':>24}" for c in COLUMNS))
-                    for c in COLUMNS:
-                        if c in row:
-                            means.setdefault(name, {}).setdefault(c, []).append(row[c][0])
-                    alarms.setdefault(name, []).append(row["false_alarm"][0])
+                local_defects.print_rows(rows, COLUMNS, means, width=24)
                 sys.stdout.flush()
             print(f"\n### mean of {len(local_defects.SURFACES)} surfaces (false alarm: pooled, "
                   f"and the worst case)")
             for name, figs in means.items():
-                worst = max(alarms[name])
+                worst = max(figs["false_alarm"])
                 print(f"{name:<26}" + "".join(
                     f"{np.nanmean(figs[c]):>24.3f}" if c in figs else f"{'-':>24}"
                     for c in COLUMNS) + f"   worst false alarm {worst:.2f}")

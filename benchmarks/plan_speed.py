@@ -16,10 +16,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
+
+from sweep import scratch  # (this folder's: a scratch copy of the workflow)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -31,17 +32,6 @@ GRID = {
     "blocks.tolerance": [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
     "verdicts.detectors.attention.temperature": [0.25 * (i + 1) for i in range(10)],
 }
-
-
-def scratch():
-    folder = tempfile.mkdtemp(prefix="soart-plan-")
-    for name in ("Snakefile", "config.yaml", "workflow", "soart_core", "profiles"):
-        src = os.path.join(ROOT, name)
-        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(
-            src, os.path.join(folder, name), **({"ignore": shutil.ignore_patterns(
-                "__pycache__")} if os.path.isdir(src) else {}))
-    shutil.copytree(os.path.join(ROOT, "resources"), os.path.join(folder, "resources"))
-    return folder
 
 
 def snakemake(folder, *args):
