@@ -240,9 +240,13 @@ def speed(args):
     started = time.perf_counter()
     patches.score(model, items)
     scored = time.perf_counter() - started
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"## patches: 60 judges, {args.images} images of 64 x 64 (search {model.search}, "
           f"radius {model.settings['radius']} px)\nfit {fitted:.2f} s, score "
-          f"{scored:.2f} s ({args.images / scored:.0f} images/s)")
+          f"{scored:.2f} s ({args.images / scored:.0f} images/s); peak memory of the "
+          f"process {peak:.0f} MiB")
     # one block of locations: each library finds every query's nearest memory row
     desc, _ = patches.descriptors(model, items[:200], 0)
     queries = desc.reshape(len(desc), -1, desc.shape[-1]).transpose(1, 0, 2)[:64]
