@@ -45,17 +45,18 @@ import numpy as np
 from .images import region_labels
 from .tables import write_atomic, write_text
 
-# the defaults of config key `patches` (workflow/schemas/config.schema.yaml holds the same)
+# the defaults of config key `patches` and the names its keys take (the schema holds the
+# same: tests/test_patches.py checks)
 DEFAULTS = {"patch": 7, "scales": [1], "stride": 2, "radius": "auto", "search": "auto",
             "dims": 24, "memory": 2048, "anywhere_memory": 4096, "sigma": 0.0,
             "channels": ["grey"], "loss": True, "normalise": True}
 SEARCHES = ("auto", "near", "anywhere", "both")
 CHUNK = 16  # locations per matrix product (memory: CHUNK x images x memory floats)
 ITEM_CHUNK = 256  # images scored at once
-LOSS_QUANTILE = 0.01
-# a loss of sharpness or contrast counts from a third on (log 1.5), however steady the
-# judges are: below it, no person sees blur or haze
-LOSS_FLOOR = float(np.log(1.5))  # `anywhere`: the judges' low end of sharpness and contrast
+LOSS_QUANTILE = 0.01  # `anywhere`: the judges' low end of sharpness
+# a loss of sharpness counts from a third on (log 1.5), however steady the judges are:
+# below it, no person sees blur or haze
+LOSS_FLOOR = float(np.log(1.5))
 TINY = 1e-12
 # a map's resolution: 1 is a typical judge's worst patch, and one grey level of 255
 # moves a patch's distance by about 1e-2 of that
