@@ -228,7 +228,7 @@ def patches(inputs, outputs, params):
     the defect's box, each region's maximum and, for the other images, the defect
     group its defect looks like; the fitted model in plain files."""
     from . import patches as pixel
-    from .images import read_gray
+    from .images import read_gray, region_labels
 
     images = list(zip(inputs.images, params.labels))
     root = os.path.commonpath([os.path.dirname(path) for path in inputs.images])
@@ -258,7 +258,7 @@ def patches(inputs, outputs, params):
         pixel.learn_defects(model, pixel.signatures(model, pixels[defect_judge],
                                                     maps[defect_judge]),
                             groups[defect_judge])
-    seen = pixel.evidence(model, pixels, maps, params.grid,
+    seen = pixel.evidence(model, pixels, maps, region_labels(pixels.shape[1:], params.grid),
                           (params.crop[0], params.crop[1]) if params.crop else (0, 0))
     write_columns(outputs.scores, {
         "image": [os.path.relpath(path, root) for path in inputs.images],

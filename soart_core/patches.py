@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .images import region_labels
 from .tables import write_atomic, write_text
 
 # the defaults of config key `patches` and the names its keys take (the schema holds the
@@ -588,20 +587,20 @@ def looks_like(model, item_signatures):
     return model.arrays["defect_groups"][np.round(distance, 9).argmin(axis=1)].astype(object)
 
 
-def evidence(model, images, maps, grid, offset=(0, 0)):
+def evidence(model, images, maps, labels, offset=(0, 0)):
     """What the maps say of each image (one function for the workflow's run and a
     batch's, so both say the same): {raw: the map's maximum, peak_row, peak_col, box
-    (n x 4: top, left, height, width), regions (n x grid cells: each region's
-    maximum), looks (the defect group its defect looks like, or None)}; places in the
-    image's pixels (`offset`: the crop's top and left)."""
+    (n x 4: top, left, height, width), regions (n x regions: each region's maximum;
+    `labels`: each pixel's region, images.region_labels), looks (the defect group its
+    defect looks like, or None)}; places in the image's pixels (`offset`: the crop's
+    top and left)."""
     maps = np.asarray(maps)
     rows, cols, boxes = peaks(maps)
     top, left = offset
     return {"raw": maps.reshape(len(maps), -1).max(axis=1).astype(np.float64),
             "peak_row": rows + top, "peak_col": cols + left,
             "box": boxes + np.array([top, left, 0, 0]),
-            "regions": region_maxima(maps, region_labels(maps.shape[1:], grid),
-                                     grid[0] * grid[1]),
+            "regions": region_maxima(maps, labels, int(labels.max()) + 1),
             "looks": looks_like(model, signatures(model, images, maps))}
 
 

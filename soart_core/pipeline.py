@@ -112,7 +112,8 @@ STAGES = {
                               or reference_group(c)),
         outputs=dict(scores="patches/scores.csv", maps="patches/maps.npy",
                      model="patches/model.npz", model_settings="patches/model.json"),
-        images="only", resources={"mem_mb": 4000}, group="prepare"),
+        # (its own Slurm job: it reads the images, not the tables of group prepare)
+        images="only", resources={"mem_mb": 4000}),
     # its input files: the metric tables (input_paths)
     "normalise": Stage(
         modules=("jobs", "inputs"),

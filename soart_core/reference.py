@@ -31,7 +31,7 @@ import numpy as np
 from . import answer, patches, stages
 from .detectors import Pixels
 from .errors import InputError
-from .images import Regions, read_gray, reference_of, region_values
+from .images import Regions, read_gray, reference_of, region_labels, region_values
 from .tables import read_table, write_atomic, write_text
 
 FILE = "reference.json"
@@ -225,7 +225,7 @@ def pixel_evidence(model, images, image_settings):
     detector, as the workflow's patches stage sees them (patches.evidence)."""
     crop = image_settings["crop"]
     seen = patches.evidence(model, images, patches.score(model, images),
-                            tuple(image_settings["grid"]),
+                            region_labels(images.shape[1:], tuple(image_settings["grid"])),
                             (crop[0], crop[1]) if crop else (0, 0))
     return Pixels(item_raw=seen["raw"], judge_raw=patches.judge_raw(model),
                   peak_row=seen["peak_row"], peak_col=seen["peak_col"], box=seen["box"],
