@@ -23,6 +23,7 @@ from . import stages
 from .errors import InputError, excerpt
 from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, REGION_PLACE, ROLES, SUMMARY_TEXT,
                      UNLABELED, verdict_summary_text)
+from .layout import defect_figures as defect_figures_named  # (jobs.defect_figures draws)
 from .tables import (Table, line_of, read_columns, read_table, write_atomic,
                      write_columns, write_rounded, write_table, write_text)
 
@@ -806,19 +807,16 @@ def figures(inputs, outputs, params):
                   for name in np.asarray(summary["item"], dtype=object)[flagged]
                   if name in by_name}
     draw.where_plot(summary, regions, outputs.where, images)
-    os.makedirs(outputs.defects, exist_ok=True)
+    # the folder holds this run's figures only (a flag since lifted leaves none behind)
+    shutil.rmtree(outputs.defects, ignore_errors=True)
+    os.makedirs(outputs.defects)
     if getattr(inputs, "maps", None):
         defect_figures(inputs, outputs.defects, params, summary, by_name)
 
 
-MAX_DEFECT_FIGURES = 100  # flagged images drawn one by one (the highest scores)
-
-
 def defect_figures(inputs, folder, params, summary, by_name):
-    """figures/defects/: one figure per flagged image (the MAX_DEFECT_FIGURES highest
-    scores), as figures.defect_figure draws it, named by its rank and path."""
-    import re
-
+    """figures/defects/: one figure per flagged image (layout.defect_figures: the
+    highest scores, named by rank and path), as figures.defect_figure draws it."""
     from . import figures as draw
     from .images import read_gray
 
@@ -826,11 +824,10 @@ def defect_figures(inputs, folder, params, summary, by_name):
     at = {(s, n): k for k, (s, n) in enumerate(zip(scores["set"], scores["image"]))}
     maps = np.load(inputs.maps, allow_pickle=False, mmap_mode="r")
     top, left = (params.crop[0], params.crop[1]) if params.crop else (0, 0)
-    flagged = np.flatnonzero(np.asarray(summary["flag"], dtype=object) == "abnormal")
-    score = np.asarray(summary["score"], dtype=np.float64)
-    shown = flagged[np.argsort(-score[flagged], kind="stable")][:MAX_DEFECT_FIGURES]
-    for rank, k in enumerate(shown, start=1):
-        name = str(summary["item"][k])
+    items = list(summary["item"])
+    files = defect_figures_named(items, summary["flag"], summary["score"])
+    for name, file_name in files.items():
+        k = items.index(name)
         row = at[("valid", name)]
         box = [int(scores[c][row]) - offset for c, offset in
                (("top", top), ("left", left), ("height", 0), ("width", 0))]
@@ -839,14 +836,12 @@ def defect_figures(inputs, folder, params, summary, by_name):
         draw.defect_figure(
             read_gray(by_name[name], params.grayscale, params.crop), np.asarray(maps[row]),
             box, peak, read_gray(by_name[judge], params.grayscale, params.crop)
-            if judge in by_name else None,
-            os.path.join(folder, f"{rank:03d}_"
-                                 f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', os.path.splitext(name)[0])}"
-                                 f".png"),
-            title=f"{name}: score {score[k]:.3f}, {summary['predicted'][k]}, "
-                  f"{summary['where'][k]}", judge_name=judge)
-    if len(flagged) > len(shown):
-        LOG.info(f"figures: {len(shown)} of {len(flagged)} flagged images drawn one by one "
+            if judge in by_name else None, os.path.join(folder, file_name),
+            title=f"{name}: score {float(summary['score'][k]):.3f}, "
+                  f"{summary['predicted'][k]}, {summary['where'][k]}", judge_name=judge)
+    flagged = sum(f == "abnormal" for f in summary["flag"])
+    if flagged > len(files):
+        LOG.info(f"figures: {len(files)} of {flagged} flagged images drawn one by one "
                  f"(the highest scores)")
 
 

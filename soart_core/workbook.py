@@ -35,7 +35,8 @@ import numpy as np
 
 from . import xlsx
 from .errors import InputError, excerpt
-from .layout import ANSWER_COLUMNS, BLOCK_TEXT, MT_TEXT, SUMMARY_TEXT, verdict_summary_text
+from .layout import (ANSWER_COLUMNS, BLOCK_TEXT, DEFECT_FIGURES, MT_TEXT, SUMMARY_TEXT,
+                     defect_figures, verdict_summary_text)
 from .progress import Progress
 from .tables import read_columns, read_table, unescape, write_atomic
 
@@ -517,6 +518,15 @@ def answer_sheet(book, path, words):
     names = [n for n in ANSWER_FIRST if n in table] + [n for n in table
                                                        if n not in ANSWER_FIRST]
     columns = {n: table[n] for n in names}
+    # with images: each flagged image's figure (the figures stage's, beside the workbook)
+    figures = defect_figures(table["item"], table["flag"], table["score"]) \
+        if any(v not in (None, "") for v in table.get("peak_row", [])) else {}
+    if figures:
+        at = names.index("where") + 1 if "where" in names else len(names)
+        columns = dict(list(columns.items())[:at] + [("figure", [
+            xlsx.Link(f"{DEFECT_FIGURES}/{figures[item]}", figures[item])
+            if item in figures else "" for item in table["item"]])]
+            + list(columns.items())[at:])
     red = book.styles.dxf(fill=ABNORMAL)
     flags = [n for n in names if n == "flag" or n.endswith("_flag")]
     return table_sheet(book, "answer", columns, freeze=(1, 1),
@@ -526,7 +536,9 @@ def answer_sheet(book, path, words):
                               f"false-alarm rate; score: how abnormal (calibrated on the "
                               f"reference judges); predicted: the reference group where "
                               f"not flagged, else the error group whose judges get the "
-                              f"most weight; where: the region that drove it; method: "
+                              f"most weight; where: the defect's pixel box (images) or "
+                              f"the region that drove it; figure: the flagged image's "
+                              f"anomaly map, a link to {DEFECT_FIGURES}/; method: "
                               f"the detector that answered (why: "
                               f"results/verdicts/selection.csv); promise: what the flag "
                               f"promises."])

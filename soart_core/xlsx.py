@@ -154,12 +154,24 @@ class Styles:
                 + "</styleSheet>")
 
 
+class Link(tuple):
+    """A cell that opens `target` (a path relative to the workbook, or a URL), showing
+    `text`: Excel's HYPERLINK formula, its text cached as the value."""
+
+    def __new__(cls, target, text):
+        return super().__new__(cls, (target, text))
+
+
 def cell(ref, value, style_id=0):
     """One cell's XML: a number (int or float, written exactly: repr), text (inline),
-    or '' for None (an empty cell that keeps its style, else nothing)."""
+    a Link, or '' for None (an empty cell that keeps its style, else nothing)."""
     s = f' s="{style_id}"' if style_id else ""
     if value is None or value == "":
         return f'<c r="{ref}"{s}/>' if style_id else ""
+    if isinstance(value, Link):
+        target, text = (v.replace('"', '""') for v in value)
+        formula = escape('HYPERLINK("' + target + '","' + text + '")')
+        return f'<c r="{ref}"{s} t="str"><f>{formula}</f><v>{escape(value[1])}</v></c>'
     if isinstance(value, str):
         return (f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">'
                 f'{escape(value)}</t></is></c>')

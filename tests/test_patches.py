@@ -212,3 +212,25 @@ def test_the_settings_are_the_schemas():
     assert tuple(schema["channels"]["items"]["enum"]) == patches.CHANNELS
     shipped = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     assert shipped["patches"] == patches.DEFAULTS
+
+
+def test_the_answer_sheet_links_each_flagged_images_figure(images_run):
+    """The workbook's answer sheet: a flagged image's `figure` opens its defect figure
+    (a HYPERLINK to figures/defects/, beside the workbook), every one of them there."""
+    from openpyxl import load_workbook
+
+    results = images_run / "results"
+    sheet = load_workbook(results / "workbook.xlsx")["answer"]
+    header = [c.value for c in sheet[1]]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)
+            if row[0].value is not None]
+    flagged = [r for r in rows if r[header.index("flag")] == "abnormal"]
+    assert flagged and all(r[header.index("figure")] is None for r in rows
+                           if r[header.index("flag")] != "abnormal")
+    for row in flagged:
+        link = row[header.index("figure")]
+        target = link.split('"')[1]
+        assert link.startswith('=HYPERLINK("figures/defects/') and (results / target).is_file()
+    # (Snakemake keeps its .snakemake_timestamp in a folder it made)
+    assert len({r[header.index("figure")] for r in flagged}) == len(list(
+        (results / "figures" / "defects").glob("*.png")))
