@@ -44,7 +44,7 @@ import numpy as np
 import local_defects  # (this folder: its surfaces and defects)
 
 from soart_core import patches
-from soart_core.evaluation import hanley_mcneil, tied_auc, wilson
+from soart_core.evaluation import wilson
 from soart_core.images import region_labels
 from soart_core.verdicts import SCORE_DECIMALS, calibrate
 
@@ -145,14 +145,8 @@ def golden_template(items, judges):
 
 
 def figures(raw, judge_raw, is_defect):
-    score, _, _ = calibrate(bounded(raw), bounded(judge_raw), FALSE_ALARM)
-    flag = score >= 1 - FALSE_ALARM
-    auc = tied_auc(is_defect, score)
-    n_pos, n_neg = int(is_defect.sum()), int((~is_defect).sum())
-    return {"roc_auc": (auc, hanley_mcneil(auc, n_pos, n_neg)),
-            "detection": (flag[is_defect].mean(), wilson(int(flag[is_defect].sum()), n_pos)),
-            "false_alarm": (flag[~is_defect].mean(),
-                            wilson(int(flag[~is_defect].sum()), n_neg))}, flag
+    """local_defects.figures of raw scores in [0, inf): mapped to [0, 1) first."""
+    return local_defects.figures(bounded(raw), bounded(judge_raw), is_defect)
 
 
 def run_case(surface, judges, family):
