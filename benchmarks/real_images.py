@@ -91,13 +91,14 @@ def build_case(name, grid, seed=SEED):
     learn_metrics, valid_metrics = pixel_metrics(j_img, j_grp == REFERENCE, i_img, grid)
     learn_raw, valid_raw = dict(zip(KINDS, learn_metrics)), dict(zip(KINDS, valid_metrics))
     normal, thresholded = {}, {}
+    images = (j_img, i_img)
     for m in KINDS:
         lo, hi = stages.value_range(learn_raw[m])
         learn = stages.normalise(learn_raw[m], lo, hi, 2.0)
         valid = stages.normalise(valid_raw[m], lo, hi, 2.0)
         normal[m] = (learn, valid)
         thresholded[m] = (stages.threshold(learn, 0.5, 2.0), stages.threshold(valid, 0.3, 1.0))
-    return j_grp, i_grp, normal, thresholded
+    return j_grp, i_grp, normal, thresholded, images
 
 
 def seed_verdict(j_grp, i_grp, thresholded):
@@ -135,8 +136,34 @@ def classic_mt(values, i_grp):
     return d, flags(d, threshold_of(d[i_grp == REFERENCE], "auto", 0.95))
 
 
+def patches_verdict(j_img, j_grp, i_img, grid):
+    """The pixel-level detector on the images themselves, calibrated on the NORMAL
+    judges alone; `predicted` from what each flagged item's defect looks like beside the
+    error judges' (soart_core.patches, as the workflow's patches stage)."""
+    from soart_core import patches
+    from soart_core.images import region_labels
+
+    j_img, i_img = np.asarray(j_img, dtype=np.float64), np.asarray(i_img, dtype=np.float64)
+    reference = j_grp == REFERENCE
+    model = patches.fit(j_img[reference])
+    if (~reference).any():
+        errors = j_img[~reference]
+        patches.learn_defects(model, patches.signatures(model, errors,
+                                                        patches.score(model, errors)),
+                              j_grp[~reference])
+    maps = patches.score(model, i_img)
+    seen = patches.evidence(model, i_img, maps, region_labels(maps.shape[1:], grid))
+    pixels = detectors.Pixels(seen["raw"], patches.judge_raw(model), seen["peak_row"],
+                              seen["peak_col"], seen["box"], seen["regions"], seen["looks"])
+    result = detectors.run("patches", [], [], j_grp, reference=REFERENCE,
+                           false_alarm=FALSE_ALARM, pixels=pixels)
+    looks = seen["looks"] if seen["looks"] is not None else np.full(len(i_img), REFERENCE)
+    return (result["score"], np.where(result["flag"], "abnormal", "normal"),
+            np.where(result["flag"], looks, REFERENCE))
+
+
 def run_case(name, grid):
-    j_grp, i_grp, normal, thresholded = build_case(name, grid)
+    j_grp, i_grp, normal, thresholded, images = build_case(name, grid)
     order = [g for g in ORDER if (j_grp == g).any()]
     rows = []
 
@@ -161,6 +188,7 @@ def run_case(name, grid):
                                false_alarm=FALSE_ALARM)
         add(f"detector_{name}", result["score"],
             np.where(result["flag"], "abnormal", "normal"), None)
+    add("detector_patches", *patches_verdict(images[0], j_grp, images[1], grid))
     add("seed_verdict", *seed_verdict(j_grp, i_grp, thresholded))
     combined = np.hstack([thresholded[m][1] for m in KINDS])
     for m in KINDS:
