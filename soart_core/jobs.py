@@ -243,6 +243,14 @@ def patches(inputs, outputs, params):
                                    f"{read[0].shape[1]} x {read[0].shape[0]}; all images "
                                    f"must have one size")
     pixels = np.array(read)
+    smallest = params.settings["patch"] * max(params.settings["scales"])
+    if min(pixels.shape[1:]) < smallest:
+        raise InputError(first, f"image is {pixels.shape[2]} x {pixels.shape[1]} pixels "
+                                f"(width x height) after cropping, too small for a patch of "
+                                f"{params.settings['patch']} pixels at scale "
+                                f"{max(params.settings['scales'])} (config keys "
+                                f"patches.patch, patches.scales): lower them, or use larger "
+                                f"images")
     is_judge = np.array([s == "learn" and g == params.reference for _, (s, g) in images])
     if is_judge.sum() < 2:
         raise InputError(first, f"the pixel-level detector needs 2 or more learning images "

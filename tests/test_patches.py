@@ -234,3 +234,32 @@ def test_the_answer_sheet_links_each_flagged_images_figure(images_run):
     # (Snakemake keeps its .snakemake_timestamp in a folder it made)
     assert len({r[header.index("figure")] for r in flagged}) == len(list(
         (results / "figures" / "defects").glob("*.png")))
+
+
+def test_images_too_small_for_a_patch_are_one_line(tmp_path):
+    """5 x 5 images and the default 7 x 7 patch: one line naming an image, the size and
+    the config keys; no patches output left behind."""
+    import yaml
+    from PIL import Image
+
+    import in_process
+    from conftest import copy_workflow
+
+    workdir = copy_workflow(tmp_path / "wf", tables=False)
+    rng = np.random.default_rng(8)
+    for set_name, count in (("learn", 4), ("valid", 3)):
+        for group in ("NORMAL", "ERROR_A"):
+            folder = workdir / "tiny" / set_name / group
+            folder.mkdir(parents=True)
+            for k in range(count):
+                Image.fromarray(rng.integers(90, 160, (5, 5)).astype(np.uint8)).save(
+                    folder / f"{k}.png")
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(
+        {"images_dir": "tiny", "groups": {"order": ["NORMAL", "ERROR_A"]},
+         "images": {"grid": [1, 1]}}))
+    out = in_process.run(workdir, "patches", configfiles=[str(workdir / "tiny.yaml")],
+                         check=False)
+    errors = [x for x in out.stdout.splitlines() if x.startswith("soart: error")]
+    assert out.returncode == 1 and len(errors) == 1, out.stdout[-2000:]
+    assert "5 x 5 pixels" in errors[0] and "patches.patch" in errors[0], errors[0]
+    assert not (workdir / "results" / "patches" / "scores.csv").exists()
