@@ -2,39 +2,39 @@
 patches, and an anomaly map per image (docs/method.md, "The pixel-level detector").
 
 PatchCore (Roth et al., 2022) and PaDiM score an image patch by patch, at the defect's
-own scale, against the patches of normal images; so does this module, on responses a
-person's eye reads without a trained network:
+own scale, against the patches of normal images; so does this module, without a
+trained network, on what measured best on real images (benchmarks/patches.py):
 
-- each image at each scale s of `scales` (block means of s x s pixels) gives three
-  responses per pixel: the grey value with its local mean (`patch` x `patch`) removed,
-  the gradient's magnitude (Sobel) and the Laplacian's magnitude (sharpness), each
-  divided by its spread over the reference judges;
-- a location every `stride` pixels gets, per scale, the descriptor of the responses in
-  the `patch` x `patch` window there, projected on the judges' first `dims` principal
-  components (one projection per scale, fitted on the judges);
-- the memory: per location, the reference judges' descriptors within `radius` pixels
-  of it (search `near`: an aligned product, a part may shift a little), and one memory
-  of every judge's descriptors anywhere (search `anywhere`: a texture). Each judge
+- each image, its own grey mean and spread taken out (`normalise`), at each scale s of
+  `scales` (block means of s x s pixels) gives its `channels` per pixel (by default the
+  grey values; also the grey less its local mean, the gradient's and the Laplacian's
+  magnitudes), each divided by its spread over the reference judges;
+- a location every `stride` pixels gets the `patch` x `patch` window there (the nearest
+  window inside the image near the border), projected on the judges' first `dims`
+  principal components;
+- the memory: per location, the reference judges' windows within `radius` pixels of
+  it, each judge also moved by half a pixel (search `near`: an aligned product), or one
+  memory of every judge's windows anywhere (search `anywhere`: a texture). Each judge
   keeps its own k-center coreset (PatchCore's greedy subsampling) when the memory
-  would exceed `memory` (per location) or `anywhere_memory` descriptors, so that the
+  would exceed `memory` (per location) or `anywhere_memory` windows, so that the
   memory without one judge is exactly the others' memory;
-- an item's patch scores its distance to the nearest memory descriptor; a reference
+- an item's window scores its distance to the nearest memory window; a reference
   judge's, to the nearest of the *other* judges' (so the judges' maps are out of
   sample, as a new image's is, and the conformal calibration keeps its promise);
-- a one-sided loss of sharpness or contrast (blur, haze): the log local energy of the
-  Laplacian and the log local standard deviation, and how far each falls below the
-  lowest of the judges' at that location (`near`) or their 1 % quantile (`anywhere`);
+- `loss`: a one-sided loss of sharpness (blur, haze): how far the log local energy of
+  the Laplacian falls below the lowest of the judges' near that location (`near`) or
+  their 1 % quantile (`anywhere`);
 - each of these maps is divided by its typical worst value on a judge (the median over
-  the judges of their maps' maxima), and the image's map is their largest; the map is
-  at the locations' resolution, repeated to the pixels. The image's raw score is its
-  map's maximum (its worst patch), where it peaks is `peak`, and the pixel box of the
-  map's connected part above half that peak is the defect's `box`.
+  the judges of their maps' maxima; a loss counts from LOSS_FLOOR), and the image's map
+  is their largest, linearly interpolated from the locations to the pixels. The
+  image's raw score is its map's maximum (its worst patch); `peaks` gives where the
+  map peaks and the pixel box of the defect.
 
 `search: auto` takes `near` when the judges are aligned (the per-pixel variance across
-the judges is less than half their pixels' total variance), else `anywhere`.
-Everything is vectorised over images, locations and memory; the searches are numpy
-matrix products (benchmarks/patches.py measured them beside scikit-learn's and
-faiss's nearest neighbours: docs/performance.md).
+the judges is less than half their pixels' total variance), else `anywhere`; `radius:
+auto` is the judges' own misalignment. Everything is vectorised over images, locations
+and memory; the search is numpy's batched matrix product (measured beside
+scikit-learn's and faiss's nearest neighbours: docs/performance.md).
 """
 
 import json
@@ -232,8 +232,8 @@ def misalignment(judges, rounds=2):
 
 
 def descriptors(model, images, scale_index, dense=False):
-    """(n x rows x cols x dims) projected descriptors (float32) and (n x 1 x rows x
-    cols) loss responses of `images` at the model's scale `scale_index`: at the
+    """(n x rows x cols x dims) projected descriptors (float32) and (n x rows x cols)
+    loss responses of `images` at the model's scale `scale_index`: at the
     locations, or (`dense`) at every pixel of that scale."""
     s = model.settings
     scale = s["scales"][scale_index]
@@ -400,7 +400,7 @@ def fit(judges, settings=None):
 
 def _components(model, images, own=None):
     """The detector's maps before they are combined: a list of (n x L) arrays, per
-    scale the near and/or anywhere distances and the two one-sided losses. `own`: each
+    scale the near and/or anywhere distances and the one-sided loss. `own`: each
     image's row among the judges (out of sample against the others), or None."""
     s = model.settings
     maps = []
