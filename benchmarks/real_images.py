@@ -141,7 +141,7 @@ def patches_verdict(j_img, j_grp, i_img, grid):
     judges alone; `predicted` from what each flagged item's defect looks like beside the
     error judges' (soart_core.patches, as the workflow's patches stage)."""
     from soart_core import patches
-    from soart_core.images import region_labels
+    from soart_core.reference import pixel_evidence
 
     j_img, i_img = np.asarray(j_img, dtype=np.float64), np.asarray(i_img, dtype=np.float64)
     reference = j_grp == REFERENCE
@@ -151,13 +151,12 @@ def patches_verdict(j_img, j_grp, i_img, grid):
         patches.learn_defects(model, patches.signatures(model, errors,
                                                         patches.score(model, errors)),
                               j_grp[~reference])
-    maps = patches.score(model, i_img)
-    seen = patches.evidence(model, i_img, maps, region_labels(maps.shape[1:], grid))
-    pixels = detectors.Pixels(seen["raw"], patches.judge_raw(model), seen["peak_row"],
-                              seen["peak_col"], seen["box"], seen["regions"], seen["looks"])
+    # as a batch sees them (the workflow's patches stage: the same patches.evidence)
+    pixels = pixel_evidence(model, i_img, {"crop": None, "grid": grid})
     result = detectors.run("patches", [], [], j_grp, reference=REFERENCE,
                            false_alarm=FALSE_ALARM, pixels=pixels)
-    looks = seen["looks"] if seen["looks"] is not None else np.full(len(i_img), REFERENCE)
+    looks = pixels.defect_group if pixels.defect_group is not None else \
+        np.full(len(i_img), REFERENCE)
     return (result["score"], np.where(result["flag"], "abnormal", "normal"),
             np.where(result["flag"], looks, REFERENCE))
 
