@@ -1,6 +1,7 @@
 """Every method on real images that nobody on the team made, shipped inside packages.
 
-    python benchmarks/real_images.py [--quick] [--judges 10 5] > benchmarks/results/real_images.txt
+    python benchmarks/real_images.py [--quick] > benchmarks/results/real_images.txt
+    python benchmarks/real_images.py --judges 10 5 > benchmarks/results/real_images_10_judges.txt
 
 Cases (dataset x region grid): handwritten digits (scikit-learn's load_digits, 8 x 8
 pixels: NORMAL a 0, ERROR_A a 6, ERROR_B a 9), faces against non-faces (scikit-image's
@@ -18,6 +19,25 @@ verdicts are calibrated on the judges alone (the items never take part); classic
 takes each reference item's distance from a unit space without it; LDA and nearest
 centroid are leave-one-out. Beside each figure its 95 % interval: Hanley-McNeil for
 the ROC AUC, Wilson for the rates, normal approximation for the balanced accuracy.
+
+Printed per case: one row per method (ROC AUC, detection, false alarm, balanced
+accuracy of `predicted` over every group), then the answer soart gives with
+verdicts.method auto (jobs.verdict_summary): every registry detector run (attention,
+regions and mt on the normalised tables, patches on the images with its Pixels from
+reference.pixel_evidence), the detector picked on the labeled items by
+detectors.choose and `predicted` by detectors.choose_predictor. The labeled items are
+those with a known group, as the workflow takes them: here every item, so the pick
+sees the items it is scored on, and its honest figures are the nested ones. Row
+`answer (picked per data, nested)`: choose's nested ROC AUC, detection and false
+alarm (5 stratified folds, each fold's items verdicted by the detector picked on the
+others), and the balanced accuracy over every group of the answer's `predicted` so
+nested (unflagged: NORMAL; flagged: the group named by the predictor picked on the
+other folds of choose_predictor's 5). Row `answer defect group, error items`: the
+balanced accuracy (mean recall of the error groups; normal-approximation interval) of
+the group so named for the error groups' items, flagged or not ('-' with one error
+group: nothing to tell apart). Lines `# answer:` say what was picked (whole data and
+each fold) and choose_predictor's nested accuracy (Wilson). Last, the mean of every
+row over the cases (and of that accuracy).
 """
 
 import argparse
@@ -136,10 +156,10 @@ def classic_mt(values, i_grp):
     return d, flags(d, threshold_of(d[i_grp == REFERENCE], "auto", 0.95))
 
 
-def patches_verdict(j_img, j_grp, i_img, grid):
-    """The pixel-level detector on the images themselves, calibrated on the NORMAL
-    judges alone; `predicted` from what each flagged item's defect looks like beside the
-    error judges' (soart_core.patches, as the workflow's patches stage)."""
+def pixels_of(j_img, j_grp, i_img, grid):
+    """What the pixel-level detector sees of the items (a detectors.Pixels), fitted on
+    the NORMAL judges alone, the error judges' defects learnt for `looks`
+    (soart_core.patches, as the workflow's patches stage)."""
     from soart_core import patches
     from soart_core.reference import pixel_evidence
 
@@ -152,13 +172,110 @@ def patches_verdict(j_img, j_grp, i_img, grid):
                                                         patches.score(model, errors)),
                               j_grp[~reference])
     # as a batch sees them (the workflow's patches stage: the same patches.evidence)
-    pixels = pixel_evidence(model, i_img, {"crop": None, "grid": grid})
+    return pixel_evidence(model, i_img, {"crop": None, "grid": grid})
+
+
+def patches_verdict(pixels, j_grp):
+    """The pixel-level detector's verdict, calibrated on the NORMAL judges alone;
+    `predicted` from what each flagged item's defect looks like beside the error
+    judges'."""
     result = detectors.run("patches", [], [], j_grp, reference=REFERENCE,
                            false_alarm=FALSE_ALARM, pixels=pixels)
     looks = pixels.defect_group if pixels.defect_group is not None else \
-        np.full(len(i_img), REFERENCE)
+        np.full(len(result["score"]), REFERENCE)
     return (result["score"], np.where(result["flag"], "abnormal", "normal"),
             np.where(result["flag"], looks, REFERENCE))
+
+
+FOLDS, FOLD_SEED = 5, 0  # detectors.choose's and choose_predictor's defaults
+
+
+def nested_answer(j_grp, i_grp, normal, pixels, order):
+    """The answer soart gives (jobs.verdict_summary with verdicts.method auto): every
+    registry detector run on the items against the judges (answer.run_all, the shipped
+    config's detector settings, which are the defaults), the detector picked on the
+    labeled items (detectors.choose: the items with a known group, here every item),
+    `predicted` by the predictor picked on the labeled defective items
+    (detectors.choose_predictor). Since the pick sees the items it is scored on, its
+    honest figures are the nested ones: each item's flag and score from the detector
+    picked on the other folds, and its defect group from the predictor picked on the
+    other folds. Returns (the nested figures as detector_figures', the defect-group
+    figures over the error groups' items, lines of text saying what was picked)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from soart_core import answer
+    from soart_core.evaluation import balanced_accuracy_interval
+
+    items, judges = [normal[m][1] for m in KINDS], [normal[m][0] for m in KINDS]
+    results, skipped = answer.run_all(items, judges, j_grp, reference=REFERENCE,
+                                      false_alarm=FALSE_ALARM, pixels=pixels)
+    groups = np.asarray(i_grp, dtype=object)
+    chosen, why, _, nested = detectors.choose(results, groups, REFERENCE, FOLDS, FOLD_SEED)
+    _, predicted_by = answer.predictions(results, items, judges, j_grp, order=order,
+                                         reference=REFERENCE, pixels=pixels)
+    predictor, predictor_why, _, p_nested = detectors.choose_predictor(
+        predicted_by, groups, REFERENCE, FOLDS, FOLD_SEED)
+
+    # choose's folds again, each fold's items verdicted by the detector choose picks
+    # when only the other folds are labeled (the public call, the same split)
+    labeled = np.flatnonzero(groups != "")
+    is_error = (groups != REFERENCE) & (groups != "")
+    is_normal = groups == REFERENCE
+    k = min(FOLDS, int(is_error.sum()), int(is_normal.sum()))
+    flag = np.zeros(len(groups), bool)
+    picks = []
+    for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=FOLD_SEED
+                                       ).split(labeled, is_error[labeled]):
+        masked = groups.copy()
+        masked[labeled[test]] = ""
+        picked = detectors.choose(results, masked, REFERENCE, FOLDS, FOLD_SEED)[0]
+        picks.append(picked)
+        flag[labeled[test]] = results[picked]["flag"][labeled[test]]
+    assert np.isclose(flag[is_error].mean(), nested["detection_rate"])
+    assert np.isclose(flag[is_normal].mean(), nested["false_alarm_rate"])
+
+    # choose_predictor's folds again over the labeled defective items
+    defective = np.flatnonzero(is_error)
+    named = np.asarray(predicted_by[predictor], dtype=object).copy()
+    p_picks = [f"{predictor} (the default: one error group)"]
+    if len(set(groups[defective])) > 1:
+        p_picks = []
+        for train, test in KFold(n_splits=min(FOLDS, len(defective)), shuffle=True,
+                                 random_state=FOLD_SEED).split(defective):
+            masked = groups.copy()
+            masked[defective[test]] = ""
+            picked = detectors.choose_predictor(predicted_by, masked, REFERENCE, FOLDS,
+                                                FOLD_SEED)[0]
+            p_picks.append(picked)
+            named[defective[test]] = predicted_by[picked][defective[test]]
+        assert np.isclose((named[defective] == groups[defective]).mean(),
+                          p_nested["accuracy"])
+
+    figures = detector_figures(groups, None, np.where(flag, "abnormal", "normal"),
+                               np.where(flag, named, REFERENCE), order=order,
+                               reference=REFERENCE)
+    figures.update({
+        "roc_auc": nested["roc_auc"],
+        "roc_auc_ci": (nested["roc_auc_low"], nested["roc_auc_high"]),
+        "detection_rate": nested["detection_rate"],
+        "detection_rate_ci": (nested["detection_low"], nested["detection_high"]),
+        "false_alarm_rate": nested["false_alarm_rate"],
+        "false_alarm_rate_ci": (nested["false_alarm_low"], nested["false_alarm_high"])})
+    errors = [g for g in order if g != REFERENCE]
+    group_figures = dict.fromkeys(FIGS, np.nan)
+    group_figures.update({f + "_ci": (np.nan, np.nan) for f in FIGS})
+    if len(errors) > 1:  # one error group: nothing to tell apart
+        recalls = [float((named[groups == g] == g).mean()) for g in errors]
+        group_figures["balanced_accuracy"] = float(np.mean(recalls))
+        group_figures["balanced_accuracy_ci"] = balanced_accuracy_interval(
+            recalls, [int((groups == g).sum()) for g in errors])
+    text = [f"answer: detector {chosen} picked on {len(labeled)} labeled items "
+            f"(folds picked {', '.join(picks)}): {why}",
+            f"answer: predicted by {predictor} (folds picked {', '.join(p_picks)}): "
+            + (predictor_why if len(errors) > 1 else "one error group, nothing to choose")]
+    if skipped:
+        text.append(f"answer: not run: {skipped}")
+    return figures, group_figures, p_nested, text
 
 
 def run_case(name, grid):
@@ -187,7 +304,8 @@ def run_case(name, grid):
                                false_alarm=FALSE_ALARM)
         add(f"detector_{name}", result["score"],
             np.where(result["flag"], "abnormal", "normal"), None)
-    add("detector_patches", *patches_verdict(images[0], j_grp, images[1], grid))
+    pixels = pixels_of(images[0], j_grp, images[1], grid)
+    add("detector_patches", *patches_verdict(pixels, j_grp))
     add("seed_verdict", *seed_verdict(j_grp, i_grp, thresholded))
     combined = np.hstack([thresholded[m][1] for m in KINDS])
     for m in KINDS:
@@ -197,7 +315,16 @@ def run_case(name, grid):
     add("metrics_lda_combined", None, None, lda)
     add("metrics_centroid_combined", None, None,
         loo_nearest_centroid(combined, i_grp, order))
+    figures, group_figures, p_nested, text = nested_answer(j_grp, i_grp, normal, pixels,
+                                                           order)
+    # what was picked, in words, and choose_predictor's nested accuracy, with the row
+    rows.append((ANSWER, {**figures, "text": text, "predictor_nested": p_nested}))
+    rows.append((ANSWER_GROUP, group_figures))
     return rows
+
+
+ANSWER = "answer (picked per data, nested)"
+ANSWER_GROUP = "answer defect group, error items"
 
 
 def cell(value, ci):
@@ -223,13 +350,22 @@ def main(argv=None):
     totals = {}
     width = 38
     header = f"{'method':{width}}" + "".join(f"{f:>24}" for f in FIGS)
+    accuracies = []
     for name, grid in cases:
         print(f"\n## {name}, grid {grid[0]}x{grid[1]}")
         print(header)
-        for method, figures in run_case(name, grid):
+        rows = run_case(name, grid)
+        for method, figures in rows:
             print(f"{method:{width}}" + "".join(
                 f"{cell(figures[f], figures[f + '_ci']):>24}" for f in FIGS))
             totals.setdefault(method, []).append([figures[f] for f in FIGS])
+        text, p_nested = dict(rows)[ANSWER]["text"], dict(rows)[ANSWER]["predictor_nested"]
+        accuracies.append(p_nested["accuracy"])
+        if not np.isnan(p_nested["accuracy"]):
+            text.append(f"answer: choose_predictor's nested accuracy over the "
+                        f"{int(p_nested['n'])} labeled defective items "
+                        f"{cell(p_nested['accuracy'], (p_nested['accuracy_low'], p_nested['accuracy_high']))}")
+        print("\n".join(f"# {line}" for line in text))
     print(f"\n## mean of {len(cases)} case(s) (intervals per case above)")
     print(f"{'method':{width}}" + "".join(f"{f:>24}" for f in FIGS))
     for method, values in totals.items():
@@ -239,6 +375,10 @@ def main(argv=None):
         mean[seen] = np.nanmean(values[:, seen], axis=0)
         print(f"{method:{width}}" + "".join(
             f"{'-' if np.isnan(v) else f'{v:.3f}':>24}" for v in mean))
+    if np.isfinite(accuracies).any():
+        print(f"# answer: choose_predictor's nested accuracy, mean of the "
+              f"{int(np.isfinite(accuracies).sum())} case(s) with 2 error groups: "
+              f"{np.nanmean(accuracies):.3f}")
     return 0
 
 
