@@ -5,7 +5,8 @@ PatchCore (Roth et al., 2022) and PaDiM score an image patch by patch, at the de
 own scale, against the patches of normal images; so does this module, without a
 trained network, on what measured best on real images (benchmarks/patches.py):
 
-- each image, its own grey mean and spread taken out (`normalise`), at each scale s of
+- each image, its own grey mean taken out (`normalise`: light and exposure; its
+  contrast stays, for a haze or a missing print lowers it), at each scale s of
   `scales` (block means of s x s pixels) gives its `channels` per pixel (by default the
   grey values; also the grey less its local mean, the gradient's and the Laplacian's
   magnitudes), each divided by its spread over the reference judges;
@@ -21,9 +22,12 @@ trained network, on what measured best on real images (benchmarks/patches.py):
 - an item's window scores its distance to the nearest memory window; a reference
   judge's, to the nearest of the *other* judges' (so the judges' maps are out of
   sample, as a new image's is, and the conformal calibration keeps its promise);
+  `anywhere` (`density`), in units of how far that memory window lies from the other
+  judges' windows, at least their median: a texture's rare part (a large stone) is
+  as far from its kin as a defect is from it, and must not outscore one;
 - `loss`: a one-sided loss of sharpness (blur, haze): how far the log local energy of
   the Laplacian falls below the lowest of the judges' near that location (`near`) or
-  their 1 % quantile (`anywhere`);
+  the lowest anywhere on any of them (`anywhere`);
 - each of these maps is divided by its typical worst value on a judge (the median over
   the judges of their maps' maxima; a loss counts from LOSS_FLOOR), and the image's map
   is their largest, linearly interpolated from the locations to the pixels. The
@@ -48,11 +52,11 @@ from .tables import write_atomic, write_text
 # same: tests/test_patches.py checks)
 DEFAULTS = {"patch": 7, "scales": [1], "stride": 2, "radius": "auto", "search": "auto",
             "dims": 24, "memory": 2048, "anywhere_memory": 4096, "sigma": 0.0,
-            "channels": ["grey"], "loss": True, "normalise": True}
+            "channels": ["grey"], "loss": True, "normalise": "mean", "density": True}
 SEARCHES = ("auto", "near", "anywhere", "both")
+NORMALISES = ("mean", "mean and spread", "none")
 CHUNK = 16  # locations per matrix product (memory: CHUNK x images x memory floats)
 ITEM_CHUNK = 256  # images scored at once
-LOSS_QUANTILE = 0.01  # `anywhere`: the judges' low end of sharpness
 # a loss of sharpness counts from a third on (log 1.5), however steady the judges are:
 # below it, no person sees blur or haze
 LOSS_FLOOR = float(np.log(1.5))
@@ -89,9 +93,10 @@ def responses(images, scale, settings):
 
     patch, sigma = settings["patch"], settings["sigma"]
     g = _downsample(np.asarray(images, dtype=np.float64), scale)
-    if settings["normalise"]:  # each image's own gain and offset (light, exposure) out
-        mean = g.mean(axis=(1, 2), keepdims=True)
-        g = (g - mean) / np.maximum(g.std(axis=(1, 2), keepdims=True), TINY)
+    if settings["normalise"] != "none":  # each image's own offset (light, exposure) out
+        g = g - g.mean(axis=(1, 2), keepdims=True)
+    if settings["normalise"] == "mean and spread":  # and its own gain (contrast)
+        g = g / np.maximum(g.std(axis=(1, 2), keepdims=True), TINY)
     if sigma:  # sensor noise is per pixel
         g = ndimage.gaussian_filter(g, (0, sigma, sigma), mode="reflect")
     # each image on its own: along its rows and columns only, never across images
@@ -253,8 +258,9 @@ def descriptors(model, images, scale_index, dense=False):
 
 
 def _nearest(q, m, mask=None):
-    """Each query's Euclidean distance to its nearest memory row, per block: q (B x n x
-    d), m (B x K x d) -> (B x n); `mask` (n x K, True: not that query's to match). The
+    """Each query's Euclidean distance to its nearest memory row and that row, per
+    block: q (B x n x d), m (B x K x d) -> (B x n, B x n); `mask` (n x K, True: not
+    that query's to match). The
     nearest row is found by one float32 product (|m|^2 - 2 q.m: |q|^2 is the query's
     own), its distance computed again in float64 from the two rows: the result never
     rests on the product's rounding, which may differ with the batch's size, but for
@@ -267,8 +273,9 @@ def _nearest(q, m, mask=None):
             np.float32).transpose(0, 2, 1))
     if mask is not None:
         scored[:, mask] = np.inf
-    best = np.take_along_axis(m, scored.argmin(axis=-1)[..., None], axis=1)
-    return np.sqrt(((q - best) ** 2).sum(-1))
+    row = scored.argmin(axis=-1)
+    best = np.take_along_axis(m, row[..., None], axis=1)
+    return np.sqrt(((q - best) ** 2).sum(-1)), row
 
 
 def min_distance(queries, memory, owners=None, query_owner=None):
@@ -279,12 +286,16 @@ def min_distance(queries, memory, owners=None, query_owner=None):
     out = np.empty((queries.shape[1], queries.shape[0]))
     for start in range(0, queries.shape[0], CHUNK):
         part = slice(start, start + CHUNK)
-        out[:, part] = _nearest(queries[part], memory[part], mask).T
+        out[:, part] = _nearest(queries[part], memory[part], mask)[0].T
     return out
 
 
-def _anywhere_distance(queries, memory, owners=None, query_owner=None):
-    """queries (n x L x d) against one memory (K x d) -> (n x L), as min_distance."""
+def _anywhere_distance(queries, memory, owners=None, query_owner=None, spacing=None):
+    """queries (n x L x d) against one memory (K x d) -> (n x L), as min_distance;
+    with `spacing` (memory_spacing's), each distance in units of how far the memory
+    row it matched lies from the other judges' rows (at least their median: a rare
+    part of a texture is as far from its kin as a defect is from it; a common part
+    is not), times that median."""
     n, locations, d = queries.shape
     flat = queries.reshape(-1, d)
     owner = None if owners is None else np.repeat(query_owner, locations)
@@ -293,8 +304,37 @@ def _anywhere_distance(queries, memory, owners=None, query_owner=None):
     for start in range(0, len(flat), step):
         part = slice(start, start + step)
         mask = None if owners is None else owner[part, None] == owners[None, :]
-        out[part] = _nearest(flat[None, part], memory[None], mask)[0]
+        distance, row = _nearest(flat[None, part], memory[None], mask)
+        if spacing is not None:
+            two, nearest_owner = spacing
+            typical = np.median(two[:, 0])
+            apart = two[row[0], 0] if owners is None else np.where(
+                nearest_owner[row[0]] == owner[part], two[row[0], 1], two[row[0], 0])
+            # (2 judges: a row whose only other judge is the query's own has no spacing)
+            apart = np.where(np.isfinite(apart), np.maximum(apart, typical), typical)
+            distance = distance * typical / apart
+        out[part] = distance[0]
     return out.reshape(n, locations)
+
+
+def memory_spacing(memory, owners):
+    """Of a memory (K x d, its rows' judges `owners`, sorted): (K x 2) each row's
+    distance to the nearest row of another judge and to the nearest row of a judge
+    other than that one, and (K,) that nearest judge (so a judge left out of the
+    memory leaves out its rows here too; inf: no such judge)."""
+    memory = np.asarray(memory, dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    judges = owners[starts]
+    per_judge = np.empty((len(memory), len(starts)))
+    squares = (memory ** 2).sum(axis=1)
+    for start in range(0, len(memory), 1024):  # rows x K float64 at a time
+        part = slice(start, start + 1024)
+        d2 = squares[part, None] - 2.0 * memory[part] @ memory.T + squares[None, :]
+        per_judge[part] = np.minimum.reduceat(d2, starts, axis=1)
+    per_judge[owners[:, None] == judges[None, :]] = np.inf
+    order = np.argsort(per_judge, axis=1, kind="stable")[:, :2]
+    two = np.sqrt(np.maximum(np.take_along_axis(per_judge, order, axis=1), 0.0))
+    return two, judges[order[:, 0]]
 
 
 def half_shifts(images):
@@ -386,6 +426,10 @@ def fit(judges, settings=None):
             model.arrays[f"anywhere_{i}"] = flat.reshape(-1, flat.shape[-1]).astype(
                 np.float32)
             model.arrays[f"anywhere_owner_{i}"] = np.repeat(owners, flat.shape[1])
+            if s["density"]:
+                (model.arrays[f"anywhere_apart_{i}"],
+                 model.arrays[f"anywhere_apart_owner_{i}"]) = memory_spacing(
+                    model.arrays[f"anywhere_{i}"], model.arrays[f"anywhere_owner_{i}"])
         model.arrays[f"loss_{i}"] = loss.reshape(n, locations).astype(np.float32)
     # the components' typical worst value on a judge (each out of sample)
     components = _components(model, judges, own=owners)
@@ -414,9 +458,12 @@ def _components(model, images, own=None):
                                       *((model.arrays[f"near_owner_{i}"], own)
                                         if own is not None else ())))
         if model.search in ("anywhere", "both"):
-            maps.append(_anywhere_distance(desc, model.arrays[f"anywhere_{i}"],
-                                           *((model.arrays[f"anywhere_owner_{i}"], own)
-                                             if own is not None else ())))
+            spacing = ((model.arrays[f"anywhere_apart_{i}"],
+                        model.arrays[f"anywhere_apart_owner_{i}"]) if s["density"] else None)
+            maps.append(_anywhere_distance(
+                desc, model.arrays[f"anywhere_{i}"],
+                *((model.arrays[f"anywhere_owner_{i}"], own) if own is not None
+                  else (None, None)), spacing=spacing))
         if s["loss"]:
             maps += _losses(model.arrays[f"loss_{i}"], loss, model.search, own,
                             grid_shape(model.shape, s["stride"]),
@@ -433,18 +480,19 @@ def _is_loss(model):
 
 def _losses(judge_loss, loss, search, own, grid, radius_loc):
     """How far each image's sharpness falls below the judges' (a list of one n x L):
-    below the lowest of them within radius (`near`; a judge: of the others), or their
-    LOSS_QUANTILE (`anywhere`)."""
+    below the lowest of them within radius (`near`), or the lowest anywhere on any of
+    them (`anywhere`); a judge's: below the others'."""
     from scipy import ndimage
 
     values = judge_loss.astype(np.float64)  # judges x L
     n_judges = len(values)
     if search == "anywhere":
+        lowest = np.sort(values.min(axis=1))
         if own is None:
-            floor = np.full((len(loss), 1), np.quantile(values, LOSS_QUANTILE))
+            floor = np.full((len(loss), 1), lowest[0])
         else:
-            floor = np.array([[np.quantile(np.delete(values, j, axis=0), LOSS_QUANTILE)]
-                              for j in own])
+            floor = np.where(values[own].min(axis=1) <= lowest[0], lowest[1],
+                             lowest[0])[:, None]
     else:
         values = ndimage.minimum_filter(values.reshape(n_judges, *grid),
                                         (1,) + (2 * radius_loc + 1,) * 2,

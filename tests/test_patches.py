@@ -56,7 +56,7 @@ def test_near_map_is_the_nearest_judge_patch_transcribed():
     judges = product(rng, 4, size=20)
     item = product(rng, 1, size=20)[0]
     settings = dict(patches.DEFAULTS, channels=["grey"], dims=49, patch=7, stride=1,
-                    radius=1, memory=10 ** 6, loss=False, normalise=False, search="near")
+                    radius=1, memory=10 ** 6, loss=False, normalise="none", search="near")
     model = patches.fit(judges, settings)
     spread = model.arrays["spread_0"][0]
     got = patches._components(model, item[None])[0].reshape(20, 20)
@@ -75,6 +75,57 @@ def test_near_map_is_the_nearest_judge_patch_transcribed():
                        for j in others for v in range(4) for dy in (-1, 0, 1)
                        for dx in (-1, 0, 1))
             assert value == pytest.approx(np.sqrt(best) / spread, rel=TOLERANCE)
+
+
+def test_anywhere_map_in_units_of_the_judges_spacing_transcribed():
+    """Search `anywhere` with `density`: a location's value is the distance from the
+    item's patch to the nearest memory patch, times the median over the memory of each
+    patch's distance to the nearest patch of another judge, divided by that patch's
+    own (at least the median); a judge's own map leaves its patches out of both, the
+    match and the spacing. Written out patch by patch on the model's descriptors."""
+    rng = np.random.default_rng(6)
+    texture = rng.normal(120, 30, (5, 16, 16))
+    item = rng.normal(120, 30, (1, 16, 16))
+    settings = dict(patches.DEFAULTS, stride=4, loss=False, search="anywhere",
+                    anywhere_memory=10 ** 6)
+    model = patches.fit(texture, settings)
+    memory = model.arrays["anywhere_0"].astype(np.float64)
+    owner = model.arrays["anywhere_owner_0"]
+
+    def spacing(row, left_out):  # nearest patch of a judge other than row's and left_out
+        return min(np.sqrt(((memory[row] - memory[k]) ** 2).sum()) for k in range(len(memory))
+                   if owner[k] not in (owner[row], left_out))
+
+    typical = np.median([spacing(k, None) for k in range(len(memory))])
+
+    def value(query, left_out):
+        rows = [k for k in range(len(memory)) if owner[k] != left_out]
+        best = min(rows, key=lambda k: ((query - memory[k]) ** 2).sum())
+        apart = spacing(best, left_out)
+        return (np.sqrt(((query - memory[best]) ** 2).sum()) * typical
+                / max(apart, typical))
+
+    got = patches._components(model, item)[0][0]
+    own = patches._components(model, texture, own=np.arange(5))[0]
+    item_desc = patches.descriptors(model, item, 0)[0].reshape(-1, memory.shape[1])
+    judge_desc = patches.descriptors(model, texture, 0)[0].reshape(5, -1, memory.shape[1])
+    for location in (0, 5, 15):
+        assert got[location] == pytest.approx(value(item_desc[location], None),
+                                              rel=TOLERANCE)
+        assert own[3, location] == pytest.approx(value(judge_desc[3, location], 3),
+                                                 rel=TOLERANCE)
+
+
+def test_anywhere_loss_is_below_the_lowest_sharpness_of_any_judge():
+    """Search `anywhere`: the loss is how far an image's local sharpness falls below
+    the lowest anywhere on any judge (a judge's: on any other judge)."""
+    judge_loss = np.array([[3.0, 2.0], [1.5, 4.0], [2.5, 2.2]])
+    loss = np.array([[1.0, 2.0]])
+    got = patches._losses(judge_loss, loss, "anywhere", None, (1, 2), 1)[0]
+    np.testing.assert_array_equal(got, [[0.5, 0.0]])
+    own = patches._losses(judge_loss, judge_loss, "anywhere", np.arange(3), (1, 2), 1)[0]
+    # judge 1 holds the lowest (1.5): its own floor is the others' lowest, 2.0
+    np.testing.assert_array_equal(own, [[0.0, 0.0], [0.5, 0.0], [0.0, 0.0]])
 
 
 def test_a_spot_is_found_where_it_is():
