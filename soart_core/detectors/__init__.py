@@ -34,9 +34,10 @@ from .mt import MT
 from .patches import Patches
 from .regions import Regions
 
-__all__ = ["DEFAULT", "NESTED", "PREDICTORS", "REGISTRY", "Detector", "Pixels", "calibrated",
-           "choose", "choose_predictor", "defect_groups", "fit", "fit_check", "load",
-           "nearest_reference", "run", "save"]
+__all__ = ["DEFAULT", "MT", "NESTED", "PREDICTORS", "REGISTRY", "Attention", "Detector",
+           "Patches", "Pixels", "Regions", "calibrated", "choose", "choose_predictor",
+           "defect_groups", "files", "fit", "fit_check", "load", "nearest_reference", "run",
+           "save"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,12 @@ def save(fitted, folder):
     return [name for estimator in fitted.values() for name in estimator.to_files(folder)]
 
 
+def files(names):
+    """The names of the files `save` writes for the detectors `names`."""
+    return [name for detector in names for name in REGISTRY[detector].estimator.files()]
+
+
 def load(names, folder):
-    """{name: fitted detector} of the detectors `names` saved in `folder` (from_files)."""
+    """{name: fitted detector} of the detectors `names` saved in `folder` (from_files;
+    an InputError names a file that is missing, damaged or pickled)."""
     return {name: REGISTRY[name].estimator.from_files(folder) for name in names}

@@ -43,22 +43,27 @@ class Estimator:
     def from_state(cls, arrays, settings):
         raise NotImplementedError
 
+    @classmethod
+    def files(cls):
+        """The names of its files: `<name>.npz` (its arrays) and `<name>.json`."""
+        return [f"{cls.name}.npz", f"{cls.name}.json"]
+
     def to_files(self, folder):
-        """Write `<name>.npz` and `<name>.json` in `folder`; returns their names."""
+        """Write its files (`files`) in `folder`; returns their names."""
         arrays, settings = self.state()
-        names = (f"{self.name}.npz", f"{self.name}.json")
+        names = self.files()
         write_atomic(os.path.join(folder, names[0]), lambda out: np.savez(out, **arrays),
                      binary=True)
         write_text(os.path.join(folder, names[1]),
                    json.dumps({"detector": self.name, **settings}, indent=1,
                               sort_keys=True))
-        return list(names)
+        return names
 
     @classmethod
     def from_files(cls, folder):
         """The detector as to_files wrote it to `folder`; an InputError naming the file
         that is missing, damaged, pickled or another detector's."""
-        path = os.path.join(folder, f"{cls.name}.npz")
+        path = os.path.join(folder, cls.files()[0])
         try:
             with np.load(path, allow_pickle=False) as stored:
                 arrays = {k: stored[k] for k in stored.files}
@@ -66,7 +71,7 @@ class Estimator:
             raise InputError(path, f"not a fitted detector soart writes "
                                    f"({(str(err) or repr(err)).splitlines()[0]}; "
                                    f"pickled objects are never loaded)") from None
-        path = os.path.join(folder, f"{cls.name}.json")
+        path = os.path.join(folder, cls.files()[1])
         try:
             with open(path, encoding="utf-8") as stream:
                 settings = json.load(stream)
