@@ -30,22 +30,38 @@ def region_names(features, places):
             for f, row, col in zip(features, places["region_row"], places["region_col"])]
 
 
-def run_all(items, judges, judge_groups, *, reference, false_alarm, pixels=None,
-            settings=None):
-    """({detector: detectors.run's result}, {detector: why it could not run}) of every
-    entry of the registry (Unscorable propagates: no item is ever left unscored);
-    `pixels`: the pixel-level detector's detectors.Pixels, None without images;
-    `settings`: {detector: its own settings} (config verdicts.detectors)."""
-    results, skipped = {}, {}
+def fit_all(judges, judge_groups, *, reference, pixels=None, settings=None):
+    """({detector: fitted on the judges}, {detector: why it could not be fitted}) of
+    every entry of the registry (detectors.fit); `pixels`: the pixel-level detector's
+    detectors.Pixels, None without images; `settings`: {detector: its own settings}
+    (config verdicts.detectors)."""
+    fitted, skipped = {}, {}
     for name in REGISTRY:
         try:
-            results[name] = detectors.run(name, items, judges, judge_groups,
-                                          reference=reference, false_alarm=false_alarm,
-                                          pixels=pixels,
-                                          settings=(settings or {}).get(name))
+            fitted[name] = detectors.fit(name, judges, judge_groups, reference=reference,
+                                         pixels=pixels,
+                                         settings=(settings or {}).get(name))
         except TooFewLabeled as err:
             skipped[name] = str(err)
-    return results, skipped
+    return fitted, skipped
+
+
+def score_all(fitted, items, *, false_alarm, pixels=None):
+    """{detector: detectors.calibrated's result} of each `fitted` detector on the items
+    (Unscorable propagates: no item is ever left unscored)."""
+    return {name: detectors.calibrated(estimator, items, false_alarm=false_alarm,
+                                       pixels=pixels)
+            for name, estimator in fitted.items()}
+
+
+def run_all(items, judges, judge_groups, *, reference, false_alarm, pixels=None,
+            settings=None):
+    """({detector: detectors.run's result}, {detector: why it could not run}): every
+    entry of the registry fitted on the judges (fit_all), then on the items
+    (score_all)."""
+    fitted, skipped = fit_all(judges, judge_groups, reference=reference, pixels=pixels,
+                              settings=settings)
+    return score_all(fitted, items, false_alarm=false_alarm, pixels=pixels), skipped
 
 
 def predictions(results, items, judges, judge_groups, *, order, reference, pixels=None):

@@ -61,9 +61,12 @@ def code_files(workflow_dir):
     environment relative to `workflow_dir` (so that a copy of the same code digests the
     same). Other files under soart_core/ are no code."""
     found = {}
-    for name in os.listdir(HERE):
-        if name.endswith(".py"):
-            found[f"soart_core/{name}"] = os.path.join(HERE, name)
+    for folder, subfolders, names in os.walk(HERE):  # with its packages (detectors/)
+        subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                found[f"soart_core/{os.path.relpath(path, HERE).replace(os.sep, '/')}"] = path
     for sub in WORKFLOW_FILES:
         for folder, subfolders, names in os.walk(os.path.join(workflow_dir, sub)):
             subfolders[:] = [d for d in subfolders if d != "__pycache__"]
@@ -83,18 +86,41 @@ def _content(path, data):
     return data
 
 
-def top_imports(data):
+def module_name(file):
+    """A soart_core file's module name as digests and logs name it: `jobs` for
+    jobs.py, `detectors` for detectors/__init__.py, `detectors.mt` for
+    detectors/mt.py (the package's own __init__.py: `__init__`)."""
+    name = file[:-3].replace("/", ".")
+    return name.removesuffix(".__init__") if "/" in file else name
+
+
+def imported(node, package):
+    """The soart_core modules (and names that may be modules) a relative
+    `from ... import ...` in a module of `package` (its dotted parts) imports, with the
+    packages they are in (importing detectors.mt from outside runs
+    detectors/__init__.py; a package's own modules import one another, not it)."""
+    if node.level - 1 > len(package):
+        return set()
+    base = list(package[:len(package) - (node.level - 1)])
+    target = base + (node.module.split(".") if node.module else [])
+    found = {".".join(target[:k]) for k in range(1, len(target) + 1)
+             if tuple(target[:k]) != tuple(package[:k])}
+    return found | {".".join(target + [a.name]) for a in node.names}
+
+
+def top_imports(data, package=()):
     """The soart_core modules a module's source imports at its top (`from . import x`,
-    `from .x import y`); a source that does not parse: none."""
+    `from .x import y`, in a package's module `from .. import x`) and names that may be
+    modules (the caller keeps those that are); a source that does not parse: none.
+    `package`: the dotted parts of the module's package within soart_core."""
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError):
         return []
     found = set()
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found |= ({node.module.split(".")[0]} if node.module
-                      else {a.name for a in node.names})
+        if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            found |= imported(node, package)
     return sorted(found)
 
 
@@ -132,11 +158,14 @@ def _code(workflow_dir):
     modules, workflow = {}, []
     for name, path in files.items():
         if name.startswith("soart_core/"):
-            modules[name[len("soart_core/"):-3]] = {
+            file = name[len("soart_core/"):]
+            modules[module_name(file)] = {
                 "digest": _hash([_content(path, contents[path])]),
-                "imports": top_imports(contents[path])}
+                "imports": top_imports(contents[path], tuple(file.split("/")[:-1]))}
         else:
             workflow += [name, _content(path, contents[path])]
+    for module in modules.values():  # (a name imported from a module is no module)
+        module["imports"] = [m for m in module["imports"] if m in modules]
     code = {"modules": modules, "workflow": _hash(workflow)}
     temporary = f"{STORE}.{os.getpid()}.tmp"
     try:

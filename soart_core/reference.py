@@ -4,11 +4,14 @@ Everything the verdict learns from the judges is saved once under
 `results/reference/`, in plain files: `reference.json` (the settings of the metrics,
 the normalise ranges, the judges' names and groups, the regions' places, the
 answering detector, the false-alarm rate, the code digest and library versions, and
-the reference's `id`), `judges_{metric}.csv` (the judges' normalised metric tables)
-and `pixels.npy` (NumPy's own array format, read without pickle: the reference
-judges' pixel sum, whose mean is every image's reference x, and for the `nearest`
-kind their pixels). The id is a digest of all of it: a batch's verdicts name the
-reference that scored them.
+the reference's `id`), `judges_{metric}.csv` (the judges' normalised metric tables,
+which the defect-group predictors and the nearest normal judge read), `pixels.npy`
+(NumPy's own array format, read without pickle: the reference judges' pixel sum, whose
+mean is every image's reference x, and for the `nearest` kind their pixels), the
+fitted pixel-level model (`patches.npz`, `patches.json`) and, under `detectors/`,
+every detector of the registry fitted on the judges (soart_core.detectors:
+`<name>.npz`, `<name>.json`), with which a batch only scores. The id is a digest of
+all of it: a batch's verdicts name the reference that scored them.
 
 From a line's own software:
 
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import answer, patches, stages
+from . import answer, detectors, patches, stages
 from .detectors import Pixels
 from .errors import InputError
 from .images import Regions, read_gray, reference_of, region_labels, region_values
@@ -38,6 +41,7 @@ FILE = "reference.json"
 PIXELS = "pixels.npy"
 # the pixel-level detector, fitted (soart_core.patches.Model: arrays without pickle, JSON)
 PATCHES = ("patches.npz", "patches.json")
+DETECTORS = "detectors"  # the fitted detectors' folder (detectors.save)
 BAD_IMAGE = ("stop", "skip")
 
 
@@ -58,10 +62,20 @@ def build(folder, *, learn_paths, normal_images, settings, patches_model):
     one per words metric, copied byte for byte), the reference judges' pixel sum (and
     their pixels, for `nearest`) from `normal_images` in the metrics stage's order,
     the fitted pixel-level detector (`patches_model`: the patches stage's model.npz
-    and model.json, copied byte for byte) and `settings` (a dict: what reference.json
-    holds besides the id). Returns the id."""
+    and model.json, copied byte for byte), every detector of the registry the judges
+    can fit (fitted here, on them alone: answer.fit_all) and `settings` (a dict: what
+    reference.json holds besides the id, and `fitted`, the detectors fitted). Returns
+    the id."""
     os.makedirs(folder, exist_ok=True)
     names = []
+    judges = [read_table(path, "judge").values for path in learn_paths]
+    fitted, _ = answer.fit_all(judges, settings["judge_groups"],
+                               reference=settings["reference"],
+                               pixels=judge_pixels(patches.Model.load(*patches_model)),
+                               settings=settings.get("detectors"))
+    names += [f"{DETECTORS}/{name}"
+              for name in detectors.save(fitted, os.path.join(folder, DETECTORS))]
+    settings = {**settings, "fitted": list(fitted)}
     for source, name in zip(patches_model, PATCHES):
         with open(source, "rb") as stream:
             content = stream.read()
@@ -105,6 +119,7 @@ class Reference:
     total: np.ndarray  # the reference judges' pixel sum, flattened
     normal_pixels: np.ndarray  # their pixels (n x pixels) for `nearest`, else empty
     patches: object  # the fitted pixel-level detector (soart_core.patches.Model)
+    detectors: dict  # {name: fitted detector} (soart_core.detectors), each scores items
 
 
 def load(folder):
@@ -125,7 +140,8 @@ def load(folder):
         raise InputError(os.path.join(folder, FILE), "not a reference soart wrote (no id "
                                                      "or words); build it again")
     names = [_judges_file(m) for m in saved["words"]] + [PIXELS, "settings.json",
-                                                         *PATCHES]
+                                                         *PATCHES] + [
+        f"{DETECTORS}/{name}" for name in detectors.files(saved.get("fitted", []))]
     try:
         found = _digest(folder, names)
     except OSError as err:
@@ -158,9 +174,16 @@ def load(folder):
                                                            f"pickled objects are never "
                                                            f"loaded); build the reference "
                                                            f"again") from None
+    if "fitted" not in saved:
+        raise InputError(os.path.join(folder, FILE), "no fitted detectors (a reference of "
+                                                     "an older soart); build it again")
+    try:
+        fitted = detectors.load(saved["fitted"], os.path.join(folder, DETECTORS))
+    except InputError as err:
+        raise InputError(err.path, f"{err.fault}; build the reference again") from None
     judges = [read_table(os.path.join(folder, _judges_file(m)), "judge")
               for m in saved["words"]]
-    return Reference(saved["id"], saved, judges, stacked[0], stacked[1:], model)
+    return Reference(saved["id"], saved, judges, stacked[0], stacked[1:], model, fitted)
 
 
 def score_images(reference, paths, on_bad_image="stop"):
@@ -206,9 +229,9 @@ def score_images(reference, paths, on_bad_image="stop"):
     if not kept:
         return {"item": [], "reference": []}, answer.region_rows({}, [], {}), rejected
     pixels = pixel_evidence(reference.patches, np.array(seen), image)
-    results, _ = answer.run_all(items, judges, s["judge_groups"], reference=s["reference"],
-                                false_alarm=s["false_alarm"], pixels=pixels,
-                                settings=s.get("detectors"))
+    # the detectors as the reference fitted them: nothing learnt from this batch
+    results = answer.score_all(reference.detectors, items, false_alarm=s["false_alarm"],
+                               pixels=pixels)
     attention, predicted_by = answer.predictions(results, items, judges, s["judge_groups"],
                                                  order=s["order"], reference=s["reference"],
                                                  pixels=pixels)
@@ -218,6 +241,14 @@ def score_images(reference, paths, on_bad_image="stop"):
                                     false_alarm=s["false_alarm"], pixels=pixels)
     verdicts = {"item": kept, **columns, "reference": [reference.id] * len(kept)}
     return verdicts, answer.region_rows(results, kept, s["places"]), rejected
+
+
+def judge_pixels(model):
+    """detectors.Pixels of the reference judges alone (no item): what the pixel-level
+    detector is fitted on, their out-of-sample raw scores under `model`."""
+    return Pixels(item_raw=np.empty(0), judge_raw=patches.judge_raw(model),
+                  peak_row=np.empty(0, np.int64), peak_col=np.empty(0, np.int64),
+                  box=np.empty((0, 4), np.int64), item_regions=np.empty((0, 0)))
 
 
 def pixel_evidence(model, images, image_settings):

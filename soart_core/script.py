@@ -186,10 +186,11 @@ RAN = "soart modules run:"  # the log line that lists them (ran_modules)
 
 
 def ran_modules():
-    """The soart_core modules this process has imported, by name (`__init__`: the
-    package), sorted."""
+    """The soart_core modules this process has imported, by name as code digests name
+    them (`__init__`: the package; `detectors.mt`: a module of its package
+    detectors), sorted."""
     package = __name__.rpartition(".")[0]
-    return sorted("__init__" if name == package else name.rpartition(".")[2]
+    return sorted("__init__" if name == package else name[len(package) + 1:]
                   for name in sys.modules
                   if name == package or name.startswith(package + "."))
 

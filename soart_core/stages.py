@@ -178,15 +178,21 @@ def block_scores(diff, item_groups, judge_groups, order, tolerance=0.0):
 RESOLUTION = 1e-9  # relative to a table's scale: differences below it are rounding noise
 
 
-def scale_features(learn, *tables, resolution=RESOLUTION):
-    """Each feature (column) z-scored by the judges' (learning rows') mean and standard
-    deviation, so that no feature or metric outweighs another by its units alone; a
-    feature whose judges do not vary (sd below `resolution` of the table's scale) is
-    only centred. Returns the scaled learning table, then each of `tables`."""
+def feature_scale(learn, resolution=RESOLUTION):
+    """(mean, sd) of each feature (column) over the judges (learning rows), by which
+    scale_features z-scores it; sd 1 where the judges do not vary (below `resolution`
+    of the table's scale): such a feature is only centred."""
     learn = np.asarray(learn, dtype=np.float64)
     mean, sd = learn.mean(axis=0), learn.std(axis=0)
     scale = max(float(np.abs(learn).max(initial=0.0)), np.finfo(float).tiny)
-    sd = np.where(sd > resolution * scale, sd, 1.0)
+    return mean, np.where(sd > resolution * scale, sd, 1.0)
+
+
+def scale_features(learn, *tables, resolution=RESOLUTION):
+    """Each feature (column) z-scored by the judges' (learning rows') mean and standard
+    deviation (feature_scale), so that no feature or metric outweighs another by its
+    units alone. Returns the scaled learning table, then each of `tables`."""
+    mean, sd = feature_scale(learn, resolution)
     return [(np.asarray(t, dtype=np.float64) - mean) / sd for t in (learn, *tables)]
 
 

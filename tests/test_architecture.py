@@ -10,7 +10,7 @@ import sys
 from types import SimpleNamespace
 
 from conftest import ENV, ROOT, SNAKEMAKE, copy_workflow, snakemake
-from soart_core import pipeline, settings
+from soart_core import pipeline, provenance, settings
 
 PACKAGE = ROOT / "soart_core"
 # own modules imported inside a function, each for a cost measured where it stands
@@ -23,16 +23,21 @@ LOCAL_IMPORTS = {("jobs", m) for m in ("inputs", "images", "evaluation", "detect
 
 
 def imports():
-    """{module: {(imported own module, at top level?)}} over soart_core's sources."""
+    """{module: {(imported own module, at top level?)}} over soart_core's sources, its
+    packages' too (modules named as code digests name them: `detectors.mt`)."""
+    files = {provenance.module_name(path.relative_to(PACKAGE).as_posix()): path
+             for path in sorted(PACKAGE.rglob("*.py")) if "__pycache__" not in path.parts}
     found = {}
-    for path in sorted(PACKAGE.glob("*.py")):
+    for module, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         top = {id(node) for node in tree.body}
-        found[path.stem] = set()
+        package = tuple(path.relative_to(PACKAGE).parts[:-1])
+        found[module] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                names = [node.module] if node.module else [a.name for a in node.names]
-                found[path.stem] |= {(n.split(".")[0], id(node) in top) for n in names}
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                found[module] |= {(n, id(node) in top)
+                                  for n in provenance.imported(node, package)
+                                  if n in files and n != module}
     return found
 
 
@@ -85,7 +90,7 @@ def private_uses(source):
 def test_no_private_attribute_of_another_library():
     """No private name of another library in soart's code, and Snakemake's workflow
     object read in one adapter only (settings.command_line)."""
-    for path in [*PACKAGE.glob("*.py"), *ROOT.glob("workflow/scripts/*.py"),
+    for path in [*PACKAGE.rglob("*.py"), *ROOT.glob("workflow/scripts/*.py"),
                  *ROOT.glob("benchmarks/*.py")]:
         assert private_uses(path.read_text(encoding="utf-8")) == [], path.name
     for path in [ROOT / "Snakefile", *ROOT.glob("workflow/rules/*.smk")]:

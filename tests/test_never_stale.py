@@ -215,7 +215,8 @@ def test_a_code_change_reruns_what_it_can_alter(example_run, tmp_path):
     """Reruns follow the code a stage runs (its declared modules, soart_core.pipeline):
     a new function in figures.py reruns the figures and nothing else; a file that is not
     code, a module no stage runs, a comment or a docstring rerun nothing; a change to
-    stages.py reruns the stages on it; a change to a workflow script reruns every stage.
+    stages.py reruns the stages on it, one to detectors/mt.py the stages that run the
+    detectors; a change to a workflow script reruns every stage.
     `--touch` takes an upgrade without recomputing."""
     workdir = copied_run(example_run, tmp_path / "work")
     shutil.copytree(ROOT / "soart_core", workdir / "soart_core",
@@ -239,6 +240,15 @@ def test_a_code_change_reruns_what_it_can_alter(example_run, tmp_path):
     stages_py.write_text(original + "\n\ndef new_arithmetic():\n    return 1\n")
     assert {"threshold", "attention", "verdicts"} <= set(planned_jobs(workdir))
     stages_py.write_text(original)
+    # a module of a package (soart_core/detectors/): what runs the detectors, no more
+    mt_py = workdir / "soart_core/detectors/mt.py"
+    original = mt_py.read_text()
+    mt_py.write_text(original + "\n\ndef new_arithmetic():\n    return 1\n")
+    planned = set(planned_jobs(workdir))
+    assert {"verdicts", "evaluate"} <= planned
+    assert not planned & {"normalise", "threshold", "weights", "attention", "difference",
+                          "blocks", "classic"}
+    mt_py.write_text(original)
 
     script = workdir / "workflow/scripts/stage.py"
     script.write_text(script.read_text() + "pass\n")

@@ -77,15 +77,18 @@ def test_forced_rules_from_the_command_line():
     assert forced_rules(running, []) == {"x"}
 
 
-def forged(folder, pixels, spread=None):
+def forged(folder, pixels, spread=None, fitted=None):
     """A reference folder whose id matches its files, pixels.npy as given, and a
-    pixel-level detector fitted on two small images (its array spread_0 as given)."""
-    from soart_core import patches
+    pixel-level detector fitted on two small images (its array spread_0 as given);
+    `fitted`: {name: fitted detector} saved under detectors/ (None: no such key, as
+    before the detectors were kept)."""
+    from soart_core import detectors, patches
 
     folder.mkdir()
-    (folder / "judges_Y1.csv").write_text("judge,X0,class\nj,0.5,NORMAL\n")
+    (folder / "judges_Y1.csv").write_text("judge,group,X0\nj,NORMAL,0.5\n")
     np.save(folder / "pixels.npy", pixels, allow_pickle=True)
-    (folder / "settings.json").write_text(json.dumps({"words": ["Y1"]}))
+    kept = {} if fitted is None else {"fitted": list(fitted)}
+    (folder / "settings.json").write_text(json.dumps({"words": ["Y1"], **kept}))
     model = patches.fit(np.random.default_rng(0).normal(100, 5, (2, 12, 12)))
     if spread is not None:
         model.arrays["spread_0"] = spread
@@ -94,9 +97,42 @@ def forged(folder, pixels, spread=None):
     (folder / "patches.json").write_text(json.dumps({"settings": model.settings,
                                                      "shape": [12, 12], "search": "near"}))
     names = ["judges_Y1.csv", "pixels.npy", "settings.json", "patches.npz", "patches.json"]
+    if fitted is not None:
+        names += [f"detectors/{n}" for n in detectors.save(fitted, str(folder / "detectors"))]
     ref_id = reference._digest(str(folder), names)
-    (folder / "reference.json").write_text(json.dumps({"id": ref_id, "words": ["Y1"]}))
+    (folder / "reference.json").write_text(json.dumps({"id": ref_id, "words": ["Y1"],
+                                                       **kept}))
     return folder
+
+
+def test_the_fitted_detectors_load_and_a_forged_one_is_one_line(tmp_path):
+    """A reference keeps each detector fitted (detectors/<name>.npz, .json), which a
+    batch scores with; a pickled one, or none kept (an older soart's), is refused."""
+    from soart_core import detectors
+
+    rng = np.random.default_rng(0)
+    judges, in_reference = [rng.normal(size=(8, 3))], np.arange(8) < 5
+    fitted = {"mt": detectors.MT().fit(judges, in_reference)}
+    items = [rng.normal(size=(4, 3))]
+    loaded = reference.load(str(forged(tmp_path / "kept", np.zeros((2, 3)), fitted=fitted)))
+    np.testing.assert_array_equal(loaded.detectors["mt"].score(items)[0],
+                                  fitted["mt"].score(items)[0])
+    folder = forged(tmp_path / "pickled", np.zeros((2, 3)), fitted=fitted)
+    np.savez(folder / "detectors" / "mt.npz", location=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(InputError, match="not those of id"):  # the digest first
+        reference.load(str(folder))
+    # a pickle whose id matches (forged with it): never loaded, in one line
+    saved = json.loads((folder / "reference.json").read_text())
+    saved["id"] = reference._digest(str(folder), [
+        "judges_Y1.csv", "pixels.npy", "settings.json", "patches.npz", "patches.json",
+        "detectors/mt.npz", "detectors/mt.json"])
+    (folder / "reference.json").write_text(json.dumps(saved))
+    with pytest.raises(InputError, match=r"mt\.npz: not a fitted detector soart writes "
+                                         r"\(.*pickled objects are never loaded\); build "
+                                         r"the reference again$"):
+        reference.load(str(folder))
+    with pytest.raises(InputError, match=r"reference\.json: no fitted detectors"):
+        reference.load(str(forged(tmp_path / "older", np.zeros((2, 3)))))
 
 
 def test_a_forged_pixels_file_is_one_line(tmp_path):

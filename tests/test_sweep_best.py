@@ -156,13 +156,14 @@ def example_tables(seed=0):
 def test_the_attention_detectors_settings_change_its_raw_scores():
     items, judges, groups = example_tables()
     in_reference = groups == "N"
-    default, _, _ = detectors.attention_raw(items, judges, in_reference)
-    same, _, _ = detectors.attention_raw(items, judges, in_reference,
-                                         feature_scale="judges", temperature=1.0)
-    np.testing.assert_array_equal(default, same)
+
+    def raw(**settings):
+        return detectors.Attention().fit(judges, in_reference, **settings).score(items)[0]
+
+    default = raw()
+    np.testing.assert_array_equal(default, raw(feature_scale="judges", temperature=1.0))
     for settings in ({"temperature": 0.25}, {"feature_scale": "none"}):
-        other, _, _ = detectors.attention_raw(items, judges, in_reference, **settings)
-        assert not np.array_equal(default, other), settings
+        assert not np.array_equal(default, raw(**settings)), settings
     # run_all hands each detector its own settings, the others none
     plain, _ = answer.run_all(items, judges, groups, reference="N", false_alarm=0.05)
     sharp, _ = answer.run_all(items, judges, groups, reference="N", false_alarm=0.05,
