@@ -98,10 +98,13 @@ def test_anywhere_map_in_units_of_the_judges_spacing_transcribed():
 
     typical = np.median([spacing(k, None) for k in range(len(memory))])
 
+    scaled = []  # the locations where the spacing changes the value
+
     def value(query, left_out):
         rows = [k for k in range(len(memory)) if owner[k] != left_out]
         best = min(rows, key=lambda k: ((query - memory[k]) ** 2).sum())
         apart = spacing(best, left_out)
+        scaled.append(apart > typical)
         return (np.sqrt(((query - memory[best]) ** 2).sum()) * typical
                 / max(apart, typical))
 
@@ -109,11 +112,12 @@ def test_anywhere_map_in_units_of_the_judges_spacing_transcribed():
     own = patches._components(model, texture, own=np.arange(5))[0]
     item_desc = patches.descriptors(model, item, 0)[0].reshape(-1, memory.shape[1])
     judge_desc = patches.descriptors(model, texture, 0)[0].reshape(5, -1, memory.shape[1])
-    for location in (0, 5, 15):
+    for location in range(len(got)):
         assert got[location] == pytest.approx(value(item_desc[location], None),
                                               rel=TOLERANCE)
         assert own[3, location] == pytest.approx(value(judge_desc[3, location], 3),
                                                  rel=TOLERANCE)
+    assert 0 < sum(scaled) < len(scaled)
 
 
 def test_anywhere_loss_is_below_the_lowest_sharpness_of_any_judge():
