@@ -1,7 +1,7 @@
 """The pixel-level detector `patches` on real images nobody here made, beside the field's
 plainest anchors, its promise on fresh normal images, and its search's speed.
 
-    python benchmarks/patches.py detect [--judges 10 40] > benchmarks/results/patches_detect.txt
+    python benchmarks/patches.py detect [--judges 10 40] [--families local other spots] > benchmarks/results/patches_detect.txt
     python benchmarks/patches.py fresh > benchmarks/results/patches_fresh.txt
     python benchmarks/patches.py speed > benchmarks/results/patches_speed.txt
 
@@ -14,7 +14,9 @@ one defect each of two families:
 - other kinds: a thin crack, a faint stain, haze (contrast lost over a large patch),
   a hole, a missing part (a patch filled with its surroundings' mean), a rotated part
   (a 10 x 10 patch turned by 90 degrees), a patch of another texture, a wrong product
-  (another surface entirely).
+  (another surface entirely);
+- spots of known position: a dark (x 0.35) or bright (+90 grey levels) 5 x 5 square
+  (where the peak and the top region should be).
 Per case `--judges` normal judges, 100 fresh normal and 100 defective items. Each
 detector is calibrated on the judges alone at a false-alarm rate of 0.05: `patches`
 (soart's defaults), the PatchCore-style anchor on raw pixels (every 7 x 7 patch
@@ -54,6 +56,8 @@ ITEMS = 100
 LOCAL = local_defects.DEFECTS
 OTHER = ("crack", "faint stain", "haze", "hole", "missing part", "rotated part",
          "texture change", "wrong product")
+SPOTS = ("dark 5 x 5 spot", "bright 5 x 5 spot")
+FAMILIES = {"local": LOCAL, "other": OTHER, "spots": SPOTS}
 
 
 def bounded(raw):
@@ -86,6 +90,10 @@ def other_defect(image, kind, rng, other):
         out[cy - 5:cy + 5, cx - 5:cx + 5] = np.rot90(image[cy - 5:cy + 5, cx - 5:cx + 5])
     elif kind == "texture change":
         out[cy - 5:cy + 5, cx - 5:cx + 5] = other[:10, :10]
+    elif kind in SPOTS:  # of known position: where the peak should be
+        cy, cx = (int(v) for v in rng.integers(3, SIZE - 3, size=2))
+        square = out[cy - 2:cy + 3, cx - 2:cx + 3]
+        out[cy - 2:cy + 3, cx - 2:cx + 3] = square * 0.35 if kind == SPOTS[0] else square + 90
     else:  # a wrong product: another surface, the defect everywhere
         out, (cy, cx) = other.copy(), (SIZE // 2, SIZE // 2)
     return np.clip(out, 0, 255), (cy, cx)
@@ -96,7 +104,7 @@ def build(surface, judges, family, seed=0):
     rng = np.random.default_rng(seed)
     normal = local_defects.SURFACES[surface](surface, judges + 2 * ITEMS, rng)
     others = local_defects.tiles("gravel" if surface != "gravel" else "brick", 64, rng)
-    kinds = LOCAL if family == "local" else OTHER
+    kinds = FAMILIES[family]
     defective, centres = [], []
     for k, image in enumerate(normal[judges + ITEMS:]):
         kind = kinds[k % len(kinds)]
@@ -175,9 +183,9 @@ COLUMNS = ("roc_auc", "detection", "false_alarm", "peak within 2 px", "top regio
 
 
 def detect(args):
-    for family in ("local", "other"):
+    for family in args.families:
         for judges in args.judges:
-            print(f"\n## {family} defects ({', '.join(LOCAL if family == 'local' else OTHER)})"
+            print(f"\n## {family} defects ({', '.join(FAMILIES[family])})"
                   f", {judges} normal judges; {ITEMS} normal and {ITEMS} defective items "
                   f"per surface")
             means = {}
@@ -281,6 +289,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["detect", "fresh", "speed"])
     parser.add_argument("--judges", type=int, nargs="+", default=[10, 40])
+    parser.add_argument("--families", nargs="+", choices=list(FAMILIES),
+                        default=list(FAMILIES))
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--images", type=int, default=1000)
     args = parser.parse_args(argv)
