@@ -555,15 +555,14 @@ def to_pixels(model, maps):
     return along(along(maps, 1, h, grid[0]), 2, w, grid[1]).astype(np.float32)
 
 
-TOP = 0.9  # the peak: the centre of the map's part above this share of its maximum
-
 
 def peaks(maps):
     """Each map's peak (row, col), 0-based from the top left: the centre, weighted by
-    how far each pixel rises above TOP x the maximum, of the map's connected part above
-    that (rounded; the maximum itself where ties make it ambiguous), and the bounding
-    box (top, left, height, width) of the map's connected part at or above half the
-    maximum that holds it."""
+    how far each pixel rises above half the maximum, of the map's connected part at or
+    above that which holds the maximum (rounded; the maximum itself where that part is
+    flat), and that part's bounding box (top, left, height, width). The part, not its
+    highest pixel: a patch straddling a spot's edge may outscore the one centred on
+    it, the map rings the spot, and the centre of the ring is the spot."""
     from scipy import ndimage
 
     maps = np.asarray(maps, dtype=np.float64)
@@ -572,14 +571,13 @@ def peaks(maps):
     rows, cols = np.unravel_index(flat, maps.shape[1:])
     boxes = np.zeros((n, 4), dtype=np.int64)
     for k in range(n):  # one labelling per image (scipy's C loop over its pixels)
-        peak = maps[k, rows[k], cols[k]]
-        top_labels, _ = ndimage.label(maps[k] >= TOP * peak)
-        weights = np.where(top_labels == top_labels[rows[k], cols[k]],
-                           maps[k] - TOP * peak, 0.0)
+        half = 0.5 * maps[k, rows[k], cols[k]]
+        labels, _ = ndimage.label(maps[k] >= half)
+        mine = labels == labels[rows[k], cols[k]]
+        weights = np.where(mine, maps[k] - half, 0.0)
         if weights.sum() > 0:
             rows[k], cols[k] = np.rint(ndimage.center_of_mass(weights)).astype(int)
-        labels, _ = ndimage.label(maps[k] >= 0.5 * peak)
-        part = np.argwhere(labels == labels[np.unravel_index(flat[k], maps.shape[1:])])
+        part = np.argwhere(mine)
         top, left = part.min(axis=0)
         bottom, right = part.max(axis=0)
         boxes[k] = (top, left, bottom - top + 1, right - left + 1)
