@@ -28,7 +28,8 @@ share of caught defects whose peak lies within 2 px of the defect's centre and w
 top 2 x 2 region holds it.
 
 `fresh`: fitted on 20 and 40 normal judges of each surface (several draws), the flag
-on 200 fresh normal images each: the pooled false-alarm rate with its interval.
+on 200 fresh normal images each: the pooled false-alarm rate with its interval, and the
+range of the rates of single draws (the rate a user with one set of judges sees).
 
 `speed`: a frozen reference of 60 judges (64 x 64), 1,000 new images scored (fit and
 score timed apart), and the nearest-patch search on one block of locations by numpy's
@@ -209,6 +210,7 @@ def fresh(args):
           "alone at 0.05")
     for judges in (20, 40):
         flagged = seen = 0
+        rates = {}
         for surface in local_defects.SURFACES:
             for draw in range(args.draws):
                 rng = np.random.default_rng(100 + draw)
@@ -219,9 +221,13 @@ def fresh(args):
                                         FALSE_ALARM)
                 flagged += int((score >= 1 - FALSE_ALARM).sum())
                 seen += 200
+                rates[f"{surface} draw {draw}"] = float(np.mean(score >= 1 - FALSE_ALARM))
         low, high = wilson(flagged, seen)
+        worst = max(rates, key=rates.get)
         print(f"{judges} judges, {len(local_defects.SURFACES)} surfaces x {args.draws} draws: "
-              f"{flagged} of {seen} flagged = {flagged / seen:.3f} [{low:.3f}, {high:.3f}]")
+              f"{flagged} of {seen} flagged = {flagged / seen:.3f} [{low:.3f}, {high:.3f}]; "
+              f"per draw {min(rates.values()):.3f} to {rates[worst]:.3f} ({worst}), "
+              f"{sum(r > 0.12 for r in rates.values())} of {len(rates)} above 0.12")
         sys.stdout.flush()
 
 
