@@ -22,9 +22,10 @@ trained network, on what measured best on real images (benchmarks/patches.py):
 - an item's window scores its distance to the nearest memory window; a reference
   judge's, to the nearest of the *other* judges' (so the judges' maps are out of
   sample, as a new image's is, and the conformal calibration keeps its promise);
-  `anywhere` (`density`), in units of how far that memory window lies from the other
-  judges' windows, at least their median: a texture's rare part (a large stone) is
-  as far from its kin as a defect is from it, and must not outscore one;
+  `anywhere` (`density`), the least over the memory of the distance to a window in
+  units of how far that window lies from the other judges' windows (at least their
+  median): a texture's rare part (a large stone) is as far from its kin as a defect
+  is from it, and must not outscore one;
 - `loss`: a one-sided loss of sharpness (blur, haze): how far the log local energy of
   the Laplacian falls below the lowest of the judges' near that location (`near`) or
   the lowest anywhere on any of them (`anywhere`);
@@ -257,25 +258,32 @@ def descriptors(model, images, scale_index, dense=False):
     return np.concatenate(done), np.concatenate(losses)
 
 
-def _nearest(q, m, mask=None):
-    """Each query's Euclidean distance to its nearest memory row and that row, per
-    block: q (B x n x d), m (B x K x d) -> (B x n, B x n); `mask` (n x K, True: not
-    that query's to match). The
-    nearest row is found by one float32 product (|m|^2 - 2 q.m: |q|^2 is the query's
-    own), its distance computed again in float64 from the two rows: the result never
-    rests on the product's rounding, which may differ with the batch's size, but for
-    near ties (MAP_DECIMALS rounds those)."""
+def _nearest(q, m, mask=None, weight=None):
+    """Each query's Euclidean distance to its nearest memory row, per block: q (B x n x
+    d), m (B x K x d) -> (B x n); `mask` (n x K, True: not that query's to match);
+    `weight` (n x K), each distance times its weight, the least of those. The nearest
+    row is found by one float32 product (|q|^2 + |m|^2 - 2 q.m; without a weight
+    |q|^2 is the query's own and left out), its distance computed again in float64
+    from the two rows: the result never rests on the product's rounding, which may
+    differ with the batch's size, but for near ties (MAP_DECIMALS rounds those)."""
     q = np.asarray(q, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64)
     scored = np.matmul(
         np.concatenate([q, np.ones(q.shape[:-1] + (1,))], axis=-1).astype(np.float32),
         np.concatenate([-2.0 * m, (m * m).sum(-1)[..., None]], axis=-1).astype(
             np.float32).transpose(0, 2, 1))
+    if weight is not None:
+        scored = (scored + (q * q).sum(-1)[..., None].astype(np.float32)) * (
+            weight * weight).astype(np.float32)
     if mask is not None:
         scored[:, mask] = np.inf
     row = scored.argmin(axis=-1)
     best = np.take_along_axis(m, row[..., None], axis=1)
-    return np.sqrt(((q - best) ** 2).sum(-1)), row
+    distance = np.sqrt(((q - best) ** 2).sum(-1))
+    if weight is not None:
+        distance = distance * np.take_along_axis(
+            np.broadcast_to(weight, scored.shape), row[..., None], axis=-1)[..., 0]
+    return distance
 
 
 def min_distance(queries, memory, owners=None, query_owner=None):
@@ -286,34 +294,37 @@ def min_distance(queries, memory, owners=None, query_owner=None):
     out = np.empty((queries.shape[1], queries.shape[0]))
     for start in range(0, queries.shape[0], CHUNK):
         part = slice(start, start + CHUNK)
-        out[:, part] = _nearest(queries[part], memory[part], mask)[0].T
+        out[:, part] = _nearest(queries[part], memory[part], mask).T
     return out
 
 
 def _anywhere_distance(queries, memory, owners=None, query_owner=None, spacing=None):
     """queries (n x L x d) against one memory (K x d) -> (n x L), as min_distance;
-    with `spacing` (memory_spacing's), each distance in units of how far the memory
-    row it matched lies from the other judges' rows (at least their median: a rare
-    part of a texture is as far from its kin as a defect is from it; a common part
-    is not), times that median."""
+    with `spacing` (memory_spacing's), the least over the memory rows of the distance
+    to a row in units of how far that row lies from the other judges' rows (at least
+    their median), times that median: a rare part of a texture is as far from its kin
+    as a defect is from it, a common part is not. A judge's own rows are left out of
+    the other rows' spacing too."""
     n, locations, d = queries.shape
     flat = queries.reshape(-1, d)
     owner = None if owners is None else np.repeat(query_owner, locations)
+    if spacing is not None:
+        two, nearest_owner = spacing
+        typical = np.median(two[:, 0])
+        # (2 judges: a row whose only other judge is the query's own has no spacing)
+        two = np.where(np.isfinite(two), np.maximum(two, typical), typical)
+        weights = typical / two  # K x 2: against every judge, without its nearest
     out = np.empty(len(flat))
     step = 2048
     for start in range(0, len(flat), step):
         part = slice(start, start + step)
         mask = None if owners is None else owner[part, None] == owners[None, :]
-        distance, row = _nearest(flat[None, part], memory[None], mask)
+        weight = None
         if spacing is not None:
-            two, nearest_owner = spacing
-            typical = np.median(two[:, 0])
-            apart = two[row[0], 0] if owners is None else np.where(
-                nearest_owner[row[0]] == owner[part], two[row[0], 1], two[row[0], 0])
-            # (2 judges: a row whose only other judge is the query's own has no spacing)
-            apart = np.where(np.isfinite(apart), np.maximum(apart, typical), typical)
-            distance = distance * typical / apart
-        out[part] = distance[0]
+            weight = (weights[:, 0][None, :] if owners is None else np.where(
+                nearest_owner[None, :] == owner[part, None], weights[:, 1][None, :],
+                weights[:, 0][None, :]))
+        out[part] = _nearest(flat[None, part], memory[None], mask, weight)[0]
     return out.reshape(n, locations)
 
 
