@@ -263,8 +263,8 @@ def test_the_map_is_a_metric_kind_too(tmp_path):
 
 
 def test_the_settings_are_the_schemas():
-    """patches.DEFAULTS, SEARCHES and CHANNELS are the schema's defaults and enums of
-    config key `patches` (and config.yaml's values): one set of settings."""
+    """patches.DEFAULTS, SEARCHES, NORMALISES and CHANNELS are the schema's defaults and
+    enums of config key `patches` (and config.yaml's values): one set of settings."""
     import yaml
 
     from conftest import ROOT
@@ -273,6 +273,7 @@ def test_the_settings_are_the_schemas():
     schema = load_schema(str(ROOT))["properties"]["patches"]["properties"]
     assert {k: v["default"] for k, v in schema.items()} == patches.DEFAULTS
     assert tuple(schema["search"]["enum"]) == patches.SEARCHES
+    assert tuple(schema["normalise"]["enum"]) == patches.NORMALISES
     assert tuple(schema["channels"]["items"]["enum"]) == patches.CHANNELS
     shipped = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     assert shipped["patches"] == patches.DEFAULTS
