@@ -313,7 +313,9 @@ def _anywhere_distance(queries, memory, owners=None, query_owner=None, spacing=N
         typical = np.median(two[:, 0])
         # (2 judges: a row whose only other judge is the query's own has no spacing)
         two = np.where(np.isfinite(two), np.maximum(two, typical), typical)
-        weights = typical / two  # K x 2: against every judge, without its nearest
+        # K x 2: against every judge, without its nearest; judges whose windows
+        # coincide (spacing 0) leave the distance as it is
+        weights = np.where(two > 0, typical / np.where(two > 0, two, 1.0), 1.0)
     out = np.empty(len(flat))
     step = 2048
     for start in range(0, len(flat), step):

@@ -167,6 +167,21 @@ def test_false_alarms_on_fresh_normal_images_keep_the_promise():
     assert 0.005 <= flagged / seen <= 0.10
 
 
+@pytest.mark.parametrize("search", ["near", "anywhere"])
+def test_identical_items_claim_nothing(search):
+    """Judges and items all one image: every map is zero, every item scores the same
+    and none is flagged (nothing tells them apart, so nothing is claimed)."""
+    rng = np.random.default_rng(8)
+    image = product(rng, 1)[0]
+    model = patches.fit(np.repeat(image[None], 6, axis=0),
+                        dict(patches.DEFAULTS, search=search))
+    maps = patches.score(model, np.repeat(image[None], 4, axis=0))
+    assert not maps.any() and not patches.judge_raw(model).any()
+    score, _, _ = calibrate(bounded(maps.reshape(4, -1).max(axis=1)),
+                            bounded(patches.judge_raw(model)), 0.05)
+    assert len(set(score)) == 1 and not (score >= 0.95).any()
+
+
 def test_textures_are_searched_anywhere():
     rng = np.random.default_rng(4)
     texture = rng.normal(120, 30, (12, 32, 32))
