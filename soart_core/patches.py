@@ -569,13 +569,22 @@ def to_pixels(model, maps):
 
 
 
+PEAK_LEVEL = 2 / 3  # the peak's part: at or above this share of the maximum
+BOX_LEVEL = 1 / 2  # the defect's box: at or above this share
+
+
 def peaks(maps):
     """Each map's peak (row, col), 0-based from the top left: the centre, weighted by
-    how far each pixel rises above half the maximum, of the map's connected part at or
-    above that which holds the maximum (rounded; the maximum itself where that part is
-    flat), and that part's bounding box (top, left, height, width). The part, not its
-    highest pixel: a patch straddling a spot's edge may outscore the one centred on
-    it, the map rings the spot, and the centre of the ring is the spot."""
+    how far each pixel rises above PEAK_LEVEL of the maximum, of the map's connected
+    part at or above that level which holds the maximum (rounded; the maximum itself
+    where that part is flat); and the defect's box (top, left, height, width): the
+    bounding box of the connected part at or above BOX_LEVEL of the maximum that holds
+    it. The part, not its highest pixel: a patch straddling a spot's edge may outscore
+    the one centred on it, the map rings the spot, and the centre of the ring is the
+    spot. Not the half-maximum part for the peak: on a texture that part reaches into
+    the texture's own rough places and drags the centre off the defect (5 x 5 spots on
+    real surfaces, 40 judges: 0.77 of caught spots within 2 px at half, 0.92 at 2/3;
+    benchmarks/patches.py)."""
     from scipy import ndimage
 
     maps = np.asarray(maps, dtype=np.float64)
@@ -584,16 +593,18 @@ def peaks(maps):
     rows, cols = np.unravel_index(flat, maps.shape[1:])
     boxes = np.zeros((n, 4), dtype=np.int64)
     for k in range(n):  # one labelling per image (scipy's C loop over its pixels)
-        half = 0.5 * maps[k, rows[k], cols[k]]
-        labels, _ = ndimage.label(maps[k] >= half)
-        mine = labels == labels[rows[k], cols[k]]
-        weights = np.where(mine, maps[k] - half, 0.0)
+        top = maps[k, rows[k], cols[k]]
+        parts = []
+        for level in (PEAK_LEVEL * top, BOX_LEVEL * top):
+            labels, _ = ndimage.label(maps[k] >= level)
+            parts.append(labels == labels[rows[k], cols[k]])
+        weights = np.where(parts[0], maps[k] - PEAK_LEVEL * top, 0.0)
         if weights.sum() > 0:
             rows[k], cols[k] = np.rint(ndimage.center_of_mass(weights)).astype(int)
-        part = np.argwhere(mine)
-        top, left = part.min(axis=0)
-        bottom, right = part.max(axis=0)
-        boxes[k] = (top, left, bottom - top + 1, right - left + 1)
+        part = np.argwhere(parts[1])
+        first, left = part.min(axis=0)
+        last, right = part.max(axis=0)
+        boxes[k] = (first, left, last - first + 1, right - left + 1)
     return rows, cols, boxes
 
 
