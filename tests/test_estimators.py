@@ -6,6 +6,7 @@ and refuse a pickle, and scoring each item from the fitted state alone."""
 import inspect
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -136,6 +137,13 @@ def test_the_plain_files_give_the_same_scores(name, tmp_path):
     assert sorted(written) == sorted(os.listdir(tmp_path)) == [f"{name}.json", f"{name}.npz"]
     again = load([name], str(tmp_path))[name]
     np.testing.assert_array_equal(again.judge_raw_, fitted[name].judge_raw_)
+    # saved again, the same bytes, at any time of day: a rebuilt reference keeps its id
+    # (np.savez stamps each member with the time)
+    save(fitted, str(tmp_path / "again"))
+    first = tmp_path / f"{name}.npz"
+    assert (tmp_path / "again" / f"{name}.npz").read_bytes() == first.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        assert {m.date_time for m in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     raw, extras = fitted[name].score(items, pixels)
     raw_again, extras_again = again.score(items, pixels)
     np.testing.assert_array_equal(raw_again, raw)
