@@ -12,7 +12,6 @@ batch job's own time from its log.
 """
 
 import argparse
-import os
 import re
 import shutil
 import subprocess

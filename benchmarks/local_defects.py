@@ -34,7 +34,7 @@ import false_alarm  # (this folder: its surfaces)
 from soart_core.detectors import REGISTRY
 from soart_core.evaluation import hanley_mcneil, tied_auc, wilson
 from soart_core.images import SEED_KINDS, pixel_metrics, region_labels
-from soart_core.verdicts import SCORE_DECIMALS, calibrate
+from soart_core.verdicts import bounded, calibrate
 
 FALSE_ALARM = 0.05
 SIZE = 32
@@ -110,7 +110,6 @@ def pixel_nn_raw(items, judges, in_reference):
     d = ((x[:, None, :] - ref[None, :, :]) ** 2).mean(axis=2)
     own = ((ref[:, None, :] - ref[None, :, :]) ** 2).mean(axis=2)
     np.fill_diagonal(own, np.inf)
-    bounded = (lambda r: np.round(r / (1 + r), SCORE_DECIMALS))
     return bounded(d.min(axis=1) / 1000), bounded(own.min(axis=1) / 1000), {}
 
 

@@ -54,7 +54,7 @@ import local_defects  # (this folder: its surfaces and defects)
 from soart_core import patches
 from soart_core.evaluation import wilson
 from soart_core.images import region_labels
-from soart_core.verdicts import SCORE_DECIMALS, calibrate
+from soart_core.verdicts import bounded, calibrate
 
 FALSE_ALARM = 0.05
 SIZE = local_defects.SIZE
@@ -64,10 +64,6 @@ OTHER = ("crack", "faint stain", "haze", "hole", "missing part", "rotated part",
          "texture change", "wrong product")
 SPOTS = ("dark 5 x 5 spot", "bright 5 x 5 spot")
 FAMILIES = {"local": LOCAL, "other": OTHER, "spots": SPOTS}
-
-
-def bounded(raw):
-    return np.round(np.asarray(raw, dtype=np.float64) / (1 + np.asarray(raw)), SCORE_DECIMALS)
 
 
 def other_defect(image, kind, rng, other):

@@ -167,6 +167,12 @@ SCORE_DECIMALS = 9  # raw scores live in [0, 1]: compared on a 1e-9 grid, ties a
 RAW_STEP = 10.0 ** -SCORE_DECIMALS
 
 
+def bounded(raw):
+    """Raw distances in [0, inf) onto the raw scale [0, 1): monotone, at its resolution."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return np.round(raw / (1.0 + raw), SCORE_DECIMALS)
+
+
 def reference_weight_score(weights, judge_groups, reference):
     """raw = 1 - the weight a row gives the reference group's judges: 0 for an item
     that attends only to normal judges, 1 for one that attends only to error judges.

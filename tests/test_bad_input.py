@@ -195,7 +195,7 @@ NEVER_SILENT = [
                                           for i, c in enumerate(l.split(",")))
                                  for l in lines[1:]],
      [f"{EXAMPLE}/valid_btY1_gs.csv, line 2, column 'X0'", "cannot be normalised",
-      f"hi - lo) with lo = "]),
+      "hi - lo) with lo = "]),
 ]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from soart_core import patches
 from soart_core.example import example_images
-from soart_core.verdicts import SCORE_DECIMALS, calibrate
+from soart_core.verdicts import bounded, calibrate
 
 TOLERANCE = 1e-4  # float32 memory: distances agree to this share across CPUs
 
@@ -29,10 +29,6 @@ def product(rng, count, size=32, spot=None):
             view[spot[0] - 2:spot[0] + 3, spot[1] - 2:spot[1] + 3] *= 0.4
         views.append(np.clip(view, 0, 255))
     return np.array(views)
-
-
-def bounded(raw):
-    return np.round(raw / (1 + raw), SCORE_DECIMALS)
 
 
 def test_kcenter_is_the_greedy_farthest_point_transcribed():

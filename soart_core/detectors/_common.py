@@ -1,6 +1,6 @@
-"""What the detectors share: the judges' tables side by side, the bounded raw scale, and
-a fitted detector's plain files (`<name>.npz`: its arrays, NumPy's format read without
-pickle; `<name>.json`: the rest), named by the detector so that all share a folder."""
+"""What the detectors share: the judges' tables side by side, and a fitted detector's
+plain files (`<name>.npz`: its arrays, NumPy's format read without pickle;
+`<name>.json`: the rest), named by the detector so that all share a folder."""
 
 import json
 import os
@@ -9,16 +9,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..tables import write_atomic, write_text
-from ..verdicts import SCORE_DECIMALS
 
 
 def side_by_side(tables):
     return np.hstack([np.asarray(t, dtype=np.float64) for t in tables])
-
-
-def bounded(raw):
-    """[0, inf) onto [0, 1), monotone, at the raw scores' resolution."""
-    return np.round(raw / (1.0 + raw), SCORE_DECIMALS)
 
 
 class Estimator:

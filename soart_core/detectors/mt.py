@@ -4,8 +4,8 @@ others), mapped to [0, 1) as D^2 / (1 + D^2)."""
 
 import numpy as np
 
-from ..verdicts import mt_distances
-from ._common import Estimator, bounded, side_by_side
+from ..verdicts import bounded, mt_distances
+from ._common import Estimator, side_by_side
 
 
 class MT(Estimator):

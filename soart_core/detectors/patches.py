@@ -9,7 +9,8 @@ its calibration, the judges' out-of-sample raw scores."""
 
 import numpy as np
 
-from ._common import Estimator, bounded
+from ..verdicts import bounded
+from ._common import Estimator
 
 
 class Patches(Estimator):

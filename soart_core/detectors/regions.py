@@ -8,7 +8,8 @@ regions drowns; says where (`region_raw`)."""
 import numpy as np
 
 from .. import stages
-from ._common import Estimator, bounded
+from ..verdicts import bounded
+from ._common import Estimator
 
 MAX_SURPRISE = 300.0  # -log10 of the smallest p-value told apart
 
