@@ -104,6 +104,39 @@ def test_the_score_is_strictly_monotone_and_the_flag_is_on_its_scale(judges):
     assert verdicts.calibrate([line], reference, 0.05)[0][0] == pytest.approx(0.95, abs=1e-9)
 
 
+@pytest.mark.parametrize("judges", [3, 10, 18])
+def test_with_too_few_judges_the_line_is_a_gumbels_prediction_bound(judges):
+    """Below the judges a rank needs, the flag starts at mean + c sd of the judges'
+    logits (c = gumbel_factor), or at the last judge if that is higher: on sets of
+    judges and a new item drawn from one Gumbel law (another generator than the
+    factor's, any location and scale), the item is above the line a = 0.05 of the
+    time (20,000 sets: within 3.5 binomial sd). A normal's bound would flag more:
+    the test checks that it does, so it can tell the two apart."""
+    from scipy.stats import t
+
+    a, sets = 0.05, 20_000
+    c = verdicts.gumbel_factor(judges, a)
+    assert c == verdicts.gumbel_factor(judges, a) and c > t.ppf(1 - a, judges - 1) * np.sqrt(
+        1 + 1 / judges)
+    rng = np.random.default_rng(99)
+    logits = rng.gumbel(rng.uniform(-3, 1, (sets, 1)), rng.uniform(0.1, 1, (sets, 1)),
+                        (sets, judges + 1))
+    mean, sd = logits[:, :judges].mean(axis=1), logits[:, :judges].std(axis=1, ddof=1)
+    bound = np.maximum(mean + c * sd, logits[:, :judges].max(axis=1))
+    rate = np.mean(logits[:, judges] > bound)
+    assert abs(rate - a) <= 3.5 * np.sqrt(a * (1 - a) / sets)
+    normal = np.maximum(mean + t.ppf(1 - a, judges - 1) * np.sqrt(1 + 1 / judges) * sd,
+                        logits[:, :judges].max(axis=1))
+    assert np.mean(logits[:, judges] > normal) > rate + 3.5 * np.sqrt(a * (1 - a) / sets)
+    # calibrate's flag line is that bound, on the raw scale (raw = 1 / (1 + e^-logit))
+    reference = 1 / (1 + np.exp(-logits[0, :judges]))
+    line = verdicts.calibrate([0.5], np.round(reference, 9), a)[1]
+    logit = np.log(np.round(reference, 9) / (1 - np.round(reference, 9)))
+    expected = max(1 / (1 + np.exp(-(logit.mean() + c * logit.std(ddof=1)))),
+                   np.round(reference, 9).max() + verdicts.RAW_STEP)
+    assert line == pytest.approx(expected, abs=1e-9)
+
+
 def test_an_items_raw_score_leaves_out_each_reference_judge_in_turn():
     """By hand: for each reference judge j, the softmax over the other judges, the
     weight on the non-reference ones; averaged. Also for an item equal to a judge
