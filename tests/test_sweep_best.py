@@ -48,14 +48,15 @@ def test_the_shipped_sweep_tells_instances_apart(shipped_sweep):
     for method in ("regions", "mt"):
         assert auc[f"grid~2-2_method~{method}"] > auc[f"grid~4-4_method~{method}"], method
     assert auc["grid~2-2_method~attention"] < auc["grid~4-4_method~attention"]
-    # patches' 19 of 20 and none of 10; regions' flag flagging nothing; mt's 17 and 3
+    # patches' 19 of 20 and none of 10; regions' flag flagging nothing; mt's 2 and 0
+    # (3 judges: the flag above a Gumbel's prediction bound, far out)
     for grid in ("2-2", "4-4"):
         assert by.loc[f"grid~{grid}_method~patches", "all_detection_rate"] == 0.95
         assert by.loc[f"grid~{grid}_method~patches", "all_false_alarm_rate"] == 0
     assert by.loc["grid~2-2_method~regions", "all_detection_rate"] == 0
     assert by.loc["grid~2-2_method~regions", "all_false_alarm_rate"] == 0
-    assert by.loc["grid~2-2_method~mt", "all_detection_rate"] == 0.85
-    assert by.loc["grid~2-2_method~mt", "all_false_alarm_rate"] == 0.3
+    assert by.loc["grid~2-2_method~mt", "all_detection_rate"] == 0.1
+    assert by.loc["grid~2-2_method~mt", "all_false_alarm_rate"] == 0
     # the metrics stage ran once per grid, shared by the instances of that grid
     shared = shipped_sweep / "results" / "sweeps" / "example" / "_shared"
     assert sorted(p.parent.name for p in shared.glob("*/metrics")) == ["grid~2-2", "grid~4-4"]
