@@ -143,9 +143,11 @@ def run_case(surface, judges, grid, kinds=SEED_KINDS, seed=0):
     judge_tables, item_tables = pixel_metrics(panel, in_reference, items, grid, kinds)
     rows = {}
     for name, detector in REGISTRY.items():
-        raw, reference_raw, extra = detector.raw(list(item_tables), list(judge_tables),
-                                                 in_reference)
-        rows[name], flag = figures(raw, reference_raw, is_defect)
+        if detector.needs_pixels:  # `patches`: benchmarks/patches.py, on the same surfaces
+            continue
+        fitted = detector.estimator().fit(list(judge_tables), in_reference)
+        raw, extra = fitted.score(list(item_tables))
+        rows[name], flag = figures(raw, fitted.judge_raw_, is_defect)
         if "region_raw" in extra:
             rows[name]["top region is the defect's"] = located(
                 extra["region_raw"], centres, flag, is_defect, grid)

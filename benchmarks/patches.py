@@ -33,8 +33,9 @@ and the range of the rates of single draws (the rate a user with one set of judg
 sees), beside what conformal prediction says of it: with n judges and the flag above
 the k-th lowest judge, the rate given the judges is Beta(n + 1 - k, k) for judges
 exchangeable with the images, so a share of draws above 0.12 is expected, not a
-fault. Below 19 judges no rank holds 0.05 (verdicts.calibrate warns and falls back to
-a bound fitted to the judges).
+fault. Below 19 judges no rank holds 0.05: verdicts.calibrate warns and flags above a
+Gumbel's prediction bound fitted to the judges; beside it, what a normal's bound (the
+rule before) flags on the same images.
 
 `speed`: a frozen reference of 60 judges (64 x 64), 1,000 new images scored (fit and
 score timed apart), and the nearest-patch search on one block of locations by numpy's
@@ -217,11 +218,23 @@ def expected_spread(n, a=FALSE_ALARM, limit=0.12):
             f"probability {beta.sf(limit, n + 1 - k, k):.3f}")
 
 
+def normal_bound_flags(raw, judge_raw, a=FALSE_ALARM):
+    """The flag as calibrate raised it with too few judges before it took a Gumbel's
+    bound: above all judges and above a normal's (1 - a) prediction bound on their
+    logits (mean + t_{1-a,n-1} sd sqrt(1 + 1/n)); raw scores already bounded."""
+    from scipy.stats import t
+
+    logits = np.log(judge_raw / (1 - judge_raw))
+    n = len(logits)
+    tail = logits.mean() + t.ppf(1 - a, n - 1) * logits.std(ddof=1) * np.sqrt(1 + 1 / n)
+    return raw > max(judge_raw.max(), 1 / (1 + np.exp(-tail)))
+
+
 def fresh(args):
     print("## the flag on fresh normal images (200 per fit), calibrated on the judges "
           "alone at 0.05")
     for judges in args.judges or (10, 20, 40):
-        flagged = seen = 0
+        flagged = seen = by_normal = 0
         rates = {}
         for surface in local_defects.SURFACES:
             for draw in range(args.draws):
@@ -229,11 +242,14 @@ def fresh(args):
                 images = local_defects.SURFACES[surface](surface, judges + 200, rng)
                 model = patches.fit(images[:judges])
                 raw = patches.score(model, images[judges:]).reshape(200, -1).max(axis=1)
-                score, _, _ = calibrate(bounded(raw), bounded(patches.judge_raw(model)),
-                                        FALSE_ALARM)
+                score, _, warning = calibrate(bounded(raw), bounded(patches.judge_raw(model)),
+                                              FALSE_ALARM)
                 flagged += int((score >= 1 - FALSE_ALARM).sum())
                 seen += 200
                 rates[f"{surface} draw {draw}"] = float(np.mean(score >= 1 - FALSE_ALARM))
+                if warning:
+                    by_normal += int(normal_bound_flags(
+                        bounded(raw), bounded(patches.judge_raw(model))).sum())
         low, high = wilson(flagged, seen)
         worst = max(rates, key=rates.get)
         print(f"{judges} judges, {len(local_defects.SURFACES)} surfaces x {args.draws} draws: "
@@ -241,6 +257,10 @@ def fresh(args):
               f"per draw {min(rates.values()):.3f} to {rates[worst]:.3f} ({worst}), "
               f"{sum(r > 0.12 for r in rates.values())} of {len(rates)} above 0.12; "
               f"{expected_spread(judges)}")
+        if by_normal:
+            low, high = wilson(by_normal, seen)
+            print(f"  a normal's bound instead of the Gumbel's: {by_normal} of {seen} "
+                  f"flagged = {by_normal / seen:.3f} [{low:.3f}, {high:.3f}]")
         sys.stdout.flush()
 
 
