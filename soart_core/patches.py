@@ -583,7 +583,7 @@ def peaks(maps):
     the one centred on it, the map rings the spot, and the centre of the ring is the
     spot. Not the half-maximum part for the peak: on a texture that part reaches into
     the texture's own rough places and drags the centre off the defect (5 x 5 spots on
-    real surfaces, 40 judges: 0.77 of caught spots within 2 px at half, 0.92 at 2/3;
+    real surfaces, 40 judges: 0.77 of caught spots within 2 px at half, 0.91 at 2/3;
     benchmarks/patches.py)."""
     from scipy import ndimage
 
