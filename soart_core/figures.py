@@ -3,6 +3,7 @@
 import numpy as np
 
 from .groups import present_groups
+from .patches import defect_part
 from .layout import UNLABELED
 from .tables import write_atomic
 from .verdicts import labeled_mask
@@ -437,11 +438,9 @@ def where_plot(summary, regions, path, images=None, limit=MAX_WHERE):
 def defect_figure(image, anomaly, box, peak, judge, path, *, title, judge_name, line=None):
     """One flagged image as anomalib draws it: the image; its anomaly map (1 = a
     typical normal judge's worst patch); the image with the map over it and the
-    defect's outline (the map's connected part above half its peak) and box; its most
+    defect's outline (patches.defect_part, the part the box bounds) and box; its most
     similar normal judge. `box`: top, left, height, width; `peak`: (row, col); both in
     the image's (or crop's) pixels. `line`: the map value where the flag starts."""
-    from scipy import ndimage
-
     plt = _pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(12.4, 3.6))
     for ax in axes:
@@ -455,8 +454,7 @@ def defect_figure(image, anomaly, box, peak, judge, path, *, title, judge_name, 
                       fontsize=8)
     axes[2].imshow(image, cmap="gray", vmin=0, vmax=255)
     axes[2].imshow(anomaly, cmap="inferno", alpha=0.45, vmin=0)
-    labels, _ = ndimage.label(anomaly >= 0.5 * anomaly[peak])
-    axes[2].contour(labels == labels[peak], levels=[0.5], colors="cyan", linewidths=1.0)
+    axes[2].contour(defect_part(anomaly), levels=[0.5], colors="cyan", linewidths=1.0)
     top, left, height, width = box
     axes[2].add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
                                     edgecolor="lime", lw=1.0))

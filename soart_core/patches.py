@@ -573,6 +573,20 @@ PEAK_LEVEL = 2 / 3  # the peak's part: at or above this share of the maximum
 BOX_LEVEL = 1 / 2  # the defect's box: at or above this share
 
 
+def defect_part(one_map, top=None):
+    """The defect on one image's map (h x w): its connected part at or above BOX_LEVEL
+    of the maximum that holds the maximum (`top`: where that is; default the first
+    argmax), as a boolean mask: `where`'s box bounds it, the defect figure outlines
+    it."""
+    from scipy import ndimage
+
+    one_map = np.asarray(one_map, dtype=np.float64)
+    if top is None:
+        top = np.unravel_index(np.argmax(one_map), one_map.shape)
+    labels, _ = ndimage.label(one_map >= BOX_LEVEL * one_map[top])
+    return labels == labels[top]
+
+
 def peaks(maps):
     """Each map's peak (row, col), 0-based from the top left: the centre, weighted by
     how far each pixel rises above PEAK_LEVEL of the maximum, of the map's connected
@@ -592,16 +606,14 @@ def peaks(maps):
     flat = maps.reshape(n, -1).argmax(axis=1)
     rows, cols = np.unravel_index(flat, maps.shape[1:])
     boxes = np.zeros((n, 4), dtype=np.int64)
-    for k in range(n):  # one labelling per image (scipy's C loop over its pixels)
-        top = maps[k, rows[k], cols[k]]
-        parts = []
-        for level in (PEAK_LEVEL * top, BOX_LEVEL * top):
-            labels, _ = ndimage.label(maps[k] >= level)
-            parts.append(labels == labels[rows[k], cols[k]])
-        weights = np.where(parts[0], maps[k] - PEAK_LEVEL * top, 0.0)
+    for k in range(n):  # two labellings per image (scipy's C loop over its pixels)
+        top = (rows[k], cols[k])
+        box_part = defect_part(maps[k], top)
+        labels, _ = ndimage.label(maps[k] >= PEAK_LEVEL * maps[k][top])
+        weights = np.where(labels == labels[top], maps[k] - PEAK_LEVEL * maps[k][top], 0.0)
         if weights.sum() > 0:
             rows[k], cols[k] = np.rint(ndimage.center_of_mass(weights)).astype(int)
-        part = np.argwhere(parts[1])
+        part = np.argwhere(box_part)
         first, left = part.min(axis=0)
         last, right = part.max(axis=0)
         boxes[k] = (first, left, last - first + 1, right - left + 1)

@@ -148,6 +148,25 @@ def test_a_spot_is_found_where_it_is():
     assert (score >= 0.95).all()
 
 
+def test_the_box_bounds_the_part_the_figure_outlines():
+    """`where`'s box (peaks) is the bounding box of defect_part, which the defect
+    figure outlines; the peak lies in that part; on maps with two bumps and a plateau."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[:32, :32]
+    maps = np.array([np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / w)
+                     + 0.7 * np.exp(-((yy - 25) ** 2 + (xx - 5) ** 2) / 4)
+                     + 0.05 * rng.random((32, 32))
+                     for r, c, w in [(8, 20, 6.0), (16, 16, 20.0), (3, 28, 2.0)]])
+    rows, cols, boxes = patches.peaks(maps)
+    for k, (top, left, height, width) in enumerate(boxes):
+        part = patches.defect_part(maps[k])
+        found = np.argwhere(part)
+        assert (top, left) == tuple(found.min(axis=0))
+        assert (top + height - 1, left + width - 1) == tuple(found.max(axis=0))
+        assert part[rows[k], cols[k]]
+        assert not part[25, 5]  # the second bump is another part
+
+
 def test_false_alarms_on_fresh_normal_images_keep_the_promise():
     """Fitted on 20 and on 40 judges, several draws, 100 fresh normal views each: the
     flag's pooled rate stays near the promised 0.05 (conformal: at most it, less by
