@@ -3,8 +3,8 @@
 import numpy as np
 
 from .groups import present_groups
-from .patches import defect_part
 from .layout import UNLABELED
+from .patches import defect_part
 from .tables import write_atomic
 from .verdicts import labeled_mask
 

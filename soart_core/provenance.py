@@ -16,10 +16,10 @@ So a change reruns the stages whose code it changes: a new function in figures.p
 reruns the figures, not the attention. A module a job imports inside a function is
 within its digest only when the stage declares it: tests/test_never_stale.py (the plain
 run's stages) and tests/test_batches.py (a day's) run every job and check that each
-soart_core module it imported is within its declared modules' closure, so a declaration cannot fall behind its code. Each job logs the
-library versions it really ran with, and the soart modules it ran
-(script.run_stage), so a cluster node's or a conda environment's differences are on
-record.
+soart_core module it imported is within its declared modules' closure, so a
+declaration cannot fall behind its code. Each job logs the library versions it
+really ran with, and the soart modules it ran (script.run_stage), so a cluster node's
+or a conda environment's differences are on record.
 """
 
 import ast

@@ -223,11 +223,13 @@ def gumbel_factor(n, a):
     is pivotal (the same for any location and scale), so mean + c sd is the (1 - a)
     prediction bound of a new draw, as mean + t_{1-a,n-1} sd sqrt(1 + 1/n) is for a
     normal. Why a Gumbel: a detector's raw score is a maximum (over windows, regions
-    or judges), and maxima have a heavier right tail than a normal's; on fresh normal
-    images of real surfaces with 5, 10 and 15 judges the normal's bound flagged 0.065
-    where 0.05 was asked, the Gumbel's 0.049 (docs/method.md). By Monte Carlo on fixed
-    draws (uniforms through -log(-log u)), rounded to 2 decimals (about what the draws
-    resolve), so that it is the same number on any machine."""
+    or judges), and maxima have a heavier right tail than a normal's. On fresh normal
+    images of real surfaces with 10 judges where 0.05 was asked, the normal's bound
+    flagged 0.103 of them by the patches detector (benchmarks/patches.py fresh) and
+    0.044 by the attention (benchmarks/false_alarm.py), the Gumbel's 0.084 and 0.025.
+    By Monte Carlo on fixed draws (uniforms through -log(-log u)), rounded to 2
+    decimals (about what the draws resolve), so that it is the same number on any
+    machine."""
     rng = np.random.default_rng(20261207)
     ratios = []
     for start in range(0, GUMBEL_DRAWS, 20_000):
