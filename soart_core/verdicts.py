@@ -232,8 +232,9 @@ def gumbel_factor(n, a):
     machine."""
     rng = np.random.default_rng(20261207)
     ratios = []
-    for start in range(0, GUMBEL_DRAWS, 20_000):
-        x = -np.log(-np.log(rng.random((min(20_000, GUMBEL_DRAWS - start), n + 1))))
+    chunk = max(1, 2 ** 21 // (n + 1))  # 16 MB at once; any chunks: one stream
+    for start in range(0, GUMBEL_DRAWS, chunk):
+        x = -np.log(-np.log(rng.random((min(chunk, GUMBEL_DRAWS - start), n + 1))))
         ratios.append((x[:, n] - x[:, :n].mean(axis=1)) / x[:, :n].std(axis=1, ddof=1))
     return round(float(np.quantile(np.concatenate(ratios), 1 - a)), 2)
 
