@@ -2,6 +2,7 @@
 plainest anchors, its promise on fresh normal images, and its search's speed.
 
     python benchmarks/patches.py detect [--judges 10 40] [--families local other spots] > benchmarks/results/patches_detect.txt
+    python benchmarks/patches.py detect --families spots --seed 7 > benchmarks/results/patches_spots_seed7.txt
     python benchmarks/patches.py fresh [--judges 10 20 40] > benchmarks/results/patches_fresh.txt
     python benchmarks/patches.py speed > benchmarks/results/patches_speed.txt
 
@@ -160,8 +161,8 @@ def figures(raw, judge_raw, is_defect):
     return local_defects.figures(bounded(raw), bounded(judge_raw), is_defect)
 
 
-def run_case(surface, judges, family):
-    normal, items, is_defect, centres = build(surface, judges, family)
+def run_case(surface, judges, family, seed=0):
+    normal, items, is_defect, centres = build(surface, judges, family, seed)
     model = patches.fit(normal)
     maps = patches.score(model, items)
     rows = {}
@@ -193,7 +194,7 @@ def detect(args):
                   f"per surface")
             means = {}
             for surface in local_defects.SURFACES:
-                rows, search = run_case(surface, judges, family)
+                rows, search = run_case(surface, judges, family, args.seed)
                 print(f"\n### {surface} (search {search})")
                 local_defects.print_rows(rows, COLUMNS, means, width=24)
                 sys.stdout.flush()
@@ -333,6 +334,8 @@ def main(argv=None):
                         default=list(FAMILIES))
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="detect: another draw of the cases (judges, items, defects)")
     args = parser.parse_args(argv)
     {"detect": detect, "fresh": fresh, "speed": speed}[args.what](args)
     return 0
