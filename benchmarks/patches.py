@@ -2,7 +2,7 @@
 plainest anchors, its promise on fresh normal images, and its search's speed.
 
     python benchmarks/patches.py detect [--judges 10 40] [--families local other spots] > benchmarks/results/patches_detect.txt
-    python benchmarks/patches.py detect --families spots --seed 7 > benchmarks/results/patches_spots_seed7.txt
+    python benchmarks/patches.py detect --seed 7 > benchmarks/results/patches_detect_seed7.txt
     python benchmarks/patches.py fresh [--judges 10 20 40] > benchmarks/results/patches_fresh.txt
     python benchmarks/patches.py speed > benchmarks/results/patches_speed.txt
 
