@@ -568,7 +568,6 @@ def to_pixels(model, maps):
     return along(along(maps, 1, h, grid[0]), 2, w, grid[1]).astype(np.float32)
 
 
-
 PEAK_LEVEL = 2 / 3  # the peak's part: at or above this share of the maximum
 BOX_LEVEL = 1 / 2  # the defect's box: at or above this share
 
@@ -632,13 +631,14 @@ def region_maxima(maps, labels, n_regions):
 SIGNATURE = ("deviation", "log_area", "log_aspect", "log_peak", "row", "col")
 
 
-def signatures(model, images, maps):
+def signatures(model, images, maps, found=None):
     """What each image's defect looks like (n x SIGNATURE): the mean deviation of its
     pixels in the defect's box from the judges' mean image, in units of the judges'
     pixel spread (darker < 0 < brighter); the box's log area and log aspect (height /
-    width); the map's log peak; where it peaks, as shares of the height and width."""
+    width); the map's log peak; where it peaks, as shares of the height and width.
+    `found`: peaks(maps), where the caller has it already."""
     images = np.asarray(images, dtype=np.float64)
-    rows, cols, boxes = peaks(maps)
+    rows, cols, boxes = peaks(maps) if found is None else found
     mean, spread = model.arrays["judge_mean"], float(model.arrays["judge_spread"])
     deviation = np.array([
         (images[k, t:t + h, l:l + w] - mean[t:t + h, l:l + w]).mean() / spread
@@ -677,13 +677,13 @@ def evidence(model, images, maps, labels, offset=(0, 0)):
     defect looks like, or None)}; places in the image's pixels (`offset`: the crop's
     top and left)."""
     maps = np.asarray(maps)
-    rows, cols, boxes = peaks(maps)
+    found = rows, cols, boxes = peaks(maps)
     top, left = offset
     return {"raw": maps.reshape(len(maps), -1).max(axis=1).astype(np.float64),
             "peak_row": rows + top, "peak_col": cols + left,
             "box": boxes + np.array([top, left, 0, 0]),
             "regions": region_maxima(maps, labels, int(labels.max()) + 1),
-            "looks": looks_like(model, signatures(model, images, maps))}
+            "looks": looks_like(model, signatures(model, images, maps, found))}
 
 
 def judge_raw(model):
