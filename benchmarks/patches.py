@@ -56,7 +56,7 @@ import local_defects  # (this folder: its surfaces and defects)
 from soart_core import patches
 from soart_core.evaluation import wilson
 from soart_core.images import region_labels
-from soart_core.verdicts import bounded, calibrate
+from soart_core.verdicts import bounded, calibrate, conformal_rank
 
 FALSE_ALARM = 0.05
 SIZE = local_defects.SIZE
@@ -212,7 +212,7 @@ def expected_spread(n, a=FALSE_ALARM, limit=0.12):
     """What conformal prediction expects of single draws with n judges, in words."""
     from scipy.stats import beta
 
-    k = int(np.ceil(np.round((n + 1) * (1 - a), 9)))
+    k = conformal_rank(n, a)
     if k > n:
         return f"below {int(np.ceil(1 / a)) - 1} judges no rank holds {a:g} (bound fitted)"
     return (f"conformal: a draw's rate is Beta({n + 1 - k}, {k}), above {limit:g} with "

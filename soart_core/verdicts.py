@@ -239,6 +239,12 @@ def gumbel_factor(n, a):
     return round(float(np.quantile(np.concatenate(ratios), 1 - a)), 2)
 
 
+def conformal_rank(n, a):
+    """k = ceil((n + 1)(1 - a)): with n judges, the flag above the k-th lowest holds a
+    false-alarm rate of a (k > n: no rank does)."""
+    return int(np.ceil(np.round((n + 1) * (1 - a), 9)))  # ceil at the data's resolution
+
+
 def calibrate(raw, reference_raw, false_alarm):
     """(score, flag line on the raw scale, warning) from the reference judges'
     out-of-sample raw scores r_(1) <= ... <= r_(n); raw scores live in [0, 1].
@@ -257,7 +263,7 @@ def calibrate(raw, reference_raw, false_alarm):
     reference_raw = np.sort(np.asarray(reference_raw, dtype=np.float64))
     n = len(reference_raw)
     a = float(false_alarm)
-    k = int(np.ceil(np.round((n + 1) * (1 - a), 9)))  # ceil at the data's resolution
+    k = conformal_rank(n, a)
     g = (n + 1) * (1 - a) - (k - 1)
     levels, counts = np.unique(reference_raw, return_counts=True)
     xp = list(levels)
